@@ -1,0 +1,44 @@
+// rto: the command-line front end. `rto help` lists the commands.
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "services/rto/commands.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(usage: rto <command> [flags]
+
+commands:
+  model init --config CONFIG.json --out DIR [--seed S] [--dtype float32|bfloat16|float16]
+      Write a randomly initialised HF model directory for the given HF config.json.
+  model inspect DIR
+      Validate a model directory and print its architecture, parameter count and dtype.
+  generate --model DIR --prompts IN.jsonl --out OUT.jsonl [--max-new-tokens N]
+           [--temperature T] [--top-k K] [--top-p P] [--seed S] [--batch-size B]
+           [--stop-token-ids ID,ID] [--dtype D]
+      Sample a response for every prompt ({"prompt_ids": [...]} per line) with the KV cache.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto rest = [&](size_t n) { return std::vector<std::string>(args.begin() + n, args.end()); };
+  try {
+    if (args.size() >= 2 && args[0] == "model" && args[1] == "init") return rto::ModelInitCommand(rest(2));
+    if (args.size() >= 2 && args[0] == "model" && args[1] == "inspect") return rto::ModelInspectCommand(rest(2));
+    if (!args.empty() && args[0] == "generate") return rto::GenerateCommand(rest(1));
+    if (!args.empty() && (args[0] == "help" || args[0] == "--help" || args[0] == "-h")) {
+      std::cout << kUsage;
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    // Library errors come back as absl::Status; an exception here is a bug, reported, not a crash.
+    std::cerr << "rto: internal error: " << e.what() << "\n";
+    return 1;
+  }
+  std::cerr << kUsage;
+  return 2;
+}

@@ -1,0 +1,190 @@
+#include <ATen/ATen.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "common/generate/generate.h"
+#include "common/model/checkpoint.h"
+#include "common/safetensors/directory.h"
+#include "common/util/args.h"
+#include "common/util/file.h"
+#include "common/util/status_macros.h"
+#include "nlohmann/json.hpp"
+#include "services/rto/commands.h"
+
+namespace rto {
+namespace {
+
+using nlohmann::json;
+
+int Fail(absl::string_view command, const absl::Status& status) {
+  std::cerr << "rto " << command << ": error: " << status.message() << "\n";
+  return 1;
+}
+
+absl::Status ModelInit(const std::vector<std::string>& argv) {
+  RTO_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, {"config", "out", "seed", "dtype"}));
+  RTO_ASSIGN_OR_RETURN(std::string config_path, args.GetRequired("config"));
+  RTO_ASSIGN_OR_RETURN(std::string out, args.GetRequired("out"));
+  RTO_ASSIGN_OR_RETURN(int64_t seed, args.GetInt("seed", 0));
+  RTO_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(config_path));
+  RTO_ASSIGN_OR_RETURN(at::ScalarType dtype, ParseScalarType(args.GetString("dtype", config.torch_dtype)));
+  RTO_ASSIGN_OR_RETURN(auto model, Transformer::Create(config, dtype, at::kCPU));
+  model->InitRandom(static_cast<uint64_t>(seed));
+  RTO_RETURN_IF_ERROR(SaveModel(*model, out));
+  std::cout << absl::StrFormat("wrote %s: %s, %d parameters, %s, seed %d\n", out, config.ArchitectureName(),
+                               config.NumParameters(), ScalarTypeName(dtype), seed);
+  return absl::OkStatus();
+}
+
+absl::Status ModelInspect(const std::vector<std::string>& argv) {
+  RTO_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, {}));
+  if (args.positionals().size() != 1) return absl::InvalidArgumentError("usage: rto model inspect DIR");
+  const std::string& dir = args.positionals()[0];
+  // Loading validates config.json and every tensor's name, shape and dtype.
+  RTO_ASSIGN_OR_RETURN(auto model, LoadModel(dir));
+  RTO_ASSIGN_OR_RETURN(auto weights, safetensors::Directory::Open(dir));
+  const ModelConfig& c = model->config();
+  std::map<std::string, int64_t> stored;  // dtype name -> tensor count
+  uint64_t bytes = 0;
+  for (const auto& [name, entry] : weights->tensors()) {
+    ++stored[std::string(safetensors::DTypeName(entry.info->dtype))];
+    bytes += entry.info->num_bytes();
+  }
+  std::string stored_text;
+  for (const auto& [name, count] : stored)
+    absl::StrAppend(&stored_text, stored_text.empty() ? "" : ", ", name, " x", count);
+  const char* rope = c.rope_scaling.type == RopeScaling::Type::kNone     ? "none"
+                     : c.rope_scaling.type == RopeScaling::Type::kLinear ? "linear"
+                                                                         : "llama3";
+  std::cout << absl::StrFormat(
+      "%s\n"
+      "  architecture      %s (model_type %s)\n"
+      "  layers            %d\n"
+      "  hidden / ffn      %d / %d\n"
+      "  heads / kv heads  %d / %d (head_dim %d)\n"
+      "  vocab             %d\n"
+      "  rope              theta %g, scaling %s, max positions %d\n"
+      "  biases            qkv %s, o %s, mlp %s; tied embeddings %s; sliding window %s\n"
+      "  parameters        %d\n"
+      "  dtype             %s (stored: %s; %d files, %.2f MB)\n",
+      dir, c.ArchitectureName(), c.model_type, c.num_hidden_layers, c.hidden_size, c.intermediate_size,
+      c.num_attention_heads, c.num_key_value_heads, c.head_dim, c.vocab_size, c.rope_theta, rope,
+      c.max_position_embeddings, c.qkv_bias ? "yes" : "no", c.o_bias ? "yes" : "no", c.mlp_bias ? "yes" : "no",
+      c.tie_word_embeddings ? "yes" : "no", c.sliding_window ? absl::StrCat(*c.sliding_window) : "none",
+      c.NumParameters(), c.torch_dtype, stored_text, weights->files().size(), bytes / 1e6);
+  return absl::OkStatus();
+}
+
+// Reads {"prompt_ids": [int, ...]} lines; errors name file:line.
+absl::StatusOr<std::vector<std::vector<int64_t>>> ReadPromptIds(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
+  std::vector<std::vector<int64_t>> prompts;
+  std::string line;
+  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto bad = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", line_no, ": ", why));
+    };
+    json j;
+    try {
+      j = json::parse(line);
+    } catch (const json::exception& e) {
+      return bad(absl::StrCat("not valid JSON: ", e.what()));
+    }
+    if (!j.is_object() || !j.contains("prompt_ids")) return bad("missing key 'prompt_ids'");
+    const json& ids = j["prompt_ids"];
+    if (!ids.is_array() || ids.empty()) return bad("'prompt_ids' must be a non-empty list of token ids");
+    std::vector<int64_t> prompt;
+    for (const json& id : ids) {
+      if (!id.is_number_unsigned()) return bad("'prompt_ids' holds something that is not a non-negative integer");
+      prompt.push_back(id.get<int64_t>());
+    }
+    prompts.push_back(std::move(prompt));
+  }
+  if (prompts.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no prompts"));
+  return prompts;
+}
+
+absl::Status GenerateRun(const std::vector<std::string>& argv) {
+  RTO_ASSIGN_OR_RETURN(Args args,
+                       Args::Parse(argv, {"model", "prompts", "out", "max-new-tokens", "temperature", "top-k", "top-p",
+                                          "seed", "batch-size", "stop-token-ids", "dtype"}));
+  RTO_ASSIGN_OR_RETURN(std::string model_dir, args.GetRequired("model"));
+  RTO_ASSIGN_OR_RETURN(std::string prompts_path, args.GetRequired("prompts"));
+  RTO_ASSIGN_OR_RETURN(std::string out_path, args.GetRequired("out"));
+  SamplingParams params;
+  RTO_ASSIGN_OR_RETURN(params.max_new_tokens, args.GetInt("max-new-tokens", 64));
+  RTO_ASSIGN_OR_RETURN(params.temperature, args.GetDouble("temperature", 1.0));
+  RTO_ASSIGN_OR_RETURN(params.top_k, args.GetInt("top-k", 0));
+  RTO_ASSIGN_OR_RETURN(params.top_p, args.GetDouble("top-p", 1.0));
+  RTO_ASSIGN_OR_RETURN(int64_t seed, args.GetInt("seed", 0));
+  params.seed = static_cast<uint64_t>(seed);
+  RTO_ASSIGN_OR_RETURN(int64_t batch_size, args.GetInt("batch-size", 16));
+  if (batch_size < 1) return absl::InvalidArgumentError("--batch-size must be at least 1");
+
+  LoadOptions load;
+  if (args.Has("dtype")) {
+    RTO_ASSIGN_OR_RETURN(load.dtype, ParseScalarType(args.GetString("dtype", "")));
+  }
+  RTO_ASSIGN_OR_RETURN(auto model, LoadModel(model_dir, load));
+  if (args.Has("stop-token-ids")) {
+    RTO_ASSIGN_OR_RETURN(params.stop_token_ids, args.GetIntList("stop-token-ids"));
+  } else {
+    params.stop_token_ids = model->config().eos_token_ids;
+  }
+  RTO_RETURN_IF_ERROR(ValidateSamplingParams(params, model->config().vocab_size));
+  RTO_ASSIGN_OR_RETURN(auto prompts, ReadPromptIds(prompts_path));
+
+  std::string output;
+  int64_t new_tokens = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t begin = 0; begin < prompts.size(); begin += batch_size) {
+    size_t end = std::min(prompts.size(), begin + static_cast<size_t>(batch_size));
+    std::vector<std::vector<int64_t>> batch(prompts.begin() + begin, prompts.begin() + end);
+    std::vector<uint64_t> seeds;  // the line index keys each prompt's random stream
+    for (size_t i = begin; i < end; ++i) seeds.push_back(i);
+    absl::StatusOr<std::vector<Generation>> gens = Generate(*model, batch, params, seeds);
+    if (!gens.ok()) return absl::InvalidArgumentError(absl::StrCat(prompts_path, ": ", gens.status().message()));
+    for (size_t i = 0; i < gens->size(); ++i) {
+      const Generation& g = (*gens)[i];
+      json line = {{"index", begin + i},
+                   {"prompt_ids", batch[i]},
+                   {"response_ids", g.tokens},
+                   {"logprobs", g.logprobs},
+                   {"finish_reason", g.finish_reason == FinishReason::kStop ? "stop" : "length"}};
+      output += line.dump() + "\n";
+      new_tokens += static_cast<int64_t>(g.tokens.size());
+    }
+  }
+  RTO_RETURN_IF_ERROR(WriteFileAtomically(out_path, output));
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << absl::StrFormat("wrote %d responses to %s: %d new tokens in %.2f s (%.1f tokens/s)\n", prompts.size(),
+                               out_path, new_tokens, seconds, new_tokens / std::max(seconds, 1e-9));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int ModelInitCommand(const std::vector<std::string>& args) {
+  absl::Status s = ModelInit(args);
+  return s.ok() ? 0 : Fail("model init", s);
+}
+
+int ModelInspectCommand(const std::vector<std::string>& args) {
+  absl::Status s = ModelInspect(args);
+  return s.ok() ? 0 : Fail("model inspect", s);
+}
+
+int GenerateCommand(const std::vector<std::string>& args) {
+  absl::Status s = GenerateRun(args);
+  return s.ok() ? 0 : Fail("generate", s);
+}
+
+}  // namespace rto
