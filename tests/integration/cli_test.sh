@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# End-to-end checks of the `rto` binary as a user runs it: model init -> inspect -> generate,
+# and the errors a user sees for bad input. Usage: cli_test.sh PATH/TO/rto SOURCE_DIR
+set -u
+rto=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+check() {  # check NAME CONDITION...
+  local name=$1; shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
+}
+contains() { grep -q -- "$2" "$1"; }
+
+"$rto" model init --config "$src/configs/models/tiny-llama.json" --out "$tmp/m" --seed 3 >"$tmp/init.out" 2>&1
+check "init exits 0" test $? -eq 0
+check "init writes HF files" test -f "$tmp/m/config.json" -a -f "$tmp/m/model.safetensors"
+
+"$rto" model inspect "$tmp/m" >"$tmp/inspect.out" 2>&1
+check "inspect exits 0" test $? -eq 0
+check "inspect names the architecture" contains "$tmp/inspect.out" "LlamaForCausalLM"
+check "inspect counts parameters" contains "$tmp/inspect.out" "parameters        158016"
+
+printf '{"prompt_ids":[1,5,6,7]}\n{"prompt_ids":[1,9]}\n{"prompt_ids":[1,3,3,3,3,3]}\n' >"$tmp/prompts.jsonl"
+"$rto" generate --model "$tmp/m" --prompts "$tmp/prompts.jsonl" --out "$tmp/a.jsonl" --temperature 0.8 \
+  --top-p 0.9 --max-new-tokens 12 --seed 5 --batch-size 3 >"$tmp/gen.out" 2>&1
+check "generate exits 0" test $? -eq 0
+check "generate writes one line per prompt" test "$(wc -l <"$tmp/a.jsonl")" -eq 3
+"$rto" generate --model "$tmp/m" --prompts "$tmp/prompts.jsonl" --out "$tmp/b.jsonl" --temperature 0.8 \
+  --top-p 0.9 --max-new-tokens 12 --seed 5 --batch-size 1 >/dev/null 2>&1
+ids() { grep -o '"response_ids":\[[^]]*\]' "$1"; }
+check "samples do not depend on the batch size" test "$(ids "$tmp/a.jsonl")" = "$(ids "$tmp/b.jsonl")"
+"$rto" generate --model "$tmp/m" --prompts "$tmp/prompts.jsonl" --out "$tmp/c.jsonl" --temperature 0.8 \
+  --top-p 0.9 --max-new-tokens 12 --seed 6 >/dev/null 2>&1
+check "another seed gives other samples" test "$(ids "$tmp/a.jsonl")" != "$(ids "$tmp/c.jsonl")"
+
+# Bad input: a clear error naming what and where, a non-zero exit, no crash.
+cp -r "$tmp/m" "$tmp/bad"
+head -c 1000 "$tmp/m/model.safetensors" >"$tmp/bad/model.safetensors"
+"$rto" model inspect "$tmp/bad" >"$tmp/bad.out" 2>&1
+check "inspect of a truncated file exits 1" test $? -eq 1
+check "the error names the file" contains "$tmp/bad.out" "bad/model.safetensors: invalid safetensors"
+
+printf '{"prompt_ids":[1,2]}\n{"prompt_ids":"oops"}\n' >"$tmp/badprompts.jsonl"
+"$rto" generate --model "$tmp/m" --prompts "$tmp/badprompts.jsonl" --out "$tmp/x.jsonl" >"$tmp/bp.out" 2>&1
+check "a bad prompt line exits 1" test $? -eq 1
+check "the error names file:line" contains "$tmp/bp.out" "badprompts.jsonl:2: 'prompt_ids' must be"
+check "nothing is written on error" test ! -e "$tmp/x.jsonl"
+
+printf '{"prompt_ids":[1,999]}\n' >"$tmp/oov.jsonl"
+"$rto" generate --model "$tmp/m" --prompts "$tmp/oov.jsonl" --out "$tmp/x.jsonl" >"$tmp/oov.out" 2>&1
+check "an out-of-vocabulary id is named" contains "$tmp/oov.out" "token id 999 is outside the vocabulary"
+
+"$rto" model init --config "$src/configs/models/tiny-llama.json" --out "$tmp/z" --sed 1 >"$tmp/flag.out" 2>&1
+check "an unknown flag is an error" contains "$tmp/flag.out" "unknown flag --sed"
+
+"$rto" bogus >/dev/null 2>&1
+check "an unknown command exits 2" test $? -eq 2
+
+echo "cli_test: $failures failure(s)"
+test "$failures" -eq 0
