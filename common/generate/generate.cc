@@ -113,20 +113,23 @@ absl::StatusOr<std::vector<Generation>> Generate(const Transformer& model,
   for (int64_t step = 0; step < params.max_new_tokens; ++step) {
     const int64_t rows = static_cast<int64_t>(active.size());
     at::Tensor uniforms = at::empty({rows}, at::kDouble);
+    double* u = uniforms.data_ptr<double>();
     for (int64_t r = 0; r < rows; ++r) {
       uint64_t stream = sequence_seeds.empty() ? static_cast<uint64_t>(active[r]) : sequence_seeds[active[r]];
-      uniforms[r] = CounterUniform(params.seed, stream, static_cast<uint64_t>(step));
+      u[r] = CounterUniform(params.seed, stream, static_cast<uint64_t>(step));
     }
     at::Tensor next = SampleTokens(logits, params, uniforms);
     at::Tensor logprobs = at::log_softmax(logits / logprob_temperature, -1).gather(-1, next.unsqueeze(-1)).squeeze(-1);
-    at::Tensor next_cpu = next.to(at::kCPU), logprobs_cpu = logprobs.to(at::kCPU);
+    at::Tensor next_cpu = next.to(at::kCPU).contiguous(), logprobs_cpu = logprobs.to(at::kCPU).contiguous();
+    const int64_t* next_tokens = next_cpu.data_ptr<int64_t>();
+    const float* next_logprobs = logprobs_cpu.data_ptr<float>();
 
     std::vector<int64_t> keep;
     for (int64_t r = 0; r < rows; ++r) {
       Generation& g = out[active[r]];
-      int64_t token = next_cpu[r].item<int64_t>();
+      int64_t token = next_tokens[r];
       g.tokens.push_back(token);
-      g.logprobs.push_back(logprobs_cpu[r].item<float>());
+      g.logprobs.push_back(next_logprobs[r]);
       bool stopped =
           std::find(params.stop_token_ids.begin(), params.stop_token_ids.end(), token) != params.stop_token_ids.end();
       if (stopped) {

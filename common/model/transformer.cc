@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
@@ -284,6 +286,22 @@ absl::StatusOr<at::ScalarType> ParseScalarType(absl::string_view name) {
   if (name == "bfloat16" || name == "bf16") return at::kBFloat16;
   if (name == "float16" || name == "fp16") return at::kHalf;
   return absl::InvalidArgumentError(absl::StrCat("dtype '", name, "' is not one of float32, bfloat16, float16"));
+}
+
+absl::StatusOr<at::Device> ParseDevice(absl::string_view name) {
+  if (name == "cpu") return at::Device(at::kCPU);
+  if (name == "cuda" || absl::StartsWith(name, "cuda:")) {
+    int64_t index = 0;
+    if (name.size() > 5 && !absl::SimpleAtoi(name.substr(5), &index)) {
+      return absl::InvalidArgumentError(absl::StrCat("device '", name, "': bad CUDA device index"));
+    }
+    if (!at::hasCUDA()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("device '", name, "': this build of LibTorch has no CUDA, or no GPU is visible"));
+    }
+    return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  return absl::InvalidArgumentError(absl::StrCat("device '", name, "' is not one of cpu, cuda, cuda:N"));
 }
 
 std::string ScalarTypeName(at::ScalarType type) {

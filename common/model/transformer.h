@@ -114,6 +114,8 @@ at::Tensor LastTokenIndex(const at::Tensor& attention_mask);
 
 // "float32" / "bfloat16" / "float16" (the HF torch_dtype names) to a scalar type and back.
 absl::StatusOr<at::ScalarType> ParseScalarType(absl::string_view name);
+// "cpu", "cuda" or "cuda:N"; an error when this LibTorch build or machine has no such device.
+absl::StatusOr<at::Device> ParseDevice(absl::string_view name);
 std::string ScalarTypeName(at::ScalarType type);
 
 }  // namespace rto

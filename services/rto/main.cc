@@ -17,7 +17,7 @@ commands:
       Validate a model directory and print its architecture, parameter count and dtype.
   generate --model DIR --prompts IN.jsonl --out OUT.jsonl [--max-new-tokens N]
            [--temperature T] [--top-k K] [--top-p P] [--seed S] [--batch-size B]
-           [--stop-token-ids ID,ID] [--dtype D]
+           [--stop-token-ids ID,ID] [--dtype D] [--device cpu|cuda[:N]]
       Sample a response for every prompt ({"prompt_ids": [...]} per line) with the KV cache.
 )";
 

@@ -115,7 +115,7 @@ absl::StatusOr<std::vector<std::vector<int64_t>>> ReadPromptIds(const std::strin
 absl::Status GenerateRun(const std::vector<std::string>& argv) {
   RTO_ASSIGN_OR_RETURN(Args args,
                        Args::Parse(argv, {"model", "prompts", "out", "max-new-tokens", "temperature", "top-k", "top-p",
-                                          "seed", "batch-size", "stop-token-ids", "dtype"}));
+                                          "seed", "batch-size", "stop-token-ids", "dtype", "device"}));
   RTO_ASSIGN_OR_RETURN(std::string model_dir, args.GetRequired("model"));
   RTO_ASSIGN_OR_RETURN(std::string prompts_path, args.GetRequired("prompts"));
   RTO_ASSIGN_OR_RETURN(std::string out_path, args.GetRequired("out"));
@@ -133,6 +133,7 @@ absl::Status GenerateRun(const std::vector<std::string>& argv) {
   if (args.Has("dtype")) {
     RTO_ASSIGN_OR_RETURN(load.dtype, ParseScalarType(args.GetString("dtype", "")));
   }
+  RTO_ASSIGN_OR_RETURN(load.device, ParseDevice(args.GetString("device", "cpu")));
   RTO_ASSIGN_OR_RETURN(auto model, LoadModel(model_dir, load));
   if (args.Has("stop-token-ids")) {
     RTO_ASSIGN_OR_RETURN(params.stop_token_ids, args.GetIntList("stop-token-ids"));
