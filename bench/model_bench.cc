@@ -38,7 +38,8 @@ void BM_Forward(benchmark::State& state) {
   const int64_t batch = state.range(0), len = 128;
   at::Tensor ids = RandomIds(batch, len), mask = at::ones({batch, len}, at::kLong);
   for (auto _ : state) benchmark::DoNotOptimize(model.Logits(model.Forward(ids, mask)));
-  state.counters["tokens_per_s"] = benchmark::Counter(static_cast<double>(batch * len), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tokens_per_s"] =
+      benchmark::Counter(static_cast<double>(batch * len), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // kDecodeTokens greedy steps after a kPromptTokens prompt, one token per step through the cache.

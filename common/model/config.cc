@@ -73,7 +73,7 @@ absl::Status ParseRopeScaling(const json& j, const std::string& source, RopeScal
     return absl::InvalidArgumentError(absl::StrCat(source, ": 'rope_scaling' must be an object or null"));
   Reader r(j, absl::StrCat(source, ": rope_scaling"));
   RTO_ASSIGN_OR_RETURN(std::string type, r.String("rope_type", ""));
-  if (type.empty()) {
+  if (type.empty()) {  // older configs
     RTO_ASSIGN_OR_RETURN(type, r.String("type", "default"));
   }
   if (type == "default") return absl::OkStatus();
@@ -179,9 +179,18 @@ absl::StatusOr<ModelConfig> ParseModelConfig(const std::string& json_text, const
     return r.Error("head_dim", absl::StrCat("is ", c.head_dim, "; rotary embeddings need it even"));
   RTO_ASSIGN_OR_RETURN(c.max_position_embeddings, r.Int("max_position_embeddings", 2048, 1, 1 << 24));
   RTO_ASSIGN_OR_RETURN(c.rms_norm_eps, r.Double("rms_norm_eps", 1e-6, 0.0, 1.0));
-  RTO_ASSIGN_OR_RETURN(c.rope_theta, r.Double("rope_theta", 10000.0, 0.0, 1e12));
   RTO_ASSIGN_OR_RETURN(c.initializer_range, r.Double("initializer_range", 0.02, 0.0, 10.0));
-  if (r.Present("rope_scaling")) {
+  // transformers 4.x writes top-level rope_theta + rope_scaling; 5.x one "rope_parameters"
+  // object holding rope_type, rope_theta and the scaling fields.
+  RTO_ASSIGN_OR_RETURN(c.rope_theta, r.Double("rope_theta", 10000.0, 0.0, 1e12));
+  if (r.Present("rope_parameters")) {
+    const json& rope = j.at("rope_parameters");
+    if (!rope.is_object()) return r.Error("rope_parameters", "must be an object");
+    RTO_ASSIGN_OR_RETURN(
+        c.rope_theta,
+        Reader(rope, absl::StrCat(source, ": rope_parameters")).Double("rope_theta", c.rope_theta, 0.0, 1e12));
+    RTO_RETURN_IF_ERROR(ParseRopeScaling(rope, absl::StrCat(source, ": rope_parameters"), &c.rope_scaling));
+  } else if (r.Present("rope_scaling")) {
     RTO_RETURN_IF_ERROR(ParseRopeScaling(j.at("rope_scaling"), source, &c.rope_scaling));
   }
   RTO_ASSIGN_OR_RETURN(c.tie_word_embeddings, r.Bool("tie_word_embeddings", false));
@@ -190,8 +199,8 @@ absl::StatusOr<ModelConfig> ParseModelConfig(const std::string& json_text, const
     c.qkv_bias = true;
     RTO_ASSIGN_OR_RETURN(bool use_window, r.Bool("use_sliding_window", false));
     if (use_window) {
-      RTO_ASSIGN_OR_RETURN(int64_t w, r.Int("sliding_window", std::nullopt, 1, 1 << 24));
-      c.sliding_window = w;
+      // Qwen2 windows only the layers from max_window_layers on; one window for all is wrong.
+      return r.Error("use_sliding_window", "is true; Qwen2's per-layer sliding window is not supported");
     }
   } else if (c.model_type == "mistral") {
     if (r.Present("sliding_window")) {
@@ -276,8 +285,7 @@ std::string ModelConfigToJson(const ModelConfig& c) {
   } else if (c.model_type == "mistral") {
     j["sliding_window"] = c.sliding_window ? json(*c.sliding_window) : json(nullptr);
   } else {
-    j["use_sliding_window"] = c.sliding_window.has_value();
-    j["sliding_window"] = c.sliding_window ? json(*c.sliding_window) : json(nullptr);
+    j["use_sliding_window"] = false;
   }
   j["initializer_range"] = c.initializer_range;
   j["torch_dtype"] = c.torch_dtype;

@@ -15,7 +15,6 @@ ModelConfig TinyConfig(int64_t kv_heads = 2);
 
 // A model with random weights where norms are ~1 +- 0.2 and biases nonzero, so a bug in
 // any of them shows up in the logits.
-std::unique_ptr<Transformer> RandomModel(const ModelConfig& config, uint64_t seed,
-                                         at::ScalarType dtype = at::kFloat);
+std::unique_ptr<Transformer> RandomModel(const ModelConfig& config, uint64_t seed, at::ScalarType dtype = at::kFloat);
 
 }  // namespace rto::testing

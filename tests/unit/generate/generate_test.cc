@@ -50,7 +50,8 @@ TEST(GenerateTest, BehaviourLogProbsEqualTheLearnersForward) {
       const int64_t n = seq.size(), p = kPrompts[i].size();
       at::Tensor hidden = model->Forward(Row(seq), at::ones({1, n}, at::kLong));
       // Position t predicts token t + 1.
-      at::Tensor lp = model->TokenLogProbs(hidden.narrow(1, p - 1, n - p), Row(seq).narrow(1, p, n - p), temperature)[0];
+      at::Tensor lp =
+          model->TokenLogProbs(hidden.narrow(1, p - 1, n - p), Row(seq).narrow(1, p, n - p), temperature)[0];
       at::Tensor behaviour = at::tensor((*gens)[i].logprobs, at::kFloat);
       EXPECT_TRUE(at::allclose(lp, behaviour, 1e-5, 1e-5)) << "prompt " << i << " temperature " << temperature;
     }
@@ -157,10 +158,13 @@ TEST(GenerateTest, BadRequestsAreRejectedWithAReason) {
   EXPECT_THAT(Generate(*model, {{1, 2}, {}}, ok), StatusIs(absl::StatusCode::kInvalidArgument, "prompt 1 is empty"));
   EXPECT_THAT(Generate(*model, {{1, 99}}, ok),
               StatusIs(absl::StatusCode::kInvalidArgument, "prompt 0: token id 99 is outside the vocabulary"));
-  EXPECT_THAT(Generate(*model, {{1}}, {.temperature = -1}), StatusIs(absl::StatusCode::kInvalidArgument, "temperature"));
+  EXPECT_THAT(Generate(*model, {{1}}, {.temperature = -1}),
+              StatusIs(absl::StatusCode::kInvalidArgument, "temperature"));
   EXPECT_THAT(Generate(*model, {{1}}, {.top_p = 0}), StatusIs(absl::StatusCode::kInvalidArgument, "top_p"));
-  EXPECT_THAT(Generate(*model, {{1}}, {.max_new_tokens = 0}), StatusIs(absl::StatusCode::kInvalidArgument, "max_new_tokens"));
-  EXPECT_THAT(Generate(*model, {{1}}, {.stop_token_ids = {61}}), StatusIs(absl::StatusCode::kInvalidArgument, "stop token 61"));
+  EXPECT_THAT(Generate(*model, {{1}}, {.max_new_tokens = 0}),
+              StatusIs(absl::StatusCode::kInvalidArgument, "max_new_tokens"));
+  EXPECT_THAT(Generate(*model, {{1}}, {.stop_token_ids = {61}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, "stop token 61"));
   EXPECT_THAT(Generate(*model, {{1}}, ok, {1, 2}), StatusIs(absl::StatusCode::kInvalidArgument, "one per prompt"));
   ModelConfig c = TinyConfig(2);
   c.head = HeadKind::kScore;

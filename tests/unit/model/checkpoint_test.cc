@@ -147,15 +147,16 @@ TEST_F(BadModelDirTest, MissingConfig) {
 
 TEST_F(BadModelDirTest, InvalidConfig) {
   testing::WriteFile(tmp_.Join("config.json"), R"({"model_type": "llama", "vocab_size": 61})");
-  EXPECT_THAT(LoadModel(tmp_.path()), StatusIs(absl::StatusCode::kInvalidArgument, "config.json: 'hidden_size' is required"));
+  EXPECT_THAT(LoadModel(tmp_.path()),
+              StatusIs(absl::StatusCode::kInvalidArgument, "config.json: 'hidden_size' is required"));
 }
 
 TEST_F(BadModelDirTest, MissingTensor) {
   tensors_.erase("model.layers.1.mlp.up_proj.weight");
   WriteWeights();
-  EXPECT_THAT(LoadModel(tmp_.path()),
-              StatusIs(absl::StatusCode::kInvalidArgument, "1 tensor(s) that LlamaForCausalLM needs are missing, "
-                                                           "e.g. 'model.layers.1.mlp.up_proj.weight'"));
+  EXPECT_THAT(LoadModel(tmp_.path()), StatusIs(absl::StatusCode::kInvalidArgument,
+                                               "1 tensor(s) that LlamaForCausalLM needs are missing, "
+                                               "e.g. 'model.layers.1.mlp.up_proj.weight'"));
 }
 
 TEST_F(BadModelDirTest, WrongShape) {
@@ -176,14 +177,15 @@ TEST_F(BadModelDirTest, UnexpectedTensor) {
 TEST_F(BadModelDirTest, IntegerWeights) {
   tensors_["model.norm.weight"] = at::ones({32}, at::kLong);
   WriteWeights();
-  EXPECT_THAT(LoadModel(tmp_.path()),
-              StatusIs(absl::StatusCode::kInvalidArgument, "'model.norm.weight': dtype I64 is not a floating-point type"));
+  EXPECT_THAT(LoadModel(tmp_.path()), StatusIs(absl::StatusCode::kInvalidArgument,
+                                               "'model.norm.weight': dtype I64 is not a floating-point type"));
 }
 
 TEST_F(BadModelDirTest, TruncatedWeightsFile) {
   std::string bytes = testing::ReadFile(tmp_.Join(st::kSingleFileName));
   testing::WriteFile(tmp_.Join(st::kSingleFileName), bytes.substr(0, bytes.size() - 100));
-  EXPECT_THAT(LoadModel(tmp_.path()), StatusIs(absl::StatusCode::kInvalidArgument, "model.safetensors: invalid safetensors"));
+  EXPECT_THAT(LoadModel(tmp_.path()),
+              StatusIs(absl::StatusCode::kInvalidArgument, "model.safetensors: invalid safetensors"));
 }
 
 TEST_F(BadModelDirTest, HfLeftoversAreAccepted) {

@@ -139,7 +139,8 @@ void ExpectMatchesNaive(const Transformer& model, const std::vector<int64_t>& to
   auto expected = naive.Run(tokens);
   at::NoGradGuard no_grad;
   at::Tensor hidden = model.Forward(Ids(tokens), at::ones({1, (int64_t)tokens.size()}, at::kLong));
-  at::Tensor got = model.config().head == HeadKind::kScore ? model.Scores(hidden)[0].unsqueeze(-1) : model.Logits(hidden)[0];
+  at::Tensor got =
+      model.config().head == HeadKind::kScore ? model.Scores(hidden)[0].unsqueeze(-1) : model.Logits(hidden)[0];
   ASSERT_EQ(got.size(0), (int64_t)expected.size());
   double max_err = 0;
   for (size_t t = 0; t < expected.size(); ++t) {
@@ -152,9 +153,13 @@ void ExpectMatchesNaive(const Transformer& model, const std::vector<int64_t>& to
 
 const std::vector<int64_t> kTokens = {5, 17, 3, 42, 8, 60, 1, 23, 9};
 
-TEST(TransformerTest, MatchesNaiveReferenceMultiHead) { ExpectMatchesNaive(*RandomModel(TinyConfig(4), 1), kTokens, 1e-4); }
+TEST(TransformerTest, MatchesNaiveReferenceMultiHead) {
+  ExpectMatchesNaive(*RandomModel(TinyConfig(4), 1), kTokens, 1e-4);
+}
 
-TEST(TransformerTest, MatchesNaiveReferenceGroupedQuery) { ExpectMatchesNaive(*RandomModel(TinyConfig(2), 2), kTokens, 1e-4); }
+TEST(TransformerTest, MatchesNaiveReferenceGroupedQuery) {
+  ExpectMatchesNaive(*RandomModel(TinyConfig(2), 2), kTokens, 1e-4);
+}
 
 TEST(TransformerTest, MatchesNaiveReferenceMultiQueryWithAllBiasesAndTiedEmbeddings) {
   ModelConfig c = TinyConfig(1);
@@ -228,7 +233,8 @@ void ExpectCachedEqualsFull(int64_t kv_heads) {
 
   // Prefill 4 slots (row 1 is still all padding there), then one token at a time.
   KVCache cache = model->NewCache(3, T);
-  std::vector<at::Tensor> pieces = {model->Logits(model->Forward(b.ids.narrow(1, 0, 4), b.mask.narrow(1, 0, 4), &cache))};
+  std::vector<at::Tensor> pieces = {
+      model->Logits(model->Forward(b.ids.narrow(1, 0, 4), b.mask.narrow(1, 0, 4), &cache))};
   for (int64_t t = 4; t < T; ++t) {
     pieces.push_back(model->Logits(model->Forward(b.ids.narrow(1, t, 1), b.mask.narrow(1, t, 1), &cache)));
   }
@@ -266,7 +272,8 @@ TEST(TransformerTest, TokenLogProbsEqualLogSoftmaxGather) {
   at::Tensor hidden = model->Forward(b.ids, b.mask);
   at::Tensor targets = at::randint(0, 61, {3, 9}, at::kLong);
   for (double temperature : {1.0, 0.7}) {
-    at::Tensor expected = at::log_softmax(model->Logits(hidden) / temperature, -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+    at::Tensor expected =
+        at::log_softmax(model->Logits(hidden) / temperature, -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
     // A chunk of 5 rows does not divide the 27 positions: the last chunk is partial.
     at::Tensor got = model->TokenLogProbs(hidden, targets, temperature, /*chunk_tokens=*/5);
     EXPECT_EQ(got.sizes(), targets.sizes());
@@ -323,7 +330,8 @@ TEST(TransformerTest, Bfloat16ForwardTracksFloat32) {
   auto fp32 = RandomModel(TinyConfig(2), 40);
   auto bf16 = Transformer::Create(fp32->config(), at::kBFloat16, at::kCPU);
   at::NoGradGuard no_grad;
-  for (size_t i = 0; i < fp32->parameters().size(); ++i) (*bf16)->parameters()[i].tensor.copy_(fp32->parameters()[i].tensor);
+  for (size_t i = 0; i < fp32->parameters().size(); ++i)
+    (*bf16)->parameters()[i].tensor.copy_(fp32->parameters()[i].tensor);
   at::Tensor mask = at::ones({1, 9}, at::kLong);
   at::Tensor a = fp32->Logits(fp32->Forward(Ids(kTokens), mask));
   at::Tensor b = (*bf16)->Logits((*bf16)->Forward(Ids(kTokens), mask));
@@ -339,10 +347,13 @@ TEST(TransformerTest, ValidateTokensNamesTheProblem) {
   EXPECT_THAT(model->ValidateTokens(Ids({1, 2, 3}), mask), IsOk());
   EXPECT_THAT(model->ValidateTokens(Ids({1, 61, 3}), mask),
               StatusIs(absl::StatusCode::kInvalidArgument, "token id 61 is outside the vocabulary [0, 61)"));
-  EXPECT_THAT(model->ValidateTokens(Ids({1, -1, 3}), mask), StatusIs(absl::StatusCode::kInvalidArgument, "token id -1"));
+  EXPECT_THAT(model->ValidateTokens(Ids({1, -1, 3}), mask),
+              StatusIs(absl::StatusCode::kInvalidArgument, "token id -1"));
   EXPECT_THAT(model->ValidateTokens(Ids({1, 2}), mask), StatusIs(absl::StatusCode::kInvalidArgument, "differs"));
-  EXPECT_THAT(model->ValidateTokens(at::zeros({0, 3}, at::kLong), mask), StatusIs(absl::StatusCode::kInvalidArgument, "non-empty"));
-  EXPECT_THAT(model->ValidateTokens(Ids({1, 2, 3}).to(at::kInt), mask), StatusIs(absl::StatusCode::kInvalidArgument, "int64"));
+  EXPECT_THAT(model->ValidateTokens(at::zeros({0, 3}, at::kLong), mask),
+              StatusIs(absl::StatusCode::kInvalidArgument, "non-empty"));
+  EXPECT_THAT(model->ValidateTokens(Ids({1, 2, 3}).to(at::kInt), mask),
+              StatusIs(absl::StatusCode::kInvalidArgument, "int64"));
 }
 
 }  // namespace

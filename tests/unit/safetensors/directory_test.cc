@@ -78,7 +78,8 @@ TEST_F(BadIndexTest, NotJson) {
 
 TEST_F(BadIndexTest, NoWeightMap) {
   RewriteIndex([](nlohmann::json& j) { j.erase("weight_map"); });
-  EXPECT_THAT(Directory::Open(tmp_.path()), StatusIs(absl::StatusCode::kInvalidArgument, "missing object 'weight_map'"));
+  EXPECT_THAT(Directory::Open(tmp_.path()),
+              StatusIs(absl::StatusCode::kInvalidArgument, "missing object 'weight_map'"));
 }
 
 TEST_F(BadIndexTest, ShardOutsideTheDirectory) {
@@ -93,8 +94,8 @@ TEST_F(BadIndexTest, MissingShard) {
 
 TEST_F(BadIndexTest, TensorMappedToTheWrongShard) {
   RewriteIndex([](nlohmann::json& j) { j["weight_map"]["t0"] = "model-00003-of-00003.safetensors"; });
-  EXPECT_THAT(Directory::Open(tmp_.path()),
-              StatusIs(absl::StatusCode::kInvalidArgument, "tensor 't0' is mapped to model-00003-of-00003.safetensors"));
+  EXPECT_THAT(Directory::Open(tmp_.path()), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                     "tensor 't0' is mapped to model-00003-of-00003.safetensors"));
 }
 
 TEST_F(BadIndexTest, TensorInAShardButNotInTheIndex) {

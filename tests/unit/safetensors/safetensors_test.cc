@@ -17,9 +17,7 @@ std::string RawFile(const std::string& header, const std::string& data, uint64_t
   std::memcpy(out.data(), &declared_len, 8);
   return out + header + data;
 }
-std::string RawFile(const std::string& header, const std::string& data) {
-  return RawFile(header, data, header.size());
-}
+std::string RawFile(const std::string& header, const std::string& data) { return RawFile(header, data, header.size()); }
 
 TEST(SafetensorsTest, WriteThenOpenRoundTripsNamesDtypesShapesAndBytes) {
   TempDir tmp;
@@ -97,13 +95,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"len_huge", RawFile(kOk, kData8, uint64_t{1} << 40), "exceeds the limit"},
         BadCase{"not_object", RawFile("[1,2,3]", ""), "does not start with '{'"},
         BadCase{"bad_json", RawFile(R"({"w": {"dtype": )", ""), "not valid JSON"},
-        BadCase{"duplicate", RawFile(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
-                                     R"("w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-                                     kData8),
+        BadCase{"duplicate",
+                RawFile(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                        R"("w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                        kData8),
                 "tensor 'w' appears twice"},
         BadCase{"dtype_unknown", RawFile(R"({"w":{"dtype":"F8","shape":[2],"data_offsets":[0,8]}})", kData8),
                 "unsupported dtype 'F8'"},
-        BadCase{"dtype_missing", RawFile(R"({"w":{"shape":[2],"data_offsets":[0,8]}})", kData8), "missing string 'dtype'"},
+        BadCase{"dtype_missing", RawFile(R"({"w":{"shape":[2],"data_offsets":[0,8]}})", kData8),
+                "missing string 'dtype'"},
         BadCase{"shape_negative", RawFile(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", kData8),
                 "not a non-negative integer"},
         BadCase{"shape_overflow",
@@ -117,14 +117,17 @@ INSTANTIATE_TEST_SUITE_P(
                 "holds 8 bytes but dtype F32 and its shape need 12"},
         BadCase{"offsets_not_pair", RawFile(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0]}})", kData8),
                 "'data_offsets' is not a pair"},
-        BadCase{"overlap", RawFile(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                                   R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-                                   kData8),
+        BadCase{"overlap",
+                RawFile(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                        R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                        kData8),
                 "overlaps"},
-        BadCase{"hole", RawFile(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", kData8), "unused bytes [0, 4)"},
+        BadCase{"hole", RawFile(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", kData8),
+                "unused bytes [0, 4)"},
         BadCase{"trailing", RawFile(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", kData8),
                 "data section is 8 bytes but the tensors cover 4"},
-        BadCase{"metadata_not_string", RawFile(R"({"__metadata__":{"format":1}})", ""), "__metadata__ value of 'format'"},
+        BadCase{"metadata_not_string", RawFile(R"({"__metadata__":{"format":1}})", ""),
+                "__metadata__ value of 'format'"},
         BadCase{"entry_not_object", RawFile(R"({"w":[1]})", ""), "entry is not an object"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return info.param.label; });
 

@@ -19,7 +19,8 @@ TEST(ArgsTest, ParsesBothFlagFormsSwitchesAndPositionals) {
 }
 
 TEST(ArgsTest, UnknownFlagMissingValueAndBadNumbersAreErrors) {
-  EXPECT_THAT(Args::Parse({"--bogus", "1"}, {"out"}), StatusIs(absl::StatusCode::kInvalidArgument, "unknown flag --bogus"));
+  EXPECT_THAT(Args::Parse({"--bogus", "1"}, {"out"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, "unknown flag --bogus"));
   EXPECT_THAT(Args::Parse({"--out"}, {"out"}), StatusIs(absl::StatusCode::kInvalidArgument, "--out needs a value"));
   auto args = Args::Parse({"--seed", "x1", "--p", "0.5.1", "--ids", "1,b"}, {"seed", "p", "ids"});
   ASSERT_THAT(args, IsOk());

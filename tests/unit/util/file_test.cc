@@ -70,7 +70,8 @@ TEST(AtomicFileWriterTest, CommitTwiceIsAnError) {
 
 TEST(AtomicFileWriterTest, MissingDirectoryIsAnError) {
   TempDir tmp;
-  EXPECT_THAT(WriteFileAtomically(tmp.Join("no/such/dir/f"), "x"), StatusIs(absl::StatusCode::kNotFound, "cannot create"));
+  EXPECT_THAT(WriteFileAtomically(tmp.Join("no/such/dir/f"), "x"),
+              StatusIs(absl::StatusCode::kNotFound, "cannot create"));
 }
 
 }  // namespace
