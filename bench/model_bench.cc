@@ -2,6 +2,7 @@
 // the KV cache, for a small Llama (hidden 256, 4 layers, 8 heads / 4 kv heads, vocab 32k).
 // Run through bench/run_model_bench.sh, which also prints the cached/uncached ratio.
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
 
@@ -34,7 +35,7 @@ at::Tensor RandomIds(int64_t batch, int64_t len) { return at::randint(3, 32000, 
 
 void BM_Forward(benchmark::State& state) {
   const Transformer& model = BenchModel();
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   const int64_t batch = state.range(0), len = 128;
   at::Tensor ids = RandomIds(batch, len), mask = at::ones({batch, len}, at::kLong);
   for (auto _ : state) benchmark::DoNotOptimize(model.Logits(model.Forward(ids, mask)));
@@ -45,7 +46,7 @@ void BM_Forward(benchmark::State& state) {
 // kDecodeTokens greedy steps after a kPromptTokens prompt, one token per step through the cache.
 void BM_DecodeCached(benchmark::State& state) {
   const Transformer& model = BenchModel();
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   const int64_t batch = state.range(0);
   at::Tensor prompt = RandomIds(batch, kPromptTokens), mask = at::ones({batch, kPromptTokens}, at::kLong);
   at::Tensor one = at::ones({batch, 1}, at::kLong);
@@ -66,7 +67,7 @@ void BM_DecodeCached(benchmark::State& state) {
 // The same steps recomputing the whole sequence each time: what the cache saves.
 void BM_DecodeUncached(benchmark::State& state) {
   const Transformer& model = BenchModel();
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   const int64_t batch = state.range(0);
   at::Tensor prompt = RandomIds(batch, kPromptTokens);
   for (auto _ : state) {

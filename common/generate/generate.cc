@@ -1,6 +1,7 @@
 #include "common/generate/generate.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 #include <algorithm>
 
@@ -93,7 +94,7 @@ absl::StatusOr<std::vector<Generation>> Generate(const Transformer& model,
     max_len = std::max<int64_t>(max_len, prompts[i].size());
   }
 
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   // Left-pad to a common length so every row's next token lands in the same cache slot.
   at::Tensor ids = at::zeros({B, max_len}, at::kLong);
   at::Tensor mask = at::zeros({B, max_len}, at::kLong);

@@ -1,6 +1,7 @@
 #include "common/model/checkpoint.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 #include <filesystem>
 #include <set>
@@ -92,7 +93,7 @@ absl::StatusOr<std::unique_ptr<Transformer>> LoadModel(const std::string& dir, c
     }
   }
 
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   if (options.init_missing_score_seed && !weights->tensors().count("score.weight")) {
     model->InitRandom(*options.init_missing_score_seed);  // then overwritten below, except the score head
   }

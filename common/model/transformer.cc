@@ -1,6 +1,7 @@
 #include "common/model/transformer.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
@@ -130,7 +131,7 @@ const at::Tensor* Transformer::FindParameter(absl::string_view name) const {
 }
 
 void Transformer::InitRandom(uint64_t seed) {
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   for (NamedParameter& p : params_) {
     at::Tensor value;

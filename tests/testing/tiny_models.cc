@@ -24,7 +24,7 @@ std::unique_ptr<Transformer> RandomModel(const ModelConfig& config, uint64_t see
   auto model = Transformer::Create(config, dtype, at::kCPU);
   if (!model.ok()) throw std::runtime_error(std::string(model.status().message()));
   (*model)->InitRandom(seed);
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed + 1);
   for (const NamedParameter& p : (*model)->parameters()) {
     at::Tensor noise = at::normal(0.0, 0.2, p.tensor.sizes(), gen, at::TensorOptions().dtype(at::kFloat));

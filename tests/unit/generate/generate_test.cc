@@ -1,6 +1,7 @@
 #include "common/generate/generate.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 #include <set>
 
@@ -24,7 +25,7 @@ TEST(GenerateTest, GreedyEqualsStepByStepArgmaxOfTheFullForward) {
   SamplingParams params{.temperature = 0, .max_new_tokens = 7};
   auto gens = Generate(*model, kPrompts, params);
   ASSERT_THAT(gens, IsOk());
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   for (size_t i = 0; i < kPrompts.size(); ++i) {
     std::vector<int64_t> seq = kPrompts[i];
     for (int step = 0; step < 7; ++step) {
@@ -43,7 +44,7 @@ TEST(GenerateTest, BehaviourLogProbsEqualTheLearnersForward) {
     SamplingParams params{.temperature = temperature, .top_k = 20, .top_p = 0.9, .max_new_tokens = 6, .seed = 3};
     auto gens = Generate(*model, kPrompts, params);
     ASSERT_THAT(gens, IsOk());
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     for (size_t i = 0; i < kPrompts.size(); ++i) {
       std::vector<int64_t> seq = kPrompts[i];
       seq.insert(seq.end(), (*gens)[i].tokens.begin(), (*gens)[i].tokens.end());

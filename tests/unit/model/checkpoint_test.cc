@@ -1,6 +1,7 @@
 #include "common/model/checkpoint.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 #include <filesystem>
 
@@ -85,7 +86,7 @@ TEST(CheckpointTest, LoadedModelComputesTheSameLogits) {
   ASSERT_THAT(SaveModel(*model, tmp.path()), IsOk());
   auto loaded = LoadModel(tmp.path());
   ASSERT_THAT(loaded, IsOk());
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   at::Tensor ids = at::tensor({3, 1, 4, 1, 5}, at::kLong).unsqueeze(0), mask = at::ones({1, 5}, at::kLong);
   EXPECT_TRUE(at::equal(model->Logits(model->Forward(ids, mask)), (*loaded)->Logits((*loaded)->Forward(ids, mask))));
 }

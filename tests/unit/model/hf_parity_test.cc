@@ -3,6 +3,7 @@
 // stored beside them in golden.safetensors. The C++ side loads the HF directories and must
 // reproduce HF's numbers.
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 #include <filesystem>
 
@@ -60,7 +61,7 @@ TEST_P(HfCausalParityTest, LogitsMatchTransformers) {
   auto model = LoadModel(FixtureDir(GetParam().dir));
   ASSERT_THAT(model, IsOk());
   auto golden = ReadGolden(FixtureDir(GetParam().golden_dir));
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   const at::Tensor& mask = golden.at("attention_mask");
   at::Tensor logits = (*model)->Logits((*model)->Forward(golden.at("input_ids"), mask));
   EXPECT_LT(MaxErrorAtRealPositions(logits, golden.at("logits"), mask), GetParam().logits_tol);
@@ -116,7 +117,7 @@ TEST(HfParityTest, TokenLogProbsMatchTransformers) {
   auto model = LoadModel(FixtureDir("tiny-llama"));
   ASSERT_THAT(model, IsOk());
   auto golden = ReadGolden(FixtureDir("tiny-llama"));
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   const at::Tensor& ids = golden.at("input_ids");
   const at::Tensor& mask = golden.at("attention_mask");
   const int64_t T = ids.size(1);
@@ -131,7 +132,7 @@ TEST(HfParityTest, SequenceClassifierValuesAndScoresMatchTransformers) {
   ASSERT_THAT(model, IsOk());
   EXPECT_EQ((*model)->config().head, HeadKind::kScore);
   auto golden = ReadGolden(FixtureDir("tiny-llama-seqcls"));
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   const at::Tensor& mask = golden.at("attention_mask");
   at::Tensor values = (*model)->Scores((*model)->Forward(golden.at("input_ids"), mask));
   EXPECT_LT(MaxErrorAtRealPositions(values, golden.at("values"), mask), 1e-4);
@@ -163,7 +164,7 @@ TEST_P(RtoWrittenTest, LogitsMatchWhatTransformersComputedFromIt) {
   auto model = LoadModel(dir, {.dtype = at::kFloat});
   ASSERT_THAT(model, IsOk());
   auto golden = ReadGolden(dir);
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   const at::Tensor& mask = golden.at("attention_mask");
   at::Tensor logits = (*model)->Logits((*model)->Forward(golden.at("input_ids"), mask));
   // Both sides upcast the stored weights (bf16 in one case) and compute in float32.

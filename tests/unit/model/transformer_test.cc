@@ -1,6 +1,7 @@
 #include "common/model/transformer.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 #include <cmath>
 #include <map>
@@ -137,7 +138,7 @@ at::Tensor Ids(const std::vector<int64_t>& v) { return at::tensor(v, at::kLong).
 void ExpectMatchesNaive(const Transformer& model, const std::vector<int64_t>& tokens, double tol) {
   NaiveDecoder naive(model);
   auto expected = naive.Run(tokens);
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   at::Tensor hidden = model.Forward(Ids(tokens), at::ones({1, (int64_t)tokens.size()}, at::kLong));
   at::Tensor got =
       model.config().head == HeadKind::kScore ? model.Scores(hidden)[0].unsqueeze(-1) : model.Logits(hidden)[0];
@@ -203,7 +204,7 @@ PaddedBatch LeftPadded() {
 
 TEST(TransformerTest, LeftPaddingDoesNotChangeRealPositions) {
   auto model = RandomModel(TinyConfig(2), 6);
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   PaddedBatch b = LeftPadded();
   at::Tensor batch_logits = model->Logits(model->Forward(b.ids, b.mask));
   for (int64_t r = 0; r < 3; ++r) {
@@ -216,7 +217,7 @@ TEST(TransformerTest, LeftPaddingDoesNotChangeRealPositions) {
 
 TEST(TransformerTest, RightPaddingDoesNotChangeRealPositions) {
   auto model = RandomModel(TinyConfig(2), 7);
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   at::Tensor ids = at::tensor({4, 5, 6, 0, 0}, at::kLong).unsqueeze(0);
   at::Tensor mask = at::tensor({1, 1, 1, 0, 0}, at::kLong).unsqueeze(0);
   at::Tensor padded = model->Logits(model->Forward(ids, mask))[0].narrow(0, 0, 3);
@@ -226,7 +227,7 @@ TEST(TransformerTest, RightPaddingDoesNotChangeRealPositions) {
 
 void ExpectCachedEqualsFull(int64_t kv_heads) {
   auto model = RandomModel(TinyConfig(kv_heads), 10 + kv_heads);
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   PaddedBatch b = LeftPadded();
   const int64_t T = b.ids.size(1);
   at::Tensor full = model->Logits(model->Forward(b.ids, b.mask));
@@ -250,7 +251,7 @@ TEST(TransformerTest, KvCacheEqualsFullForwardGroupedQuery) { ExpectCachedEquals
 
 TEST(TransformerTest, KvCacheSelectRowsKeepsTheRemainingSequencesExact) {
   auto model = RandomModel(TinyConfig(2), 20);
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   PaddedBatch b = LeftPadded();
   KVCache cache = model->NewCache(3, 12);
   model->Forward(b.ids, b.mask, &cache);
@@ -267,7 +268,7 @@ TEST(TransformerTest, KvCacheSelectRowsKeepsTheRemainingSequencesExact) {
 
 TEST(TransformerTest, TokenLogProbsEqualLogSoftmaxGather) {
   auto model = RandomModel(TinyConfig(2), 30);
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   PaddedBatch b = LeftPadded();
   at::Tensor hidden = model->Forward(b.ids, b.mask);
   at::Tensor targets = at::randint(0, 61, {3, 9}, at::kLong);
@@ -295,7 +296,7 @@ TEST(TransformerTest, ScoresAtTheLastRealTokenOfRightPaddedRows) {
   ModelConfig c = TinyConfig(2);
   c.head = HeadKind::kScore;
   auto model = RandomModel(c, 32);
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   at::Tensor ids = at::tensor({4, 5, 6, 0, 0, 7, 8, 9, 10, 11}, at::kLong).view({2, 5});
   at::Tensor mask = at::tensor({1, 1, 1, 0, 0, 1, 1, 1, 1, 1}, at::kLong).view({2, 5});
   at::Tensor last = LastTokenIndex(mask);
@@ -329,7 +330,7 @@ TEST(TransformerTest, InitIsDeterministicAndDtypeIndependent) {
 TEST(TransformerTest, Bfloat16ForwardTracksFloat32) {
   auto fp32 = RandomModel(TinyConfig(2), 40);
   auto bf16 = Transformer::Create(fp32->config(), at::kBFloat16, at::kCPU);
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   for (size_t i = 0; i < fp32->parameters().size(); ++i)
     (*bf16)->parameters()[i].tensor.copy_(fp32->parameters()[i].tensor);
   at::Tensor mask = at::ones({1, 9}, at::kLong);
