@@ -16,6 +16,7 @@
   } while (0)
 
 // `RTO_ASSIGN_OR_RETURN(auto x, MakeX());` declares x from an absl::StatusOr or returns its error.
+// It expands to several statements: never use it as the body of an unbraced if/for.
 #define RTO_ASSIGN_OR_RETURN(lhs, expr) RTO_ASSIGN_OR_RETURN_IMPL_(RTO_CONCAT_(rto_statusor_, __LINE__), lhs, expr)
 #define RTO_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                               \
