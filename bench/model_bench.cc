@@ -2,9 +2,9 @@
 // the KV cache, for a small Llama (hidden 256, 4 layers, 8 heads / 4 kv heads, vocab 32k).
 // Run through bench/run_model_bench.sh, which also prints the cached/uncached ratio.
 #include <ATen/ATen.h>
-#include <c10/core/GradMode.h>
 #include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
+#include <c10/core/GradMode.h>
 
 #include "common/model/transformer.h"
 

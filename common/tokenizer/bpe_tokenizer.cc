@@ -172,9 +172,11 @@ absl::Status BpeTokenizer::ParseModel(const void* json_ptr, const std::string& s
   if (model.value("byte_fallback", false)) {
     return Unsupported(source, "byte_fallback BPE is SentencePiece-style; load the model's tokenizer.model instead");
   }
-  if (!model.value("continuing_subword_prefix", json()).is_null() ||
-      !model.value("end_of_word_suffix", json()).is_null()) {
-    return Unsupported(source, "continuing_subword_prefix / end_of_word_suffix are not supported");
+  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+    const json& v = model.value(key, json());
+    if (!v.is_null() && !(v.is_string() && v.get<std::string>().empty())) {  // GPT-2's file has ""
+      return Unsupported(source, absl::StrCat(key, " is not supported"));
+    }
   }
   const json& dropout = model.value("dropout", json());
   if (dropout.is_number() && dropout.get<double>() > 0) {
