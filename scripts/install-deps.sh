@@ -10,7 +10,7 @@ packages=(
   libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev
-  libpcre2-dev libsentencepiece-dev libutf8proc-dev
+  libpcre2-dev libutf8proc-dev
 )
 
 missing=()

@@ -52,6 +52,7 @@ absl::StatusOr<ChatTemplate> DetectChatTemplate(absl::string_view jinja) {
   if (absl::StrContains(jinja, "<|im_start|>")) return ChatTemplate::kChatML;
   if (absl::StrContains(jinja, "<|start_header_id|>")) return ChatTemplate::kLlama3;
   if (absl::StrContains(jinja, "[INST]") && !absl::StrContains(jinja, "<<SYS>>")) return ChatTemplate::kMistral;
+  if (absl::StrContains(jinja, "| capitalize }}: {{ message['content'] }}")) return ChatTemplate::kPlain;
   std::string start(jinja.substr(0, 80));
   return absl::InvalidArgumentError(
       absl::StrCat("the tokenizer's chat_template is not one rto knows (it starts \"", start,

@@ -1,5 +1,5 @@
-// Text <-> token ids, with one interface over HF `tokenizer.json` (byte-level BPE) and
-// SentencePiece `.model` files. Torch-free. Implementations are immutable after loading and
+// Text <-> token ids, one interface for every tokenizer format; today HF `tokenizer.json`
+// with byte-level BPE (GPT-2, Llama-3, Qwen2 families). Torch-free. Implementations are immutable after loading and
 // safe to use from several threads.
 #pragma once
 
@@ -53,8 +53,8 @@ class Tokenizer {
   std::string chat_template_;
 };
 
-// Loads the tokenizer of a model directory: `tokenizer.json` (with `tokenizer_config.json`
-// when present), else SentencePiece `tokenizer.model`.
+// Loads the tokenizer of a model directory: `tokenizer.json`, with `tokenizer_config.json` when
+// present. A directory with only a SentencePiece `tokenizer.model` gets an Unimplemented error.
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& dir);
 
 }  // namespace rto

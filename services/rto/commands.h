@@ -10,5 +10,7 @@ namespace rto {
 int ModelInitCommand(const std::vector<std::string>& args);
 int ModelInspectCommand(const std::vector<std::string>& args);
 int GenerateCommand(const std::vector<std::string>& args);
+int SynthCommand(const std::vector<std::string>& args);
+int EvalCommand(const std::vector<std::string>& args);
 
 }  // namespace rto

@@ -19,6 +19,12 @@ commands:
            [--temperature T] [--top-k K] [--top-p P] [--seed S] [--batch-size B]
            [--stop-token-ids ID,ID] [--dtype D] [--device cpu|cuda[:N]]
       Sample a response for every prompt ({"prompt_ids": [...]} per line) with the KV cache.
+  synth --task lexicon|count|exact_length --out DIR [--seed S] [--sft-rows N]
+        [--preference-rows N] [--rl-prompts N] [--eval-prompts N]
+      Write a synthetic task: SFT/preference/prompt JSONL, a tokenizer and a model config.
+  eval (--task-dir DIR | --task NAME --seed S) --samples FILE.jsonl [--baseline FILE.jsonl]
+       [--out RESULT.json]
+      Mean gold reward of {"prompt", "response"} samples, and win rate against a baseline.
 )";
 
 }  // namespace
@@ -30,6 +36,8 @@ int main(int argc, char** argv) {
     if (args.size() >= 2 && args[0] == "model" && args[1] == "init") return rto::ModelInitCommand(rest(2));
     if (args.size() >= 2 && args[0] == "model" && args[1] == "inspect") return rto::ModelInspectCommand(rest(2));
     if (!args.empty() && args[0] == "generate") return rto::GenerateCommand(rest(1));
+    if (!args.empty() && args[0] == "synth") return rto::SynthCommand(rest(1));
+    if (!args.empty() && args[0] == "eval") return rto::EvalCommand(rest(1));
     if (!args.empty() && (args[0] == "help" || args[0] == "--help" || args[0] == "-h")) {
       std::cout << kUsage;
       return 0;

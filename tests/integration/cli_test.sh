@@ -55,6 +55,21 @@ check "an out-of-vocabulary id is named" contains "$tmp/oov.out" "token id 999 i
 "$rto" model init --config "$src/configs/models/tiny-llama.json" --out "$tmp/z" --sed 1 >"$tmp/flag.out" 2>&1
 check "an unknown flag is an error" contains "$tmp/flag.out" "unknown flag --sed"
 
+# The synthetic benchmark: a task's world, then its SFT demonstrations judged by the gold reward.
+"$rto" synth --task count --out "$tmp/count" --seed 2 --sft-rows 300 --preference-rows 300 >"$tmp/synth.out" 2>&1
+check "synth exits 0" test $? -eq 0
+check "synth writes the data, tokenizer and model config" test -f "$tmp/count/preferences.jsonl" \
+  -a -f "$tmp/count/tokenizer/tokenizer.json" -a -f "$tmp/count/model_config.json"
+"$rto" model init --config "$tmp/count/model_config.json" --out "$tmp/count/init" >/dev/null 2>&1
+check "the task's model config makes a model" test $? -eq 0
+"$rto" eval --task-dir "$tmp/count" --samples "$tmp/count/sft.jsonl" --baseline "$tmp/count/sft.jsonl" \
+  --out "$tmp/eval.json" >"$tmp/eval.out" 2>&1
+check "eval exits 0" test $? -eq 0
+check "eval prints mean gold and win rate" contains "$tmp/eval.out" "win rate vs baseline 0.500"
+check "eval writes its result" contains "$tmp/eval.json" '"mean_gold"'
+"$rto" eval --task nosuch --samples "$tmp/count/sft.jsonl" >"$tmp/eval-bad.out" 2>&1
+check "eval names an unknown task" contains "$tmp/eval-bad.out" "unknown task 'nosuch'"
+
 "$rto" bogus >/dev/null 2>&1
 check "an unknown command exits 2" test $? -eq 2
 
