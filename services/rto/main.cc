@@ -12,13 +12,18 @@ constexpr char kUsage[] = R"(usage: rto <command> [flags]
 
 commands:
   model init --config CONFIG.json --out DIR [--seed S] [--dtype float32|bfloat16|float16]
-      Write a randomly initialised HF model directory for the given HF config.json.
+             [--tokenizer DIR]
+      Write a randomly initialised HF model directory for the given HF config.json (and copy
+      the tokenizer files of DIR into it).
   model inspect DIR
       Validate a model directory and print its architecture, parameter count and dtype.
   generate --model DIR --prompts IN.jsonl --out OUT.jsonl [--max-new-tokens N]
            [--temperature T] [--top-k K] [--top-p P] [--seed S] [--batch-size B]
-           [--stop-token-ids ID,ID] [--dtype D] [--device cpu|cuda[:N]]
-      Sample a response for every prompt ({"prompt_ids": [...]} per line) with the KV cache.
+           [--stop-token-ids ID,ID] [--dtype D] [--device cpu|cuda[:N]] [--tokenizer DIR]
+           [--chat-template chatml|llama3|mistral|plain] [--max-prompt-tokens N]
+      Sample a response for every prompt with the KV cache. Lines with "prompt_ids" are token
+      ids; lines with "prompt" (text or messages) or "messages" go through the tokenizer and
+      chat template, and the output then holds "prompt" and "response" text for `rto eval`.
   synth --task lexicon|count|exact_length --out DIR [--seed S] [--sft-rows N]
         [--preference-rows N] [--rl-prompts N] [--eval-prompts N]
       Write a synthetic task: SFT/preference/prompt JSONL, a tokenizer and a model config.

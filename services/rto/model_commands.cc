@@ -8,9 +8,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "common/data/batching.h"
+#include "common/data/dataset.h"
 #include "common/generate/generate.h"
 #include "common/model/checkpoint.h"
 #include "common/safetensors/directory.h"
+#include "common/tokenizer/chat_template.h"
+#include "common/tokenizer/tokenizer.h"
 #include "common/util/args.h"
 #include "common/util/file.h"
 #include "common/util/status_macros.h"
@@ -27,8 +31,21 @@ int Fail(absl::string_view command, const absl::Status& status) {
   return 1;
 }
 
+// A model directory carries its tokenizer, as HF directories do.
+absl::Status CopyTokenizerFiles(const std::string& from, const std::string& to) {
+  namespace fs = std::filesystem;
+  RTO_RETURN_IF_ERROR(LoadTokenizer(from).status());  // validate before copying
+  for (const char* name : {"tokenizer.json", "tokenizer_config.json"}) {
+    std::error_code ec;
+    if (!fs::exists(fs::path(from) / name, ec)) continue;
+    RTO_ASSIGN_OR_RETURN(std::string text, ReadFileToString((fs::path(from) / name).string()));
+    RTO_RETURN_IF_ERROR(WriteFileAtomically((fs::path(to) / name).string(), text));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ModelInit(const std::vector<std::string>& argv) {
-  RTO_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, {"config", "out", "seed", "dtype"}));
+  RTO_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, {"config", "out", "seed", "dtype", "tokenizer"}));
   RTO_ASSIGN_OR_RETURN(std::string config_path, args.GetRequired("config"));
   RTO_ASSIGN_OR_RETURN(std::string out, args.GetRequired("out"));
   RTO_ASSIGN_OR_RETURN(int64_t seed, args.GetInt("seed", 0));
@@ -37,6 +54,7 @@ absl::Status ModelInit(const std::vector<std::string>& argv) {
   RTO_ASSIGN_OR_RETURN(auto model, Transformer::Create(config, dtype, at::kCPU));
   model->InitRandom(static_cast<uint64_t>(seed));
   RTO_RETURN_IF_ERROR(SaveModel(*model, out));
+  if (args.Has("tokenizer")) RTO_RETURN_IF_ERROR(CopyTokenizerFiles(args.GetString("tokenizer", ""), out));
   std::cout << absl::StrFormat("wrote %s: %s, %d parameters, %s, seed %d\n", out, config.ArchitectureName(),
                                config.NumParameters(), ScalarTypeName(dtype), seed);
   return absl::OkStatus();
@@ -81,11 +99,17 @@ absl::Status ModelInspect(const std::vector<std::string>& argv) {
   return absl::OkStatus();
 }
 
+// One prompt of `rto generate`: token ids as given, or text rendered with the chat template.
+struct PromptInput {
+  std::vector<int64_t> ids;
+  json original;  // echoed back as "prompt" (text mode) or "prompt_ids"
+};
+
 // Reads {"prompt_ids": [int, ...]} lines; errors name file:line.
-absl::StatusOr<std::vector<std::vector<int64_t>>> ReadPromptIds(const std::string& path) {
+absl::StatusOr<std::vector<PromptInput>> ReadPromptIds(const std::string& path) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  std::vector<std::vector<int64_t>> prompts;
+  std::vector<PromptInput> prompts;
   std::string line;
   for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -101,21 +125,53 @@ absl::StatusOr<std::vector<std::vector<int64_t>>> ReadPromptIds(const std::strin
     if (!j.is_object() || !j.contains("prompt_ids")) return bad("missing key 'prompt_ids'");
     const json& ids = j["prompt_ids"];
     if (!ids.is_array() || ids.empty()) return bad("'prompt_ids' must be a non-empty list of token ids");
-    std::vector<int64_t> prompt;
+    PromptInput p;
     for (const json& id : ids) {
       if (!id.is_number_unsigned()) return bad("'prompt_ids' holds something that is not a non-negative integer");
-      prompt.push_back(id.get<int64_t>());
+      p.ids.push_back(id.get<int64_t>());
     }
-    prompts.push_back(std::move(prompt));
+    p.original = ids;
+    prompts.push_back(std::move(p));
   }
   if (prompts.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no prompts"));
   return prompts;
 }
 
+// Reads {"prompt": text or messages} / {"messages": [...]} lines and renders them.
+absl::StatusOr<std::vector<PromptInput>> ReadTextPrompts(const std::string& path, TextEncoder& encoder) {
+  RTO_ASSIGN_OR_RETURN(std::vector<PromptRow> rows, ReadPrompts(path, {}));
+  std::vector<PromptInput> prompts;
+  for (const PromptRow& row : rows) {
+    PromptInput p;
+    absl::StatusOr<std::vector<int64_t>> ids = encoder.Prompt(row.prompt);
+    if (!ids.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ":", row.line, ": ", ids.status().message()));
+    p.ids = std::move(*ids);
+    if (row.prompt.size() == 1 && row.prompt[0].role == "user") {
+      p.original = row.prompt[0].content;  // so that `rto eval` can match the prompt
+    } else {
+      for (const ChatMessage& m : row.prompt) p.original.push_back({{"role", m.role}, {"content", m.content}});
+    }
+    prompts.push_back(std::move(p));
+  }
+  return prompts;
+}
+
+// True when the first non-blank line of a JSONL file has "prompt_ids".
+bool HoldsTokenIds(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    return j.is_object() && j.contains("prompt_ids");
+  }
+  return false;
+}
+
 absl::Status GenerateRun(const std::vector<std::string>& argv) {
-  RTO_ASSIGN_OR_RETURN(Args args,
-                       Args::Parse(argv, {"model", "prompts", "out", "max-new-tokens", "temperature", "top-k", "top-p",
-                                          "seed", "batch-size", "stop-token-ids", "dtype", "device"}));
+  RTO_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, {"model", "prompts", "out", "max-new-tokens", "temperature",
+                                                     "top-k", "top-p", "seed", "batch-size", "stop-token-ids", "dtype",
+                                                     "device", "tokenizer", "chat-template", "max-prompt-tokens"}));
   RTO_ASSIGN_OR_RETURN(std::string model_dir, args.GetRequired("model"));
   RTO_ASSIGN_OR_RETURN(std::string prompts_path, args.GetRequired("prompts"));
   RTO_ASSIGN_OR_RETURN(std::string out_path, args.GetRequired("out"));
@@ -141,25 +197,51 @@ absl::Status GenerateRun(const std::vector<std::string>& argv) {
     params.stop_token_ids = model->config().eos_token_ids;
   }
   RTO_RETURN_IF_ERROR(ValidateSamplingParams(params, model->config().vocab_size));
-  RTO_ASSIGN_OR_RETURN(auto prompts, ReadPromptIds(prompts_path));
+
+  // Token ids in and out, or text through the model's tokenizer and chat template.
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<TextEncoder> encoder;
+  std::vector<PromptInput> prompts;
+  if (HoldsTokenIds(prompts_path)) {
+    RTO_ASSIGN_OR_RETURN(prompts, ReadPromptIds(prompts_path));
+  } else {
+    RTO_ASSIGN_OR_RETURN(tokenizer, LoadTokenizer(args.GetString("tokenizer", model_dir)));
+    TextEncoderOptions text;
+    if (args.Has("chat-template")) {
+      RTO_ASSIGN_OR_RETURN(text.chat_template, ParseChatTemplateName(args.GetString("chat-template", "")));
+    } else {
+      RTO_ASSIGN_OR_RETURN(text.chat_template, DetectChatTemplate(tokenizer->chat_template()));
+    }
+    RTO_ASSIGN_OR_RETURN(text.max_prompt_tokens, args.GetInt("max-prompt-tokens", 0));
+    encoder = std::make_unique<TextEncoder>(*tokenizer, text);
+    RTO_ASSIGN_OR_RETURN(prompts, ReadTextPrompts(prompts_path, *encoder));
+  }
 
   std::string output;
   int64_t new_tokens = 0;
   const auto start = std::chrono::steady_clock::now();
   for (size_t begin = 0; begin < prompts.size(); begin += batch_size) {
     size_t end = std::min(prompts.size(), begin + static_cast<size_t>(batch_size));
-    std::vector<std::vector<int64_t>> batch(prompts.begin() + begin, prompts.begin() + end);
+    std::vector<std::vector<int64_t>> batch;
     std::vector<uint64_t> seeds;  // the line index keys each prompt's random stream
-    for (size_t i = begin; i < end; ++i) seeds.push_back(i);
+    for (size_t i = begin; i < end; ++i) {
+      batch.push_back(prompts[i].ids);
+      seeds.push_back(i);
+    }
     absl::StatusOr<std::vector<Generation>> gens = Generate(*model, batch, params, seeds);
     if (!gens.ok()) return absl::InvalidArgumentError(absl::StrCat(prompts_path, ": ", gens.status().message()));
     for (size_t i = 0; i < gens->size(); ++i) {
       const Generation& g = (*gens)[i];
       json line = {{"index", begin + i},
-                   {"prompt_ids", batch[i]},
                    {"response_ids", g.tokens},
                    {"logprobs", g.logprobs},
                    {"finish_reason", g.finish_reason == FinishReason::kStop ? "stop" : "length"}};
+      if (tokenizer) {
+        line["prompt"] = prompts[begin + i].original;
+        line["response"] = tokenizer->Decode(g.tokens, /*skip_special_tokens=*/true);
+      } else {
+        line["prompt_ids"] = prompts[begin + i].original;
+      }
       output += line.dump() + "\n";
       new_tokens += static_cast<int64_t>(g.tokens.size());
     }

@@ -60,8 +60,15 @@ check "an unknown flag is an error" contains "$tmp/flag.out" "unknown flag --sed
 check "synth exits 0" test $? -eq 0
 check "synth writes the data, tokenizer and model config" test -f "$tmp/count/preferences.jsonl" \
   -a -f "$tmp/count/tokenizer/tokenizer.json" -a -f "$tmp/count/model_config.json"
-"$rto" model init --config "$tmp/count/model_config.json" --out "$tmp/count/init" >/dev/null 2>&1
-check "the task's model config makes a model" test $? -eq 0
+"$rto" model init --config "$tmp/count/model_config.json" --out "$tmp/count/init" --tokenizer "$tmp/count/tokenizer" \
+  >/dev/null 2>&1
+check "the task's model config makes a model that carries the tokenizer" test -f "$tmp/count/init/tokenizer.json"
+"$rto" generate --model "$tmp/count/init" --prompts "$tmp/count/eval_prompts.jsonl" --out "$tmp/count/gen.jsonl" \
+  --max-new-tokens 16 >"$tmp/gen-text.out" 2>&1
+check "generate takes text prompts through the tokenizer and chat template" test $? -eq 0
+check "text generations hold prompt and response" contains "$tmp/count/gen.jsonl" '"response":'
+"$rto" eval --task-dir "$tmp/count" --samples "$tmp/count/gen.jsonl" >"$tmp/eval-gen.out" 2>&1
+check "eval scores generated samples" contains "$tmp/eval-gen.out" "mean gold reward"
 "$rto" eval --task-dir "$tmp/count" --samples "$tmp/count/sft.jsonl" --baseline "$tmp/count/sft.jsonl" \
   --out "$tmp/eval.json" >"$tmp/eval.out" 2>&1
 check "eval exits 0" test $? -eq 0
