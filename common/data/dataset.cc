@@ -1,6 +1,5 @@
 #include "common/data/dataset.h"
 
-#include <fstream>
 #include <functional>
 
 #include "absl/strings/ascii.h"
@@ -75,48 +74,17 @@ absl::Status ParseResponse(const json& row, const std::string& key, std::string*
 }
 
 template <typename Row>
-absl::StatusOr<std::vector<Row>> ReadJsonl(const std::string& path, const ReadOptions& options, ReadReport* report,
-                                           const std::function<absl::Status(const json&, Row*)>& parse) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  ReadReport local;
-  ReadReport& r = report != nullptr ? *report : local;
-  r = ReadReport();
+absl::StatusOr<std::vector<Row>> ReadRows(const std::string& path, const ReadOptions& options, ReadReport* report,
+                                          const std::function<absl::Status(const json&, Row*)>& parse) {
   std::vector<Row> rows;
-  std::string line;
-  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (absl::StripAsciiWhitespace(line).empty()) continue;
-    ++r.lines;
-    absl::Status status;
+  absl::Status status = ReadJsonl(path, options.bad_lines, report, [&](int64_t line, const json& j) {
     Row row{};
-    if (!unicode::IsValidUtf8(line)) {
-      status = Bad("invalid UTF-8");
-    } else {
-      json j;
-      try {
-        j = json::parse(line);
-      } catch (const json::exception& e) {
-        status = Bad(absl::StrCat("not valid JSON: ", e.what()));
-      }
-      if (status.ok() && !j.is_object()) status = Bad("not a JSON object");
-      if (status.ok()) status = parse(j, &row);
-    }
-    if (status.ok()) {
-      row.line = line_no;
-      rows.push_back(std::move(row));
-      continue;
-    }
-    std::string message = absl::StrCat(path, ":", line_no, ": ", status.message());
-    if (options.bad_lines == BadLinePolicy::kFail) return absl::InvalidArgumentError(message);
-    ++r.skipped;
-    if (r.first_errors.size() < 10) r.first_errors.push_back(message);
-  }
-  r.rows = static_cast<int64_t>(rows.size());
-  if (rows.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": no usable rows (", r.lines, " lines, ", r.skipped, " bad)"));
-  }
+    if (absl::Status s = parse(j, &row); !s.ok()) return s;
+    row.line = line;
+    rows.push_back(std::move(row));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
   return rows;
 }
 
@@ -125,7 +93,7 @@ absl::StatusOr<std::vector<Row>> ReadJsonl(const std::string& path, const ReadOp
 absl::StatusOr<std::vector<PromptRow>> ReadPrompts(const std::string& path, const ReadOptions& options,
                                                    ReadReport* report) {
   const DatasetKeys& k = options.keys;
-  return ReadJsonl<PromptRow>(path, options, report, [&](const json& j, PromptRow* row) -> absl::Status {
+  return ReadRows<PromptRow>(path, options, report, [&](const json& j, PromptRow* row) -> absl::Status {
     if (j.contains(k.prompt)) return ParsePrompt(j, k.prompt, &row->prompt);
     if (j.contains(k.messages)) return ParseMessages(j[k.messages], k.messages, &row->prompt);
     return Bad(absl::StrCat("missing key '", k.prompt, "' (or '", k.messages, "')"));
@@ -135,7 +103,7 @@ absl::StatusOr<std::vector<PromptRow>> ReadPrompts(const std::string& path, cons
 absl::StatusOr<std::vector<PreferenceRow>> ReadPreferences(const std::string& path, const ReadOptions& options,
                                                            ReadReport* report) {
   const DatasetKeys& k = options.keys;
-  return ReadJsonl<PreferenceRow>(path, options, report, [&](const json& j, PreferenceRow* row) -> absl::Status {
+  return ReadRows<PreferenceRow>(path, options, report, [&](const json& j, PreferenceRow* row) -> absl::Status {
     std::vector<ChatMessage> chosen_prompt, rejected_prompt;
     if (auto s = ParseResponse(j, k.chosen, &row->chosen, &chosen_prompt); !s.ok()) return s;
     if (auto s = ParseResponse(j, k.rejected, &row->rejected, &rejected_prompt); !s.ok()) return s;
@@ -157,7 +125,7 @@ absl::StatusOr<std::vector<PreferenceRow>> ReadPreferences(const std::string& pa
 
 absl::StatusOr<std::vector<SftRow>> ReadSft(const std::string& path, const ReadOptions& options, ReadReport* report) {
   const DatasetKeys& k = options.keys;
-  return ReadJsonl<SftRow>(path, options, report, [&](const json& j, SftRow* row) -> absl::Status {
+  return ReadRows<SftRow>(path, options, report, [&](const json& j, SftRow* row) -> absl::Status {
     if (j.contains(k.messages) && !j.contains(k.response)) {
       if (auto s = ParseResponse(j, k.messages, &row->response, &row->prompt); !s.ok()) return s;
       if (row->prompt.empty()) return Bad(absl::StrCat("'", k.messages, "' has no turn before the response"));

@@ -9,11 +9,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/data/jsonl.h"
 #include "common/tokenizer/chat_template.h"
 
 namespace rto {
-
-enum class BadLinePolicy { kFail, kSkip };
 
 // Keys of the JSON objects, like OpenRLHF's input_key / chosen_key / rejected_key.
 struct DatasetKeys {
@@ -27,14 +26,6 @@ struct DatasetKeys {
 struct ReadOptions {
   DatasetKeys keys;
   BadLinePolicy bad_lines = BadLinePolicy::kFail;
-};
-
-// What a read saw, so that skipped lines are counted and shown, never silent.
-struct ReadReport {
-  int64_t lines = 0;                      // non-blank lines
-  int64_t rows = 0;                       // rows kept
-  int64_t skipped = 0;                    // bad lines skipped under BadLinePolicy::kSkip
-  std::vector<std::string> first_errors;  // up to 10 `file:line: reason` messages
 };
 
 struct PromptRow {

@@ -1,9 +1,9 @@
 #include "common/synth/eval.h"
 
 #include <cmath>
-#include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/data/jsonl.h"
 #include "nlohmann/json.hpp"
 
 namespace rto::synth {
@@ -24,26 +24,16 @@ std::pair<double, double> MeanCi(const std::vector<double>& x) {
 }  // namespace
 
 absl::StatusOr<std::vector<Sample>> ReadSamples(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
   std::vector<Sample> out;
-  std::string line;
-  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto bad = [&](absl::string_view why) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ":", line_no, ": ", why));
-    };
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::exception& e) {
-      return bad(absl::StrCat("not valid JSON: ", e.what()));
+  absl::Status status = ReadJsonl(path, BadLinePolicy::kFail, nullptr, [&](int64_t, const json& j) {
+    if (!j.contains("prompt") || !j["prompt"].is_string()) return absl::InvalidArgumentError("missing string 'prompt'");
+    if (!j.contains("response") || !j["response"].is_string()) {
+      return absl::InvalidArgumentError("missing string 'response'");
     }
-    if (!j.is_object() || !j.contains("prompt") || !j["prompt"].is_string()) return bad("missing string 'prompt'");
-    if (!j.contains("response") || !j["response"].is_string()) return bad("missing string 'response'");
     out.push_back({j["prompt"], j["response"]});
-  }
-  if (out.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no samples"));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "common/data/batching.h"
 #include "common/data/dataset.h"
+#include "common/data/jsonl.h"
 #include "common/generate/generate.h"
 #include "common/model/checkpoint.h"
 #include "common/safetensors/directory.h"
@@ -107,33 +108,24 @@ struct PromptInput {
 
 // Reads {"prompt_ids": [int, ...]} lines; errors name file:line.
 absl::StatusOr<std::vector<PromptInput>> ReadPromptIds(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
   std::vector<PromptInput> prompts;
-  std::string line;
-  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto bad = [&](absl::string_view why) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ":", line_no, ": ", why));
-    };
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::exception& e) {
-      return bad(absl::StrCat("not valid JSON: ", e.what()));
+  absl::Status status = ReadJsonl(path, BadLinePolicy::kFail, nullptr, [&](int64_t, const json& j) {
+    const json& ids = j.value("prompt_ids", json());
+    if (!ids.is_array() || ids.empty()) {
+      return absl::InvalidArgumentError("'prompt_ids' must be a non-empty list of token ids");
     }
-    if (!j.is_object() || !j.contains("prompt_ids")) return bad("missing key 'prompt_ids'");
-    const json& ids = j["prompt_ids"];
-    if (!ids.is_array() || ids.empty()) return bad("'prompt_ids' must be a non-empty list of token ids");
     PromptInput p;
     for (const json& id : ids) {
-      if (!id.is_number_unsigned()) return bad("'prompt_ids' holds something that is not a non-negative integer");
+      if (!id.is_number_unsigned()) {
+        return absl::InvalidArgumentError("'prompt_ids' holds something that is not a non-negative integer");
+      }
       p.ids.push_back(id.get<int64_t>());
     }
     p.original = ids;
     prompts.push_back(std::move(p));
-  }
-  if (prompts.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no prompts"));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
   return prompts;
 }
 
