@@ -112,7 +112,7 @@ absl::StatusOr<std::unique_ptr<Transformer>> LoadModel(const std::string& dir, c
       source = at::empty(info.shape, at::TensorOptions().dtype(file_dtype));
       std::memcpy(source.data_ptr(), bytes, info.num_bytes());
     }
-    const_cast<at::Tensor&>(p.tensor).copy_(source);
+    p.tensor.copy_(source);  // copy_ converts dtype and device
   }
   return model;
 }
