@@ -103,7 +103,9 @@ absl::StatusOr<std::vector<TensorInfo>> File::ParseHeader(const uint8_t* data, s
 
   const uint64_t data_size = size - 8 - header_len;
   std::vector<TensorInfo> tensors;
-  for (auto& [key, value] : header.items()) {
+  for (auto& item : header.items()) {
+    const std::string& key = item.key();  // not a structured binding: lambdas below capture it
+    const json& value = item.value();
     if (key == "__metadata__") {
       if (!value.is_object()) return Invalid(name, "__metadata__ is not an object");
       for (auto& [mk, mv] : value.items()) {

@@ -91,7 +91,7 @@ absl::StatusOr<std::string> RenderChat(ChatTemplate t, const std::vector<ChatMes
         }
         if (user_turn) {
           std::string content = m.content;
-          if (first == 1 && i == 1) content = messages[0].content + "\n\n" + content;
+          if (first == 1 && i == 1) content = absl::StrCat(messages[0].content, "\n\n", content);
           absl::StrAppend(&out, "[INST] ", content, " [/INST]");
         } else {
           absl::StrAppend(&out, m.content, tokens.eos);
