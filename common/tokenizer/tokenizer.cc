@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/tokenizer/bpe_tokenizer.h"
+#include "common/tokenizer/sentencepiece_tokenizer.h"
 #include "common/tokenizer/unicode.h"
 #include "common/util/file.h"
 #include "common/util/status_macros.h"
@@ -28,11 +29,11 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& dir)
     RTO_ASSIGN_OR_RETURN(auto t, BpeTokenizer::Create(text, config, json_path.string()));
     return std::unique_ptr<Tokenizer>(std::move(t));
   }
-  if (fs::exists(fs::path(dir) / "tokenizer.model", ec)) {
-    return absl::UnimplementedError(
-        absl::StrCat(dir,
-                     ": only a SentencePiece tokenizer.model is there, and SentencePiece models are not supported yet; "
-                     "provide the model's tokenizer.json"));
+  const fs::path sp_path = fs::path(dir) / "tokenizer.model";
+  if (fs::exists(sp_path, ec)) {
+    RTO_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(sp_path.string()));
+    RTO_ASSIGN_OR_RETURN(auto t, SentencePieceTokenizer::Create(bytes, config, sp_path.string()));
+    return std::unique_ptr<Tokenizer>(std::move(t));
   }
   return absl::NotFoundError(absl::StrCat(dir, ": no tokenizer.json or tokenizer.model"));
 }

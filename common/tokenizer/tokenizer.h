@@ -1,6 +1,6 @@
-// Text <-> token ids, one interface for every tokenizer format; today HF `tokenizer.json`
-// with byte-level BPE (GPT-2, Llama-3, Qwen2 families). Torch-free. Implementations are immutable after loading and
-// safe to use from several threads.
+// Text <-> token ids, with one interface over HF `tokenizer.json` (byte-level BPE: GPT-2,
+// Llama-3, Qwen2 families) and SentencePiece `.model` files (Llama-2, Mistral). Torch-free.
+// Implementations are immutable after loading and safe to use from several threads.
 #pragma once
 
 #include <cstdint>
@@ -37,8 +37,8 @@ class Tokenizer {
   virtual std::vector<int64_t> Encode(absl::string_view text, const EncodeOptions& options = {}) const = 0;
   // The bytes the tokens stand for; a cut inside a multi-byte character leaves invalid UTF-8.
   virtual std::string DecodeBytes(absl::Span<const int64_t> ids, bool skip_special_tokens = false) const = 0;
-  // As HF's decode: DecodeBytes with invalid UTF-8 replaced by U+FFFD.
-  std::string Decode(absl::Span<const int64_t> ids, bool skip_special_tokens = false) const;
+  // Text, as the format's own library decodes: DecodeBytes with invalid UTF-8 replaced by U+FFFD.
+  virtual std::string Decode(absl::Span<const int64_t> ids, bool skip_special_tokens = false) const;
 
   virtual int64_t vocab_size() const = 0;
   virtual std::optional<int64_t> TokenToId(absl::string_view token) const = 0;
@@ -53,8 +53,8 @@ class Tokenizer {
   std::string chat_template_;
 };
 
-// Loads the tokenizer of a model directory: `tokenizer.json`, with `tokenizer_config.json` when
-// present. A directory with only a SentencePiece `tokenizer.model` gets an Unimplemented error.
+// Loads the tokenizer of a model directory: `tokenizer.json` (with `tokenizer_config.json`
+// when present), else SentencePiece `tokenizer.model`.
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& dir);
 
 }  // namespace rto

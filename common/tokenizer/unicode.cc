@@ -107,6 +107,23 @@ std::string ToValidUtf8Lossy(absl::string_view s) {
   return out;
 }
 
+std::string ToValidUtf8PerByte(absl::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    size_t prefix;
+    size_t n = ValidSequenceLength(s, i, &prefix);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      i += 1;
+    } else {
+      out.append(s.data() + i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
 std::string NormalizeNfc(absl::string_view text) {
   bool ascii = true;
   for (char c : text) ascii &= static_cast<uint8_t>(c) < 0x80;

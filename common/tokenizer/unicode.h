@@ -20,6 +20,10 @@ absl::StatusOr<std::u32string> DecodeUtf8(absl::string_view text);
 // String::from_utf8_lossy (and so HF tokenizers' decode) does.
 std::string ToValidUtf8Lossy(absl::string_view bytes);
 
+// `bytes` with every byte that does not start a valid UTF-8 sequence replaced by U+FFFD, one
+// per byte, as SentencePiece's decoder does.
+std::string ToValidUtf8PerByte(absl::string_view bytes);
+
 bool IsValidUtf8(absl::string_view bytes);
 
 // Unicode NFC normalisation (via utf8proc). Invalid UTF-8 is returned unchanged.
