@@ -1,0 +1,121 @@
+#include "common/train/optimizer.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <cmath>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace rto {
+
+AdamW::AdamW(std::vector<at::Tensor> params, std::vector<bool> decay, AdamWOptions options)
+    : params_(std::move(params)), decay_(std::move(decay)), options_(options) {
+  TORCH_CHECK(params_.size() == decay_.size(), "AdamW: one decay flag per parameter");
+  for (const at::Tensor& p : params_) {
+    exp_avg_.push_back(at::zeros_like(p, p.options().dtype(at::kFloat)));
+    exp_avg_sq_.push_back(at::zeros_like(p, p.options().dtype(at::kFloat)));
+  }
+}
+
+void AdamW::Step(double lr) {
+  c10::NoGradGuard no_grad;
+  ++steps_;
+  const double bias1 = 1 - std::pow(options_.beta1, static_cast<double>(steps_));
+  const double bias2 = 1 - std::pow(options_.beta2, static_cast<double>(steps_));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    at::Tensor& p = params_[i];
+    if (!p.grad().defined()) continue;
+    // Moments live in float32 whatever the parameter's dtype; the update is applied in float32.
+    at::Tensor g = p.grad().to(at::kFloat);
+    at::Tensor w = p.to(at::kFloat);
+    if (decay_[i] && options_.weight_decay != 0) w.mul_(1 - lr * options_.weight_decay);
+    exp_avg_[i].mul_(options_.beta1).add_(g, 1 - options_.beta1);
+    exp_avg_sq_[i].mul_(options_.beta2).addcmul_(g, g, 1 - options_.beta2);
+    at::Tensor denom = (exp_avg_sq_[i].sqrt() / std::sqrt(bias2)).add_(options_.eps);
+    w.addcdiv_(exp_avg_[i], denom, -lr / bias1);
+    p.copy_(w);
+  }
+}
+
+void AdamW::ZeroGrad() {
+  for (at::Tensor& p : params_) {
+    if (p.grad().defined()) p.mutable_grad() = at::Tensor();
+  }
+}
+
+std::vector<std::pair<std::string, at::Tensor>> AdamW::State() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    out.emplace_back(absl::StrCat("exp_avg.", i), exp_avg_[i]);
+    out.emplace_back(absl::StrCat("exp_avg_sq.", i), exp_avg_sq_[i]);
+  }
+  return out;
+}
+
+absl::Status AdamW::LoadState(int64_t steps, const std::vector<std::pair<std::string, at::Tensor>>& state) {
+  if (steps < 0) return absl::InvalidArgumentError("optimiser step count is negative");
+  if (state.size() != 2 * params_.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("optimiser state has ", state.size(), " tensors; this model needs ", 2 * params_.size()));
+  }
+  for (size_t i = 0; i < params_.size(); ++i) {
+    for (int k = 0; k < 2; ++k) {
+      const auto& [name, t] = state[2 * i + k];
+      std::string expected = absl::StrCat(k == 0 ? "exp_avg." : "exp_avg_sq.", i);
+      if (name != expected || !t.sizes().equals(params_[i].sizes())) {
+        return absl::InvalidArgumentError(absl::StrCat("optimiser state '", name, "' does not fit parameter ", i,
+                                                       " (expected '", expected, "' of shape ",
+                                                       c10::str(params_[i].sizes()), ")"));
+      }
+    }
+  }
+  c10::NoGradGuard no_grad;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    exp_avg_[i].copy_(state[2 * i].second);
+    exp_avg_sq_[i].copy_(state[2 * i + 1].second);
+  }
+  steps_ = steps;
+  return absl::OkStatus();
+}
+
+bool DefaultDecay(absl::string_view name) {
+  return !absl::EndsWith(name, ".bias") && !absl::EndsWith(name, "norm.weight");
+}
+
+absl::StatusOr<ScheduleOptions::Kind> ParseScheduleKind(absl::string_view name) {
+  if (name == "constant") return ScheduleOptions::Kind::kConstant;
+  if (name == "linear") return ScheduleOptions::Kind::kLinear;
+  if (name == "cosine") return ScheduleOptions::Kind::kCosine;
+  return absl::InvalidArgumentError(absl::StrCat("schedule '", name, "' is not one of constant, linear, cosine"));
+}
+
+double LearningRate(const ScheduleOptions& s, int64_t step) {
+  // As HF's schedulers (and so OpenRLHF's and TRL's): the first warmup step has learning rate 0.
+  if (step < s.warmup_steps) return s.lr * static_cast<double>(step) / static_cast<double>(s.warmup_steps);
+  if (s.kind == ScheduleOptions::Kind::kConstant) return s.lr;
+  const double span = static_cast<double>(std::max<int64_t>(1, s.total_steps - s.warmup_steps));
+  const double progress = std::min(1.0, static_cast<double>(step - s.warmup_steps) / span);
+  const double shape =
+      s.kind == ScheduleOptions::Kind::kLinear ? 1.0 - progress : 0.5 * (1.0 + std::cos(M_PI * progress));
+  return s.lr * (s.min_lr_ratio + (1.0 - s.min_lr_ratio) * shape);
+}
+
+double ClipGradNorm(const std::vector<at::Tensor>& params, double max_norm) {
+  c10::NoGradGuard no_grad;
+  double total_sq = 0;
+  for (const at::Tensor& p : params) {
+    if (p.grad().defined()) total_sq += p.grad().to(at::kDouble).pow(2).sum().item<double>();
+  }
+  const double total = std::sqrt(total_sq);
+  const double coef = max_norm / (total + 1e-6);
+  if (coef < 1.0) {
+    for (const at::Tensor& p : params) {
+      if (p.grad().defined()) p.grad().mul_(coef);
+    }
+  }
+  return total;
+}
+
+}  // namespace rto
