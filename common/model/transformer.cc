@@ -15,9 +15,13 @@
 namespace rto {
 namespace {
 
+// Reductions, softmax and outputs run in float32, or in float64 for a float64 model (which the
+// finite-difference gradient tests use).
+at::ScalarType ComputeType(at::ScalarType t) { return t == at::kDouble ? at::kDouble : at::kFloat; }
+
 at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps) {
   // As HF: normalise in float32, cast back, then scale in the model dtype.
-  at::Tensor xf = x.to(at::kFloat);
+  at::Tensor xf = x.to(ComputeType(x.scalar_type()));
   xf = xf * at::rsqrt(xf.pow(2).mean({-1}, /*keepdim=*/true) + eps);
   return weight * xf.to(x.scalar_type());
 }
@@ -84,7 +88,7 @@ at::Tensor Transformer::AddParameter(std::string name, std::vector<int64_t> shap
 
 absl::StatusOr<std::unique_ptr<Transformer>> Transformer::Create(const ModelConfig& c, at::ScalarType dtype,
                                                                  at::Device device) {
-  if (dtype != at::kFloat && dtype != at::kBFloat16 && dtype != at::kHalf) {
+  if (dtype != at::kFloat && dtype != at::kBFloat16 && dtype != at::kHalf && dtype != at::kDouble) {
     return absl::InvalidArgumentError(
         absl::StrCat("model dtype must be float32, bfloat16 or float16, not ", std::string(c10::toString(dtype))));
   }
@@ -190,7 +194,7 @@ at::Tensor Transformer::Attention(const Layer& l, const at::Tensor& x, const at:
   // are stacked along the sequence axis, so one batched matmul serves the whole group.
   at::Tensor grouped_q = q.reshape({B, nkv, g * T, hd});
   at::Tensor scores = at::matmul(grouped_q, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(hd)));
-  scores = scores.view({B, nh, T, S}).to(at::kFloat) + mask;
+  scores = scores.view({B, nh, T, S}).to(mask.scalar_type()) + mask;
   at::Tensor probs = at::softmax(scores, -1).to(x.scalar_type());
   at::Tensor out = at::matmul(probs.view({B, nkv, g * T, S}), v);
   out = out.view({B, nh, T, hd}).transpose(1, 2).reshape({B, T, nh * hd});
@@ -227,7 +231,7 @@ at::Tensor Transformer::Forward(const at::Tensor& input_ids, const at::Tensor& a
   allowed = allowed.unsqueeze(0).logical_and(key_valid.unsqueeze(1)).unsqueeze(1);  // [B, 1, T, S]
   // The most negative finite float, not -inf: a row with no visible key (a pad query)
   // then gets uniform weights instead of NaN, and its output is ignored.
-  at::Tensor mask_add = at::zeros(allowed.sizes(), long_opts.dtype(at::kFloat))
+  at::Tensor mask_add = at::zeros(allowed.sizes(), long_opts.dtype(ComputeType(dtype_)))
                             .masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
 
   at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq_;  // [B, T, hd/2]
@@ -252,12 +256,12 @@ const at::Tensor& Transformer::HeadWeight() const {
 }
 
 at::Tensor Transformer::Logits(const at::Tensor& hidden) const {
-  return at::linear(hidden, HeadWeight()).to(at::kFloat);
+  return at::linear(hidden, HeadWeight()).to(ComputeType(dtype_));
 }
 
 at::Tensor Transformer::Scores(const at::Tensor& hidden) const {
   TORCH_CHECK(config_.head == HeadKind::kScore, config_.ArchitectureName(), " has no score head");
-  return at::linear(hidden, score_).squeeze(-1).to(at::kFloat);
+  return at::linear(hidden, score_).squeeze(-1).to(ComputeType(dtype_));
 }
 
 at::Tensor Transformer::TokenLogProbs(const at::Tensor& hidden, const at::Tensor& targets, double temperature,
@@ -268,11 +272,11 @@ at::Tensor Transformer::TokenLogProbs(const at::Tensor& hidden, const at::Tensor
   std::vector<at::Tensor> parts;
   for (int64_t start = 0; start < h.size(0); start += chunk_tokens) {
     int64_t n = std::min(chunk_tokens, h.size(0) - start);
-    at::Tensor logits = at::linear(h.narrow(0, start, n), w).to(at::kFloat);
+    at::Tensor logits = at::linear(h.narrow(0, start, n), w).to(ComputeType(dtype_));
     if (temperature != 1.0) logits = logits / temperature;
     parts.push_back(logits.gather(1, t.narrow(0, start, n)).squeeze(1) - logits.logsumexp(-1));
   }
-  if (parts.empty()) return at::zeros(targets.sizes(), hidden.options().dtype(at::kFloat));
+  if (parts.empty()) return at::zeros(targets.sizes(), hidden.options().dtype(ComputeType(dtype_)));
   return at::cat(parts).view(targets.sizes());
 }
 

@@ -74,11 +74,13 @@ class Transformer {
   //     REQUIRES: cache->length() + T <= cache->capacity(), same batch size.
   at::Tensor Forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, KVCache* cache = nullptr) const;
 
-  // LM head: float32 logits [..., vocab] of hidden states [..., hidden].
+  // Outputs are float32 whatever the model dtype (float64 for a float64 model, which exists for
+  // finite-difference gradient checks).
+  // LM head: logits [..., vocab] of hidden states [..., hidden].
   at::Tensor Logits(const at::Tensor& hidden) const;
-  // Score head: float32 scalar per position, [...] of hidden [..., hidden].
+  // Score head: a scalar per position, [...] of hidden [..., hidden].
   at::Tensor Scores(const at::Tensor& hidden) const;
-  // log softmax(logits / temperature)[target] for every position, float32 with the shape of
+  // log softmax(logits / temperature)[target] for every position, with the shape of
   // `targets`. Works through the positions in chunks of `chunk_tokens` rows so that no more
   // than one chunk of logits exists at a time.
   at::Tensor TokenLogProbs(const at::Tensor& hidden, const at::Tensor& targets, double temperature = 1.0,
