@@ -61,5 +61,7 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
 
 // fsyncs a directory so that renames and creations inside it survive a crash.
 absl::Status SyncDirectory(const std::string& dir);
+// fsyncs a file's data to disk.
+absl::Status SyncFile(const std::string& path);
 
 }  // namespace rto
