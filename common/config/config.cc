@@ -1,0 +1,143 @@
+#include "common/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/util/file.h"
+#include "common/util/status_macros.h"
+
+namespace rto {
+namespace {
+
+std::vector<std::string> Path(const std::string& key) { return absl::StrSplit(key, '.'); }
+
+// The node at a dotted path, or an undefined node.
+YAML::Node Find(const YAML::Node& root, const std::string& key) {
+  YAML::Node node = YAML::Clone(root);
+  for (const std::string& part : Path(key)) {
+    if (!node.IsMap() || !node[part]) return YAML::Node(YAML::NodeType::Undefined);
+    node = node[part];
+  }
+  return node;
+}
+
+// Collects the dotted keys of every leaf (scalar or sequence) of a map.
+void Leaves(const YAML::Node& node, const std::string& prefix, std::vector<std::string>* out) {
+  for (const auto& kv : node) {
+    std::string key = prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>();
+    if (kv.second.IsMap()) {
+      Leaves(kv.second, key, out);
+    } else {
+      out->push_back(key);
+    }
+  }
+}
+
+}  // namespace
+
+ConfigReader::ConfigReader() : root_(std::make_unique<YAML::Node>(YAML::NodeType::Map)) {}
+ConfigReader::ConfigReader(ConfigReader&&) noexcept = default;
+ConfigReader& ConfigReader::operator=(ConfigReader&&) noexcept = default;
+ConfigReader::~ConfigReader() = default;
+
+absl::StatusOr<ConfigReader> ConfigReader::Parse(const std::string& yaml_text, const std::string& source,
+                                                 const std::vector<std::string>& overrides) {
+  ConfigReader r;
+  r.source_ = source;
+  try {
+    YAML::Node root = YAML::Load(yaml_text);
+    if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+    if (!root.IsMap()) return absl::InvalidArgumentError(absl::StrCat(source, ": the config must be a YAML mapping"));
+    for (const std::string& o : overrides) {
+      size_t eq = o.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return absl::InvalidArgumentError(absl::StrCat("--set '", o, "': expected key=value, e.g. train.lr=1e-5"));
+      }
+      std::vector<std::string> parts = Path(o.substr(0, eq));
+      YAML::Node value = YAML::Load(o.substr(eq + 1));
+      // Walk with references so that the assignment lands inside `root`.
+      std::function<void(YAML::Node, size_t)> set = [&](YAML::Node node, size_t i) {
+        if (i + 1 == parts.size()) {
+          node[parts[i]] = value;
+          return;
+        }
+        if (!node[parts[i]] || !node[parts[i]].IsMap()) node[parts[i]] = YAML::Node(YAML::NodeType::Map);
+        set(node[parts[i]], i + 1);
+      };
+      set(root, 0);
+    }
+    *r.root_ = root;
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": not valid YAML: ", e.what()));
+  }
+  return r;
+}
+
+absl::StatusOr<ConfigReader> ConfigReader::Load(const std::string& path, const std::vector<std::string>& overrides) {
+  RTO_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  return Parse(text, path, overrides);
+}
+
+bool ConfigReader::Has(const std::string& key) const { return Find(*root_, key).IsDefined(); }
+
+template <typename T>
+absl::Status ConfigReader::ReadScalar(const std::string& key, T* out, const char* type_name) {
+  read_keys_.push_back(key);
+  YAML::Node node = Find(*root_, key);
+  if (node.IsDefined() && !node.IsNull()) {
+    if (!node.IsScalar()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source_, ": '", key, "' must be ", type_name, ", got a ", node.IsMap() ? "mapping" : "list"));
+    }
+    try {
+      *out = node.as<T>();
+    } catch (const YAML::Exception&) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source_, ": '", key, "' must be ", type_name, ", got '", node.Scalar(), "'"));
+    }
+  }
+  YAML::Emitter e;
+  e << *out;
+  resolved_[key] = e.c_str();
+  return absl::OkStatus();
+}
+
+absl::Status ConfigReader::Read(const std::string& key, int64_t* out) { return ReadScalar(key, out, "an integer"); }
+absl::Status ConfigReader::Read(const std::string& key, double* out) { return ReadScalar(key, out, "a number"); }
+absl::Status ConfigReader::Read(const std::string& key, bool* out) { return ReadScalar(key, out, "true or false"); }
+absl::Status ConfigReader::Read(const std::string& key, std::string* out) { return ReadScalar(key, out, "a string"); }
+
+absl::Status ConfigReader::CheckNoUnknownKeys() const {
+  std::vector<std::string> leaves;
+  Leaves(*root_, "", &leaves);
+  for (const std::string& key : leaves) {
+    if (std::find(read_keys_.begin(), read_keys_.end(), key) == read_keys_.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(source_, ": unknown key '", key, "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string ConfigReader::Resolved() const {
+  YAML::Node out(YAML::NodeType::Map);
+  for (const auto& [key, value] : resolved_) {
+    std::vector<std::string> parts = Path(key);
+    std::function<void(YAML::Node, size_t)> set = [&](YAML::Node node, size_t i) {
+      if (i + 1 == parts.size()) {
+        node[parts[i]] = YAML::Load(value);
+        return;
+      }
+      if (!node[parts[i]]) node[parts[i]] = YAML::Node(YAML::NodeType::Map);
+      set(node[parts[i]], i + 1);
+    };
+    set(out, 0);
+  }
+  YAML::Emitter e;
+  e << out;
+  return std::string(e.c_str()) + "\n";
+}
+
+}  // namespace rto

@@ -1,0 +1,98 @@
+#include "common/config/config.h"
+
+#include "tests/testing/test_util.h"
+
+namespace rto {
+namespace {
+
+using testing::IsOk;
+using testing::StatusIs;
+
+constexpr char kYaml[] = R"(
+model: /models/sft
+train:
+  lr: 1.0e-5
+  steps: 100
+  bf16: false
+  schedule: cosine
+)";
+
+struct Job {
+  std::string model, schedule = "constant";
+  double lr = 1e-4;
+  int64_t steps = 10, seed = 42;
+  bool bf16 = true;
+  absl::Status Read(ConfigReader& r) {
+    for (absl::Status s : {r.Read("model", &model), r.Read("train.lr", &lr), r.Read("train.steps", &steps),
+                           r.Read("train.bf16", &bf16), r.Read("train.schedule", &schedule), r.Read("seed", &seed)}) {
+      if (!s.ok()) return s;
+    }
+    return r.CheckNoUnknownKeys();
+  }
+};
+
+TEST(ConfigTest, ReadsTypedValuesKeepsDefaultsAndResolves) {
+  auto r = ConfigReader::Parse(kYaml, "job.yaml");
+  ASSERT_THAT(r, IsOk());
+  Job job;
+  ASSERT_THAT(job.Read(*r), IsOk());
+  EXPECT_EQ(job.model, "/models/sft");
+  EXPECT_EQ(job.lr, 1e-5);
+  EXPECT_EQ(job.steps, 100);
+  EXPECT_FALSE(job.bf16);
+  EXPECT_EQ(job.seed, 42);  // default
+  // The resolved config holds the defaults too, and reads back to the same job.
+  auto again = ConfigReader::Parse(r->Resolved(), "resolved.yaml");
+  ASSERT_THAT(again, IsOk());
+  Job job2;
+  ASSERT_THAT(job2.Read(*again), IsOk());
+  EXPECT_EQ(job2.seed, 42);
+  EXPECT_EQ(job2.lr, 1e-5);
+  EXPECT_EQ(job2.schedule, "cosine");
+  EXPECT_EQ(again->Resolved(), r->Resolved());
+}
+
+TEST(ConfigTest, SetOverridesExistingAndNewKeys) {
+  auto r = ConfigReader::Parse(kYaml, "job.yaml", {"train.steps=7", "seed=3", "train.lr=2e-6"});
+  ASSERT_THAT(r, IsOk());
+  Job job;
+  ASSERT_THAT(job.Read(*r), IsOk());
+  EXPECT_EQ(job.steps, 7);
+  EXPECT_EQ(job.seed, 3);
+  EXPECT_EQ(job.lr, 2e-6);
+  EXPECT_THAT(ConfigReader::Parse(kYaml, "job.yaml", {"train.steps"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, "--set 'train.steps': expected key=value"));
+}
+
+TEST(ConfigTest, UnknownKeysAndWrongTypesNameTheKey) {
+  auto typo = ConfigReader::Parse(std::string(kYaml) + "  warmup_stepz: 5\n", "job.yaml");
+  ASSERT_THAT(typo, IsOk());
+  Job job;
+  EXPECT_THAT(job.Read(*typo),
+              StatusIs(absl::StatusCode::kInvalidArgument, "job.yaml: unknown key 'train.warmup_stepz'"));
+  auto wrong = ConfigReader::Parse(kYaml, "job.yaml", {"train.steps=many"});
+  ASSERT_THAT(wrong, IsOk());
+  EXPECT_THAT(Job().Read(*wrong),
+              StatusIs(absl::StatusCode::kInvalidArgument, "'train.steps' must be an integer, got 'many'"));
+  auto nested = ConfigReader::Parse("train: 5\n", "job.yaml");
+  ASSERT_THAT(nested, IsOk());
+  int64_t steps = 0;
+  EXPECT_THAT(nested->Read("train.steps", &steps), IsOk());  // 'train' is a scalar: no such key, default kept
+  EXPECT_THAT(nested->CheckNoUnknownKeys(), StatusIs(absl::StatusCode::kInvalidArgument, "unknown key 'train'"));
+  bool flag = false;
+  auto not_bool = ConfigReader::Parse("flag: [1, 2]\n", "job.yaml");
+  EXPECT_THAT(not_bool->Read("flag", &flag),
+              StatusIs(absl::StatusCode::kInvalidArgument, "'flag' must be true or false, got a list"));
+}
+
+TEST(ConfigTest, BadYamlAndMissingFiles) {
+  EXPECT_THAT(ConfigReader::Parse("a: [1, 2", "bad.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "bad.yaml: not valid YAML"));
+  EXPECT_THAT(ConfigReader::Parse("- 1\n- 2\n", "list.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "must be a YAML mapping"));
+  EXPECT_THAT(ConfigReader::Load("/nonexistent/job.yaml"),
+              StatusIs(absl::StatusCode::kNotFound, "/nonexistent/job.yaml"));
+}
+
+}  // namespace
+}  // namespace rto
