@@ -24,7 +24,7 @@ absl::StatusOr<Args> Args::Parse(const std::vector<std::string>& argv, const std
     }
     if (switches.count(name)) {
       if (value) return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
-      args.values_[name] = "true";
+      args.values_[name].push_back("true");
       continue;
     }
     if (!flags.count(name)) return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
@@ -34,28 +34,33 @@ absl::StatusOr<Args> Args::Parse(const std::vector<std::string>& argv, const std
       }
       value = argv[++i];
     }
-    args.values_[name] = *value;
+    args.values_[name].push_back(*value);
   }
   return args;
 }
 
 std::string Args::GetString(const std::string& name, const std::string& fallback) const {
   auto it = values_.find(name);
-  return it == values_.end() ? fallback : it->second;
+  return it == values_.end() ? fallback : it->second.back();
+}
+
+std::vector<std::string> Args::GetAll(const std::string& name) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? std::vector<std::string>() : it->second;
 }
 
 absl::StatusOr<std::string> Args::GetRequired(const std::string& name) const {
   auto it = values_.find(name);
   if (it == values_.end()) return absl::InvalidArgumentError(absl::StrCat("--", name, " is required"));
-  return it->second;
+  return it->second.back();
 }
 
 absl::StatusOr<int64_t> Args::GetInt(const std::string& name, int64_t fallback) const {
   auto it = values_.find(name);
   if (it == values_.end()) return fallback;
   int64_t v;
-  if (!absl::SimpleAtoi(it->second, &v)) {
-    return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", it->second, "' is not an integer"));
+  if (!absl::SimpleAtoi(it->second.back(), &v)) {
+    return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", it->second.back(), "' is not an integer"));
   }
   return v;
 }
@@ -64,8 +69,8 @@ absl::StatusOr<double> Args::GetDouble(const std::string& name, double fallback)
   auto it = values_.find(name);
   if (it == values_.end()) return fallback;
   double v;
-  if (!absl::SimpleAtod(it->second, &v)) {
-    return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", it->second, "' is not a number"));
+  if (!absl::SimpleAtod(it->second.back(), &v)) {
+    return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", it->second.back(), "' is not a number"));
   }
   return v;
 }
@@ -73,8 +78,8 @@ absl::StatusOr<double> Args::GetDouble(const std::string& name, double fallback)
 absl::StatusOr<std::vector<int64_t>> Args::GetIntList(const std::string& name) const {
   std::vector<int64_t> out;
   auto it = values_.find(name);
-  if (it == values_.end() || it->second.empty()) return out;
-  for (absl::string_view part : absl::StrSplit(it->second, ',')) {
+  if (it == values_.end() || it->second.back().empty()) return out;
+  for (absl::string_view part : absl::StrSplit(it->second.back(), ',')) {
     int64_t v;
     if (!absl::SimpleAtoi(part, &v)) {
       return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", part, "' is not an integer"));

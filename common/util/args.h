@@ -24,12 +24,14 @@ class Args {
   absl::StatusOr<std::string> GetRequired(const std::string& name) const;
   absl::StatusOr<int64_t> GetInt(const std::string& name, int64_t fallback) const;
   absl::StatusOr<double> GetDouble(const std::string& name, double fallback) const;
+  // Every value of a flag given several times (e.g. `--set a=1 --set b=2`), in order.
+  std::vector<std::string> GetAll(const std::string& name) const;
   // A comma-separated list of integers, e.g. `--stop-token-ids 2,7`.
   absl::StatusOr<std::vector<int64_t>> GetIntList(const std::string& name) const;
   const std::vector<std::string>& positionals() const { return positionals_; }
 
  private:
-  std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> values_;  // a repeated flag keeps every value
   std::vector<std::string> positionals_;
 };
 

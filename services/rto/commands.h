@@ -12,5 +12,6 @@ int ModelInspectCommand(const std::vector<std::string>& args);
 int GenerateCommand(const std::vector<std::string>& args);
 int SynthCommand(const std::vector<std::string>& args);
 int EvalCommand(const std::vector<std::string>& args);
+int TrainCommand(const std::vector<std::string>& args);
 
 }  // namespace rto

@@ -30,6 +30,9 @@ commands:
   eval (--task-dir DIR | --task NAME --seed S) --samples FILE.jsonl [--baseline FILE.jsonl]
        [--out RESULT.json]
       Mean gold reward of {"prompt", "response"} samples, and win rate against a baseline.
+  train sft --config JOB.yaml [--set key=value ...] [--resume]
+      Supervised fine-tuning into a run directory (see configs/sft.yaml); --resume continues
+      from the newest complete checkpoint.
 )";
 
 }  // namespace
@@ -43,6 +46,7 @@ int main(int argc, char** argv) {
     if (!args.empty() && args[0] == "generate") return rto::GenerateCommand(rest(1));
     if (!args.empty() && args[0] == "synth") return rto::SynthCommand(rest(1));
     if (!args.empty() && args[0] == "eval") return rto::EvalCommand(rest(1));
+    if (!args.empty() && args[0] == "train") return rto::TrainCommand(rest(1));
     if (!args.empty() && (args[0] == "help" || args[0] == "--help" || args[0] == "-h")) {
       std::cout << kUsage;
       return 0;

@@ -30,6 +30,14 @@ TEST(ArgsTest, UnknownFlagMissingValueAndBadNumbersAreErrors) {
   EXPECT_THAT(args->GetRequired("out"), StatusIs(absl::StatusCode::kInvalidArgument, "--out is required"));
 }
 
+TEST(ArgsTest, RepeatedFlagsKeepEveryValue) {
+  auto args = Args::Parse({"--set", "a=1", "--set=b=2"}, {"set"});
+  ASSERT_THAT(args, IsOk());
+  EXPECT_EQ(args->GetAll("set"), (std::vector<std::string>{"a=1", "b=2"}));
+  EXPECT_EQ(args->GetString("set", ""), "b=2");
+  EXPECT_TRUE(args->GetAll("other").empty());
+}
+
 TEST(ArgsTest, IntList) {
   auto args = Args::Parse({"--ids", "2,7,11"}, {"ids"});
   ASSERT_THAT(args, IsOk());

@@ -1,0 +1,42 @@
+// A run's directory (DESIGN.md section 6): the resolved config, metrics.jsonl with one JSON
+// object per step (flushed line by line, so a crash loses at most the line being written),
+// checkpoints/, and summary.json at the end. Progress goes to stderr: a live line on a terminal,
+// plain log lines otherwise. Torch-free. Not thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace rto {
+
+class RunDirectory {
+ public:
+  // Creates `dir` (and checkpoints/) and writes config.yaml. With `resume`, metrics.jsonl is
+  // appended to; otherwise a run directory that already holds metrics is an error, so a new run
+  // never mixes with an old one.
+  static absl::StatusOr<RunDirectory> Open(const std::string& dir, const std::string& resolved_config, bool resume);
+  RunDirectory(RunDirectory&& other) noexcept;
+  ~RunDirectory();
+
+  const std::string& dir() const { return dir_; }
+  std::string checkpoints() const { return dir_ + "/checkpoints"; }
+
+  // Appends {"step": step, ...metrics} to metrics.jsonl and reports progress.
+  absl::Status LogStep(int64_t step, int64_t total_steps, const std::map<std::string, double>& metrics);
+  absl::Status WriteSummary(const std::map<std::string, double>& summary);
+
+ private:
+  RunDirectory() = default;
+  std::string dir_;
+  std::FILE* metrics_ = nullptr;
+  bool tty_ = false;
+  std::chrono::steady_clock::time_point start_;
+  int64_t first_step_ = -1;
+};
+
+}  // namespace rto

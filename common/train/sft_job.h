@@ -1,0 +1,46 @@
+// `rto train sft`: supervised fine-tuning on (prompt, response) pairs, cross-entropy on the
+// response tokens only. Checkpoints hold everything resume needs (weights, optimiser moments,
+// step, data position), and a resumed run ends with the same weights, bitwise on the CPU, as
+// one that never stopped.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/config/config.h"
+
+namespace rto {
+
+struct TrainOptions {
+  int64_t steps = 100;  // optimiser steps
+  int64_t micro_batch = 8;
+  int64_t grad_accum = 1;  // global batch = micro_batch * grad_accum
+  double lr = 1e-4;
+  std::string schedule = "cosine";
+  int64_t warmup_steps = 0;
+  double min_lr_ratio = 0.0;
+  double weight_decay = 0.0;
+  double max_grad_norm = 1.0;
+  int64_t seed = 0;
+  int64_t checkpoint_every = 50;
+  int64_t keep_checkpoints = 2;
+};
+
+struct SftJobConfig {
+  std::string model;          // HF directory of the initial model, with its tokenizer
+  std::string data;           // SFT JSONL
+  std::string out;            // the run directory
+  std::string chat_template;  // empty: detect from the tokenizer
+  int64_t max_prompt_tokens = 256;
+  int64_t max_response_tokens = 256;
+  TrainOptions train;
+
+  // Reads every field (and rejects unknown keys).
+  absl::Status Read(ConfigReader& config);
+};
+
+// REQUIRES: config.Read succeeded. `resolved_config` is saved in the run directory.
+absl::Status RunSft(const SftJobConfig& config, const std::string& resolved_config, bool resume);
+
+}  // namespace rto
