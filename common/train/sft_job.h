@@ -9,23 +9,9 @@
 
 #include "absl/status/status.h"
 #include "common/config/config.h"
+#include "common/train/trainer.h"
 
 namespace rto {
-
-struct TrainOptions {
-  int64_t steps = 100;  // optimiser steps
-  int64_t micro_batch = 8;
-  int64_t grad_accum = 1;  // global batch = micro_batch * grad_accum
-  double lr = 1e-4;
-  std::string schedule = "cosine";
-  int64_t warmup_steps = 0;
-  double min_lr_ratio = 0.0;
-  double weight_decay = 0.0;
-  double max_grad_norm = 1.0;
-  int64_t seed = 0;
-  int64_t checkpoint_every = 50;
-  int64_t keep_checkpoints = 2;
-};
 
 struct SftJobConfig {
   std::string model;          // HF directory of the initial model, with its tokenizer

@@ -1,0 +1,179 @@
+#include "common/train/trainer.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "common/model/checkpoint.h"
+#include "common/safetensors/safetensors.h"
+#include "common/util/file.h"
+#include "common/util/status_macros.h"
+#include "nlohmann/json.hpp"
+
+namespace rto {
+namespace {
+
+namespace fs = std::filesystem;
+namespace st = rto::safetensors;
+using nlohmann::json;
+
+std::vector<at::Tensor> TrainableParams(Transformer& model) {
+  std::vector<at::Tensor> out;
+  for (const NamedParameter& p : model.parameters()) {
+    p.tensor.set_requires_grad(true);
+    out.push_back(p.tensor);
+  }
+  return out;
+}
+
+std::vector<bool> DecayFlags(const Transformer& model) {
+  std::vector<bool> out;
+  for (const NamedParameter& p : model.parameters()) out.push_back(DefaultDecay(p.name));
+  return out;
+}
+
+}  // namespace
+
+absl::Status TrainOptions::Read(ConfigReader& c) {
+  for (absl::Status s : {c.Read("train.steps", &steps), c.Read("train.micro_batch", &micro_batch),
+                         c.Read("train.grad_accum", &grad_accum), c.Read("train.lr", &lr),
+                         c.Read("train.schedule", &schedule), c.Read("train.warmup_steps", &warmup_steps),
+                         c.Read("train.min_lr_ratio", &min_lr_ratio), c.Read("train.weight_decay", &weight_decay),
+                         c.Read("train.max_grad_norm", &max_grad_norm), c.Read("train.seed", &seed),
+                         c.Read("checkpoint.every", &checkpoint_every), c.Read("checkpoint.keep", &keep_checkpoints)}) {
+    RTO_RETURN_IF_ERROR(s);
+  }
+  if (steps < 1 || micro_batch < 1 || grad_accum < 1 || checkpoint_every < 1 || keep_checkpoints < 1) {
+    return absl::InvalidArgumentError(
+        "train.steps, train.micro_batch, train.grad_accum, checkpoint.every and checkpoint.keep must be >= 1");
+  }
+  return ParseScheduleKind(schedule).status();
+}
+
+Trainer::Trainer(Transformer& model, const TrainOptions& options, RunDirectory run, int64_t dataset_size,
+                 std::string tokenizer_dir)
+    : model_(model),
+      options_(options),
+      run_(std::move(run)),
+      params_(TrainableParams(model)),
+      optimizer_(params_, DecayFlags(model), {.weight_decay = options.weight_decay}),
+      schedule_{.kind = *ParseScheduleKind(options.schedule),
+                .lr = options.lr,
+                .warmup_steps = options.warmup_steps,
+                .total_steps = options.steps,
+                .min_lr_ratio = options.min_lr_ratio},
+      order_(dataset_size, static_cast<uint64_t>(options.seed)),
+      checkpoints_(run_.checkpoints(), static_cast<int>(options.keep_checkpoints)),
+      tokenizer_dir_(std::move(tokenizer_dir)) {}
+
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(Transformer& model, const TrainOptions& options,
+                                                         int64_t dataset_size, const std::string& out,
+                                                         const std::string& resolved_config, bool resume,
+                                                         const std::string& tokenizer_dir) {
+  RTO_RETURN_IF_ERROR(ParseScheduleKind(options.schedule).status());
+  if (dataset_size < 1) return absl::InvalidArgumentError("the dataset is empty");
+  RTO_ASSIGN_OR_RETURN(RunDirectory run, RunDirectory::Open(out, resolved_config, resume));
+  std::unique_ptr<Trainer> t(new Trainer(model, options, std::move(run), dataset_size, tokenizer_dir));
+  if (resume) {
+    RTO_ASSIGN_OR_RETURN(std::optional<CheckpointRef> latest, t->checkpoints_.Latest());
+    if (latest) RTO_RETURN_IF_ERROR(t->Restore(latest->dir));
+  }
+  return t;
+}
+
+absl::Status Trainer::SaveModelDir(const std::string& dir) const {
+  RTO_RETURN_IF_ERROR(SaveModel(model_, dir));
+  for (const char* name : {"tokenizer.json", "tokenizer_config.json", "tokenizer.model"}) {
+    const fs::path from = fs::path(tokenizer_dir_) / name;
+    std::error_code ec;
+    if (!fs::exists(from, ec)) continue;
+    RTO_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(from.string()));
+    RTO_RETURN_IF_ERROR(WriteFileAtomically((fs::path(dir) / name).string(), bytes));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::Save(const std::string& dir, int64_t step) const {
+  RTO_RETURN_IF_ERROR(SaveModelDir(dir + "/model"));
+  std::vector<st::TensorView> views;
+  std::vector<at::Tensor> keep;
+  for (const auto& [name, t] : optimizer_.State()) {
+    keep.push_back(t.detach().to(at::kCPU).contiguous());
+    views.push_back({name, st::DType::kF32, keep.back().sizes().vec(), keep.back().data_ptr()});
+  }
+  RTO_RETURN_IF_ERROR(st::Write(dir + "/optimizer.safetensors", views));
+  const DataOrder::State data = order_.state();
+  json state = {{"step", step},
+                {"optimizer_steps", optimizer_.steps()},
+                {"data_epoch", data.epoch},
+                {"data_position", data.position}};
+  return WriteFileAtomically(dir + "/trainer_state.json", state.dump(2) + "\n");
+}
+
+absl::Status Trainer::Restore(const std::string& dir) {
+  RTO_ASSIGN_OR_RETURN(auto saved, LoadModel(dir + "/model", {.dtype = model_.dtype(), .head = model_.config().head}));
+  if (saved->parameters().size() != model_.parameters().size()) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, "/model: does not match the model being trained"));
+  }
+  {
+    c10::NoGradGuard no_grad;
+    for (size_t i = 0; i < model_.parameters().size(); ++i) {
+      model_.parameters()[i].tensor.copy_(saved->parameters()[i].tensor);
+    }
+  }
+  RTO_ASSIGN_OR_RETURN(std::string text, ReadFileToString(dir + "/trainer_state.json"));
+  json state = json::parse(text, nullptr, false);
+  for (const char* key : {"step", "optimizer_steps", "data_epoch", "data_position"}) {
+    if (!state.is_object() || !state.contains(key) || !state[key].is_number_integer()) {
+      return absl::InvalidArgumentError(absl::StrCat(dir, "/trainer_state.json: missing integer '", key, "'"));
+    }
+  }
+  RTO_ASSIGN_OR_RETURN(auto file, st::File::Open(dir + "/optimizer.safetensors"));
+  std::vector<std::pair<std::string, at::Tensor>> moments;
+  for (const auto& [name, t] : optimizer_.State()) {
+    const st::TensorInfo* info = file->Find(name);
+    if (info == nullptr || info->dtype != st::DType::kF32 || !t.sizes().equals(info->shape)) {
+      return absl::InvalidArgumentError(absl::StrCat(file->path(), ": '", name, "' is missing or has the wrong shape"));
+    }
+    at::Tensor copy = at::empty(info->shape, at::kFloat);
+    std::memcpy(copy.data_ptr(), file->Data(*info), info->num_bytes());
+    moments.emplace_back(name, copy);
+  }
+  RTO_RETURN_IF_ERROR(optimizer_.LoadState(state["optimizer_steps"].get<int64_t>(), moments));
+  RTO_RETURN_IF_ERROR(order_.Restore({state["data_epoch"].get<int64_t>(), state["data_position"].get<int64_t>()}));
+  step_ = state["step"].get<int64_t>();
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::Run(const StepFunction& step_fn, const Metrics& extra_summary) {
+  Metrics last;
+  for (; step_ < options_.steps; ++step_) {
+    const auto begin = std::chrono::steady_clock::now();
+    std::vector<std::vector<int64_t>> micro;
+    for (int64_t m = 0; m < options_.grad_accum; ++m) micro.push_back(order_.Next(options_.micro_batch));
+    RTO_ASSIGN_OR_RETURN(Metrics metrics, step_fn(micro));
+    metrics["grad_norm"] = ClipGradNorm(params_, options_.max_grad_norm);
+    metrics["lr"] = LearningRate(schedule_, step_);
+    optimizer_.Step(metrics["lr"]);
+    optimizer_.ZeroGrad();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    if (metrics.count("tokens")) metrics["tokens_per_s"] = metrics["tokens"] / seconds;
+    metrics["step_seconds"] = seconds;
+    RTO_RETURN_IF_ERROR(run_.LogStep(step_, options_.steps, metrics));
+    last = metrics;
+    const int64_t done = step_ + 1;
+    if (done % options_.checkpoint_every == 0 || done == options_.steps) {
+      RTO_RETURN_IF_ERROR(checkpoints_.Save(done, [&](const std::string& dir) { return Save(dir, done); }));
+    }
+  }
+  RTO_RETURN_IF_ERROR(SaveModelDir(run_.dir() + "/final"));
+  Metrics summary = extra_summary;
+  for (const auto& [k, v] : last) summary["final_" + k] = v;
+  summary["steps"] = static_cast<double>(options_.steps);
+  return run_.WriteSummary(summary);
+}
+
+}  // namespace rto
