@@ -7,45 +7,11 @@
 #include "common/data/dataset.h"
 #include "common/model/checkpoint.h"
 #include "common/tokenizer/tokenizer.h"
+#include "common/train/examples.h"
 #include "common/train/trainer.h"
 #include "common/util/status_macros.h"
 
 namespace rto {
-namespace {
-
-// One SFT example: prompt then response tokens, and where the response starts.
-struct Example {
-  std::vector<int64_t> ids;
-  int64_t response_start;
-};
-
-// A right-padded batch with next-token targets and the mask of the response targets.
-struct Batch {
-  at::Tensor ids, mask, targets, loss_mask;
-  int64_t response_tokens = 0;
-};
-
-Batch MakeBatch(const std::vector<Example>& examples, const std::vector<int64_t>& rows, int64_t pad_id) {
-  std::vector<std::vector<int64_t>> seqs;
-  for (int64_t r : rows) seqs.push_back(examples[r].ids);
-  PaddedBatch p = Pad(seqs, pad_id, PadSide::kRight);
-  Batch b;
-  b.ids = at::tensor(p.ids, at::kLong).view({p.rows, p.cols});
-  b.mask = at::tensor(p.mask, at::kLong).view({p.rows, p.cols});
-  b.targets = b.ids.narrow(1, 1, p.cols - 1);
-  std::vector<int64_t> loss(p.rows * (p.cols - 1), 0);
-  for (int64_t i = 0; i < p.rows; ++i) {
-    const Example& e = examples[rows[i]];
-    for (int64_t t = e.response_start; t < static_cast<int64_t>(e.ids.size()); ++t) {
-      loss[i * (p.cols - 1) + t - 1] = 1;  // position t - 1 predicts token t
-      ++b.response_tokens;
-    }
-  }
-  b.loss_mask = at::tensor(loss, at::kLong).view({p.rows, p.cols - 1});
-  return b;
-}
-
-}  // namespace
 
 absl::Status SftJobConfig::Read(ConfigReader& c) {
   for (absl::Status s :
@@ -73,28 +39,26 @@ absl::Status RunSft(const SftJobConfig& cfg, const std::string& resolved_config,
   TextEncoder encoder(*tokenizer, text);
   std::vector<Example> examples;
   for (const SftRow& row : rows) {
-    RTO_ASSIGN_OR_RETURN(std::vector<int64_t> prompt, encoder.Prompt(row.prompt));
-    std::vector<int64_t> response = encoder.Response(row.response);
-    Example e{prompt, static_cast<int64_t>(prompt.size())};
-    e.ids.insert(e.ids.end(), response.begin(), response.end());
+    RTO_ASSIGN_OR_RETURN(Example e, MakeExample(encoder, row.prompt, row.response));
     examples.push_back(std::move(e));
   }
-  const SpecialTokens& special = tokenizer->special_tokens();
-  const int64_t pad_id = special.pad_id.value_or(special.eos_id.value_or(0));
+  const int64_t pad_id = PadId(*tokenizer);
 
   RTO_ASSIGN_OR_RETURN(auto trainer, Trainer::Create(*model, cfg.train, static_cast<int64_t>(examples.size()), cfg.out,
                                                      resolved_config, resume, cfg.model));
   return trainer->Run(
       [&](const std::vector<std::vector<int64_t>>& micro) -> absl::StatusOr<Metrics> {
-        std::vector<Batch> batches;
+        std::vector<ExampleBatch> batches;
         int64_t tokens = 0;
         for (const auto& rows : micro) {
-          batches.push_back(MakeBatch(examples, rows, pad_id));
+          std::vector<const Example*> picked;
+          for (int64_t r : rows) picked.push_back(&examples[r]);
+          batches.push_back(MakeExampleBatch(picked, pad_id));
           tokens += batches.back().response_tokens;
         }
         // The mean over every response token of the global batch, however it is split.
         double loss_sum = 0;
-        for (const Batch& b : batches) {
+        for (const ExampleBatch& b : batches) {
           at::Tensor hidden = model->Forward(b.ids, b.mask);
           at::Tensor lp = model->TokenLogProbs(hidden.narrow(1, 0, b.ids.size(1) - 1), b.targets);
           at::Tensor loss =

@@ -30,9 +30,9 @@ commands:
   eval (--task-dir DIR | --task NAME --seed S) --samples FILE.jsonl [--baseline FILE.jsonl]
        [--out RESULT.json]
       Mean gold reward of {"prompt", "response"} samples, and win rate against a baseline.
-  train sft --config JOB.yaml [--set key=value ...] [--resume]
-      Supervised fine-tuning into a run directory (see configs/sft.yaml); --resume continues
-      from the newest complete checkpoint.
+  train sft|rm|dpo --config JOB.yaml [--set key=value ...] [--resume]
+      SFT, reward-model or DPO training into a run directory (configs/sft.yaml, rm.yaml,
+      dpo.yaml); --resume continues from the newest complete checkpoint.
 )";
 
 }  // namespace

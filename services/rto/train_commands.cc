@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "common/config/config.h"
+#include "common/train/preference_jobs.h"
 #include "common/train/sft_job.h"
 #include "common/util/args.h"
 #include "common/util/status_macros.h"
@@ -11,20 +12,33 @@ namespace rto {
 namespace {
 
 absl::Status Train(const std::vector<std::string>& argv) {
-  if (argv.empty()) return absl::InvalidArgumentError("usage: rto train sft --config FILE [--set k=v] [--resume]");
+  if (argv.empty())
+    return absl::InvalidArgumentError("usage: rto train sft|rm|dpo --config FILE [--set k=v] [--resume]");
   const std::string job = argv[0];
   RTO_ASSIGN_OR_RETURN(
       Args args, Args::Parse(std::vector<std::string>(argv.begin() + 1, argv.end()), {"config", "set"}, {"resume"}));
   RTO_ASSIGN_OR_RETURN(std::string path, args.GetRequired("config"));
   RTO_ASSIGN_OR_RETURN(ConfigReader config, ConfigReader::Load(path, args.GetAll("set")));
-  if (job == "sft") {
-    SftJobConfig sft;
-    RTO_RETURN_IF_ERROR(sft.Read(config));
+  const bool resume = args.Has("resume");
+  auto start = [&](auto& job_config, auto run) -> absl::Status {
+    RTO_RETURN_IF_ERROR(job_config.Read(config));
     const std::string resolved = config.Resolved();
     std::cout << "resolved config:\n" << resolved;
-    return RunSft(sft, resolved, args.Has("resume"));
+    return run(job_config, resolved, resume);
+  };
+  if (job == "sft") {
+    SftJobConfig c;
+    return start(c, RunSft);
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown job '", job, "'; jobs: sft"));
+  if (job == "rm") {
+    RmJobConfig c;
+    return start(c, RunRm);
+  }
+  if (job == "dpo") {
+    DpoJobConfig c;
+    return start(c, RunDpo);
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown job '", job, "'; jobs: sft, rm, dpo"));
 }
 
 }  // namespace

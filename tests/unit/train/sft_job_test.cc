@@ -6,8 +6,8 @@
 #include <fstream>
 
 #include "common/model/checkpoint.h"
-#include "common/synth/tasks.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/synth_world.h"
 #include "tests/testing/test_util.h"
 
 namespace rto {
@@ -21,23 +21,7 @@ namespace fs = std::filesystem;
 // A synthetic task's world and a tiny random model that carries its tokenizer.
 class SftJobTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto task = synth::MakeTask("count", 0);
-    ASSERT_THAT(synth::WriteSyntheticTask(**task, tmp_.Join("task"),
-                                          {.sft_rows = 64, .preference_rows = 8, .rl_prompts = 8, .eval_prompts = 8}),
-                IsOk());
-    auto config = LoadModelConfig(tmp_.Join("task/model_config.json"));
-    ASSERT_THAT(config, IsOk());
-    config->hidden_size = 32;
-    config->intermediate_size = 64;
-    config->head_dim = 8;
-    auto model = Transformer::Create(*config, at::kFloat, at::kCPU);
-    (*model)->InitRandom(1);
-    ASSERT_THAT(SaveModel(**model, tmp_.Join("init")), IsOk());
-    for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
-      fs::copy_file(tmp_.Join("task/tokenizer/") + f, tmp_.Join("init/") + f);
-    }
-  }
+  void SetUp() override { testing::MakeSynthWorld(tmp_.path()); }
 
   SftJobConfig Config(const std::string& out) {
     std::string yaml = "model: " + tmp_.Join("init") + "\ndata: " + tmp_.Join("task/sft.jsonl") + "\nout: " + out +
