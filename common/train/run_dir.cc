@@ -42,6 +42,30 @@ RunDirectory::~RunDirectory() {
   if (metrics_ != nullptr) std::fclose(metrics_);
 }
 
+absl::Status RunDirectory::ForgetStepsFrom(int64_t step) {
+  const std::string path = dir_ + "/metrics.jsonl";
+  RTO_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  std::string kept;
+  size_t begin = 0;
+  while (begin < text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(begin, end - begin);
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    // A torn last line (a crash mid-write) is not valid JSON and goes too.
+    if (j.is_object() && j.contains("step") && j["step"].is_number_integer() && j["step"].get<int64_t>() < step) {
+      kept += line + "\n";
+    }
+    begin = end + 1;
+  }
+  std::fclose(metrics_);
+  metrics_ = nullptr;
+  RTO_RETURN_IF_ERROR(WriteFileAtomically(path, kept));
+  metrics_ = std::fopen(path.c_str(), "a");
+  if (metrics_ == nullptr) return absl::InternalError(absl::StrCat(path, ": cannot open for appending"));
+  return absl::OkStatus();
+}
+
 absl::Status RunDirectory::LogStep(int64_t step, int64_t total_steps, const std::map<std::string, double>& metrics) {
   nlohmann::json line = {{"step", step}};
   for (const auto& [k, v] : metrics) line[k] = v;

@@ -26,6 +26,10 @@ class RunDirectory {
   const std::string& dir() const { return dir_; }
   std::string checkpoints() const { return dir_ + "/checkpoints"; }
 
+  // On resume from the checkpoint of `step`: drops the metrics of steps >= step, which the
+  // interrupted run logged after that checkpoint and the resumed run is about to log again.
+  absl::Status ForgetStepsFrom(int64_t step);
+
   // Appends {"step": step, ...metrics} to metrics.jsonl and reports progress.
   absl::Status LogStep(int64_t step, int64_t total_steps, const std::map<std::string, double>& metrics);
   absl::Status WriteSummary(const std::map<std::string, double>& summary);

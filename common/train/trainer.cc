@@ -79,7 +79,10 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(Transformer& model, con
   std::unique_ptr<Trainer> t(new Trainer(model, options, std::move(run), dataset_size, tokenizer_dir));
   if (resume) {
     RTO_ASSIGN_OR_RETURN(std::optional<CheckpointRef> latest, t->checkpoints_.Latest());
-    if (latest) RTO_RETURN_IF_ERROR(t->Restore(latest->dir));
+    if (latest) {
+      RTO_RETURN_IF_ERROR(t->Restore(latest->dir));
+      RTO_RETURN_IF_ERROR(t->run_.ForgetStepsFrom(t->step_));
+    }
   }
   return t;
 }

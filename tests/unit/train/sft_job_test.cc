@@ -70,6 +70,11 @@ TEST_F(SftJobTest, ResumeEndsWithTheSameWeightsBitwise) {
   fs::remove_all(tmp_.Join("crashed/checkpoints/step-6"));
   fs::remove_all(tmp_.Join("crashed/final"));
   ASSERT_THAT(RunSft(cfg, resolved_, /*resume=*/true), IsOk());
+  // The metrics are those of one run: steps logged after the step-3 checkpoint are not doubled.
+  std::ifstream metrics(tmp_.Join("crashed/metrics.jsonl"));
+  std::vector<int64_t> steps;
+  for (std::string line; std::getline(metrics, line);) steps.push_back(nlohmann::json::parse(line)["step"]);
+  EXPECT_EQ(steps, (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
   auto a = Final(tmp_.Join("straight")), b = Final(tmp_.Join("crashed"));
   for (size_t i = 0; i < a->parameters().size(); ++i) {
     EXPECT_TRUE(at::equal(a->parameters()[i].tensor, b->parameters()[i].tensor)) << a->parameters()[i].name;
