@@ -90,15 +90,19 @@ bool IsValidUtf8(absl::string_view s) {
   return true;
 }
 
-std::string ToValidUtf8Lossy(absl::string_view s) {
+namespace {
+
+// Copies valid UTF-8 and writes U+FFFD for each invalid stretch: the maximal subpart, or each
+// byte of it when `per_byte`.
+std::string ReplaceInvalid(absl::string_view s, bool per_byte) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     size_t prefix;
     size_t n = ValidSequenceLength(s, i, &prefix);
     if (n == 0) {
-      out += "\xEF\xBF\xBD";  // U+FFFD for the maximal subpart
-      i += prefix;
+      out += "\xEF\xBF\xBD";
+      i += per_byte ? 1 : prefix;
     } else {
       out.append(s.data() + i, n);
       i += n;
@@ -107,22 +111,10 @@ std::string ToValidUtf8Lossy(absl::string_view s) {
   return out;
 }
 
-std::string ToValidUtf8PerByte(absl::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    size_t prefix;
-    size_t n = ValidSequenceLength(s, i, &prefix);
-    if (n == 0) {
-      out += "\xEF\xBF\xBD";
-      i += 1;
-    } else {
-      out.append(s.data() + i, n);
-      i += n;
-    }
-  }
-  return out;
-}
+}  // namespace
+
+std::string ToValidUtf8Lossy(absl::string_view s) { return ReplaceInvalid(s, /*per_byte=*/false); }
+std::string ToValidUtf8PerByte(absl::string_view s) { return ReplaceInvalid(s, /*per_byte=*/true); }
 
 std::string NormalizeNfc(absl::string_view text) {
   bool ascii = true;
