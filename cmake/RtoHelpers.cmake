@@ -12,7 +12,8 @@ target_precompile_headers(rto_torch_pch PRIVATE <ATen/ATen.h>)
 
 function(_rto_common_setup target)
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  # Designated initializers leave defaulted members out on purpose.
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers)
 endfunction()
 
 function(_rto_torch_setup target)

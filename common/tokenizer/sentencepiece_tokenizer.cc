@@ -182,6 +182,9 @@ absl::StatusOr<std::unique_ptr<SentencePieceTokenizer>> SentencePieceTokenizer::
         t->max_piece_bytes_ = std::max(t->max_piece_bytes_, p.text.size());
         if (p.type == PieceType::kNormal) t->min_score_ = std::min(t->min_score_, p.score);
         break;
+      case PieceType::kControl:
+        if (!p.text.empty()) t->control_ids_.push_back(static_cast<int64_t>(id));
+        break;
       case PieceType::kUnknown:
         t->unk_id_ = static_cast<int64_t>(id);
         has_unk = true;
@@ -373,12 +376,11 @@ std::vector<int64_t> SentencePieceTokenizer::Encode(absl::string_view text, cons
   while (options.parse_special && pos < text.size()) {
     int64_t match = -1;
     size_t match_len = 0;
-    for (size_t id = 0; id < pieces_.size(); ++id) {
-      const Piece& p = pieces_[id];
-      if (p.type == PieceType::kControl && !p.text.empty() && p.text.size() > match_len &&
-          text.substr(pos, p.text.size()) == p.text) {
-        match = static_cast<int64_t>(id);
-        match_len = p.text.size();
+    for (int64_t id : control_ids_) {
+      const std::string& piece = pieces_[id].text;
+      if (piece.size() > match_len && text.substr(pos, piece.size()) == piece) {
+        match = id;
+        match_len = piece.size();
       }
     }
     if (match < 0) {

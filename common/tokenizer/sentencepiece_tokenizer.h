@@ -51,6 +51,7 @@ class SentencePieceTokenizer : public Tokenizer {
   std::vector<Piece> pieces_;
   absl::flat_hash_map<std::string, int64_t> piece_id_;  // pieces usable for encoding
   std::array<int64_t, 256> byte_piece_{};               // -1 when the model has no byte pieces
+  std::vector<int64_t> control_ids_;                    // matched in text under parse_special
   bool bpe_ = false;
   bool byte_fallback_ = false;
   bool add_dummy_prefix_ = true, remove_extra_whitespaces_ = true, escape_whitespaces_ = true;

@@ -59,11 +59,9 @@ class Trainer {
   // holds the last step's metrics plus `extra_summary`.
   absl::Status Run(const StepFunction& step, const Metrics& extra_summary = {});
 
+ private:
   // The model with `tokenizer_dir`'s files, as an HF directory.
   absl::Status SaveModelDir(const std::string& dir) const;
-  const std::string& out() const { return run_.dir(); }
-
- private:
   Trainer(Transformer& model, const TrainOptions& options, RunDirectory run, int64_t dataset_size,
           std::string tokenizer_dir);
   absl::Status Save(const std::string& dir, int64_t step) const;
