@@ -10,18 +10,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/generate/sampling.h"
 #include "common/model/transformer.h"
 
 namespace rto {
-
-struct SamplingParams {
-  double temperature = 1.0;  // 0 is greedy
-  int64_t top_k = 0;         // 0 keeps all tokens
-  double top_p = 1.0;        // nucleus: keep the smallest set of tokens with mass >= top_p
-  int64_t max_new_tokens = 64;
-  std::vector<int64_t> stop_token_ids;  // generation ends after emitting one of these
-  uint64_t seed = 0;
-};
 
 enum class FinishReason { kStop, kLength };
 
