@@ -77,9 +77,11 @@ absl::Status RunDirectory::LogStep(int64_t step, int64_t total_steps, const std:
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double per_step = elapsed / static_cast<double>(step - first_step_ + 1);
   const double eta = per_step * static_cast<double>(total_steps - step - 1);
-  auto get = [&](const char* k) { return metrics.count(k) ? metrics.at(k) : 0.0; };
-  std::string progress = absl::StrFormat("step %d/%d  loss %.4f  lr %.2e  %.0f tokens/s  eta %.0fs", step + 1,
-                                         total_steps, get("loss"), get("lr"), get("tokens_per_s"), eta);
+  std::string progress = absl::StrFormat("step %d/%d", step + 1, total_steps);
+  for (const std::string& key : progress_keys_) {
+    if (metrics.count(key)) absl::StrAppendFormat(&progress, "  %s %.4g", key, metrics.at(key));
+  }
+  absl::StrAppendFormat(&progress, "  eta %.0fs", eta);
   if (tty_) {
     std::fprintf(stderr, "\r%s\x1b[K", progress.c_str());
     if (step + 1 == total_steps) std::fprintf(stderr, "\n");

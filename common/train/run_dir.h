@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -32,6 +33,8 @@ class RunDirectory {
 
   // Appends {"step": step, ...metrics} to metrics.jsonl and reports progress.
   absl::Status LogStep(int64_t step, int64_t total_steps, const std::map<std::string, double>& metrics);
+  // The metrics shown on the progress line, when present.
+  void set_progress_keys(std::vector<std::string> keys) { progress_keys_ = std::move(keys); }
   absl::Status WriteSummary(const std::map<std::string, double>& summary);
 
  private:
@@ -41,6 +44,7 @@ class RunDirectory {
   bool tty_ = false;
   std::chrono::steady_clock::time_point start_;
   int64_t first_step_ = -1;
+  std::vector<std::string> progress_keys_ = {"loss", "lr", "tokens_per_s"};
 };
 
 }  // namespace rto

@@ -4,11 +4,9 @@
 #include <c10/core/GradMode.h>
 
 #include <chrono>
-#include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "common/model/checkpoint.h"
-#include "common/safetensors/safetensors.h"
+#include "common/train/model_state.h"
 #include "common/util/file.h"
 #include "common/util/status_macros.h"
 #include "nlohmann/json.hpp"
@@ -16,8 +14,6 @@
 namespace rto {
 namespace {
 
-namespace fs = std::filesystem;
-namespace st = rto::safetensors;
 using nlohmann::json;
 
 std::vector<at::Tensor> TrainableParams(Transformer& model) {
@@ -87,27 +83,9 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(Transformer& model, con
   return t;
 }
 
-absl::Status Trainer::SaveModelDir(const std::string& dir) const {
-  RTO_RETURN_IF_ERROR(SaveModel(model_, dir));
-  for (const char* name : {"tokenizer.json", "tokenizer_config.json", "tokenizer.model"}) {
-    const fs::path from = fs::path(tokenizer_dir_) / name;
-    std::error_code ec;
-    if (!fs::exists(from, ec)) continue;
-    RTO_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(from.string()));
-    RTO_RETURN_IF_ERROR(WriteFileAtomically((fs::path(dir) / name).string(), bytes));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status Trainer::Save(const std::string& dir, int64_t step) const {
-  RTO_RETURN_IF_ERROR(SaveModelDir(dir + "/model"));
-  std::vector<st::TensorView> views;
-  std::vector<at::Tensor> keep;
-  for (const auto& [name, t] : optimizer_.State()) {
-    keep.push_back(t.detach().to(at::kCPU).contiguous());
-    views.push_back({name, st::DType::kF32, keep.back().sizes().vec(), keep.back().data_ptr()});
-  }
-  RTO_RETURN_IF_ERROR(st::Write(dir + "/optimizer.safetensors", views));
+  RTO_RETURN_IF_ERROR(SaveModelWithTokenizer(model_, dir + "/model", tokenizer_dir_));
+  RTO_RETURN_IF_ERROR(SaveOptimizer(optimizer_, dir + "/optimizer.safetensors"));
   const DataOrder::State data = order_.state();
   json state = {{"step", step},
                 {"optimizer_steps", optimizer_.steps()},
@@ -117,16 +95,7 @@ absl::Status Trainer::Save(const std::string& dir, int64_t step) const {
 }
 
 absl::Status Trainer::Restore(const std::string& dir) {
-  RTO_ASSIGN_OR_RETURN(auto saved, LoadModel(dir + "/model", {.dtype = model_.dtype(), .head = model_.config().head}));
-  if (saved->parameters().size() != model_.parameters().size()) {
-    return absl::InvalidArgumentError(absl::StrCat(dir, "/model: does not match the model being trained"));
-  }
-  {
-    c10::NoGradGuard no_grad;
-    for (size_t i = 0; i < model_.parameters().size(); ++i) {
-      model_.parameters()[i].tensor.copy_(saved->parameters()[i].tensor);
-    }
-  }
+  RTO_RETURN_IF_ERROR(RestoreWeights(model_, dir + "/model"));
   RTO_ASSIGN_OR_RETURN(std::string text, ReadFileToString(dir + "/trainer_state.json"));
   json state = json::parse(text, nullptr, false);
   for (const char* key : {"step", "optimizer_steps", "data_epoch", "data_position"}) {
@@ -134,18 +103,8 @@ absl::Status Trainer::Restore(const std::string& dir) {
       return absl::InvalidArgumentError(absl::StrCat(dir, "/trainer_state.json: missing integer '", key, "'"));
     }
   }
-  RTO_ASSIGN_OR_RETURN(auto file, st::File::Open(dir + "/optimizer.safetensors"));
-  std::vector<std::pair<std::string, at::Tensor>> moments;
-  for (const auto& [name, t] : optimizer_.State()) {
-    const st::TensorInfo* info = file->Find(name);
-    if (info == nullptr || info->dtype != st::DType::kF32 || !t.sizes().equals(info->shape)) {
-      return absl::InvalidArgumentError(absl::StrCat(file->path(), ": '", name, "' is missing or has the wrong shape"));
-    }
-    at::Tensor copy = at::empty(info->shape, at::kFloat);
-    std::memcpy(copy.data_ptr(), file->Data(*info), info->num_bytes());
-    moments.emplace_back(name, copy);
-  }
-  RTO_RETURN_IF_ERROR(optimizer_.LoadState(state["optimizer_steps"].get<int64_t>(), moments));
+  RTO_RETURN_IF_ERROR(
+      RestoreOptimizer(optimizer_, dir + "/optimizer.safetensors", state["optimizer_steps"].get<int64_t>()));
   RTO_RETURN_IF_ERROR(order_.Restore({state["data_epoch"].get<int64_t>(), state["data_position"].get<int64_t>()}));
   step_ = state["step"].get<int64_t>();
   return absl::OkStatus();
@@ -172,7 +131,7 @@ absl::Status Trainer::Run(const StepFunction& step_fn, const Metrics& extra_summ
       RTO_RETURN_IF_ERROR(checkpoints_.Save(done, [&](const std::string& dir) { return Save(dir, done); }));
     }
   }
-  RTO_RETURN_IF_ERROR(SaveModelDir(run_.dir() + "/final"));
+  RTO_RETURN_IF_ERROR(SaveModelWithTokenizer(model_, run_.dir() + "/final", tokenizer_dir_));
   Metrics summary = extra_summary;
   for (const auto& [k, v] : last) summary["final_" + k] = v;
   summary["steps"] = static_cast<double>(options_.steps);

@@ -18,11 +18,9 @@
 #include "common/train/checkpoint_manager.h"
 #include "common/train/optimizer.h"
 #include "common/train/run_dir.h"
+#include "common/util/metrics.h"
 
 namespace rto {
-
-// A step's metrics by name (written to metrics.jsonl).
-using Metrics = std::map<std::string, double>;
 
 struct TrainOptions {
   int64_t steps = 100;  // optimiser steps
@@ -60,8 +58,6 @@ class Trainer {
   absl::Status Run(const StepFunction& step, const Metrics& extra_summary = {});
 
  private:
-  // The model with `tokenizer_dir`'s files, as an HF directory.
-  absl::Status SaveModelDir(const std::string& dir) const;
   Trainer(Transformer& model, const TrainOptions& options, RunDirectory run, int64_t dataset_size,
           std::string tokenizer_dir);
   absl::Status Save(const std::string& dir, int64_t step) const;

@@ -30,9 +30,10 @@ commands:
   eval (--task-dir DIR | --task NAME --seed S) --samples FILE.jsonl [--baseline FILE.jsonl]
        [--out RESULT.json]
       Mean gold reward of {"prompt", "response"} samples, and win rate against a baseline.
-  train sft|rm|dpo --config JOB.yaml [--set key=value ...] [--resume]
-      SFT, reward-model or DPO training into a run directory (configs/sft.yaml, rm.yaml,
-      dpo.yaml); --resume continues from the newest complete checkpoint.
+  train sft|rm|dpo|rto|ppo --config JOB.yaml [--set key=value ...] [--resume]
+      SFT, reward-model, DPO, RTO or PPO training into a run directory (configs/sft.yaml,
+      rm.yaml, dpo.yaml, rto.yaml; ppo is rto.yaml with reward.dpo_reward_scale 0);
+      --resume continues from the newest complete checkpoint.
 )";
 
 }  // namespace

@@ -1,6 +1,7 @@
 // `rto train <job> --config FILE [--set key=value ...] [--resume]`.
 #include <iostream>
 
+#include "common/actors/rto_job.h"
 #include "common/config/config.h"
 #include "common/train/preference_jobs.h"
 #include "common/train/sft_job.h"
@@ -13,12 +14,15 @@ namespace {
 
 absl::Status Train(const std::vector<std::string>& argv) {
   if (argv.empty())
-    return absl::InvalidArgumentError("usage: rto train sft|rm|dpo --config FILE [--set k=v] [--resume]");
+    return absl::InvalidArgumentError("usage: rto train sft|rm|dpo|rto|ppo --config FILE [--set k=v] [--resume]");
   const std::string job = argv[0];
   RTO_ASSIGN_OR_RETURN(
       Args args, Args::Parse(std::vector<std::string>(argv.begin() + 1, argv.end()), {"config", "set"}, {"resume"}));
   RTO_ASSIGN_OR_RETURN(std::string path, args.GetRequired("config"));
-  RTO_ASSIGN_OR_RETURN(ConfigReader config, ConfigReader::Load(path, args.GetAll("set")));
+  std::vector<std::string> overrides = args.GetAll("set");
+  // PPO is RTO without the DPO token reward: the same job, the same config file.
+  if (job == "ppo") overrides.push_back("reward.dpo_reward_scale=0");
+  RTO_ASSIGN_OR_RETURN(ConfigReader config, ConfigReader::Load(path, overrides));
   const bool resume = args.Has("resume");
   auto start = [&](auto& job_config, auto run) -> absl::Status {
     RTO_RETURN_IF_ERROR(job_config.Read(config));
@@ -38,7 +42,11 @@ absl::Status Train(const std::vector<std::string>& argv) {
     DpoJobConfig c;
     return start(c, RunDpo);
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown job '", job, "'; jobs: sft, rm, dpo"));
+  if (job == "rto" || job == "ppo") {
+    RtoJobConfig c;
+    return start(c, RunRto);
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown job '", job, "'; jobs: sft, rm, dpo, rto, ppo"));
 }
 
 }  // namespace

@@ -1,0 +1,319 @@
+#include "common/actors/coordinator.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/actors/trajectory_batch.h"
+#include "common/rl/advantages.h"
+#include "common/util/file.h"
+#include "common/util/status_macros.h"
+#include "nlohmann/json.hpp"
+
+namespace rto {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+at::Tensor ResponseMask(const std::vector<Trajectory>& trajectories, int64_t max_len) {
+  at::Tensor mask = at::zeros({static_cast<int64_t>(trajectories.size()), max_len}, at::kFloat);
+  for (size_t i = 0; i < trajectories.size(); ++i) {
+    mask[i].narrow(0, 0, static_cast<int64_t>(trajectories[i].response.size())).fill_(1.0);
+  }
+  return mask;
+}
+
+// Mean over rows of the per-row sum over tokens.
+double MeanRowSum(const at::Tensor& x) { return x.sum(-1).mean().item<double>(); }
+
+}  // namespace
+
+absl::StatusOr<AdvantageEstimator> ParseAdvantageEstimator(absl::string_view name) {
+  if (name == "gae") return AdvantageEstimator::kGae;
+  if (name == "grpo") return AdvantageEstimator::kGrpo;
+  if (name == "rloo") return AdvantageEstimator::kRloo;
+  if (name == "reinforce++") return AdvantageEstimator::kReinforcePlusPlus;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown advantage estimator '", name, "' (expected gae, grpo, rloo or reinforce++)"));
+}
+
+Coordinator::Coordinator(const CoordinatorOptions& options, Roles roles, std::vector<PromptItem> prompts,
+                         std::vector<PromptItem> eval_prompts, const Tokenizer* tokenizer, RunDirectory run)
+    : options_(options),
+      roles_(roles),
+      prompts_(std::move(prompts)),
+      eval_prompts_(std::move(eval_prompts)),
+      tokenizer_(tokenizer),
+      run_(std::move(run)),
+      checkpoints_(run_.checkpoints(), static_cast<int>(options.keep_checkpoints)),
+      order_(static_cast<int64_t>(prompts_.size()), options.data_seed),
+      kl_(options.kl_target > 0 ? rl::KlController::Adaptive(options.kl_coef, options.kl_target, options.kl_horizon)
+                                : rl::KlController::Fixed(options.kl_coef)) {}
+
+absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const CoordinatorOptions& options, Roles roles,
+                                                                 std::vector<PromptItem> prompts,
+                                                                 std::vector<PromptItem> eval_prompts,
+                                                                 const Tokenizer* tokenizer, const std::string& out,
+                                                                 const std::string& resolved_config, bool resume) {
+  if (roles.rollout == nullptr || roles.scorer == nullptr || roles.learner == nullptr) {
+    return absl::InvalidArgumentError("the coordinator needs a rollout, a scorer and a learner");
+  }
+  if ((options.estimator == AdvantageEstimator::kGae) != (roles.critic != nullptr)) {
+    return absl::InvalidArgumentError("GAE needs a critic and the critic-free estimators take none");
+  }
+  if (prompts.empty()) return absl::InvalidArgumentError("the prompt dataset is empty");
+  if (options.steps < 1 || options.prompts_per_step < 1 || options.samples_per_prompt < 1 ||
+      options.checkpoint_every < 1 || options.keep_checkpoints < 1) {
+    return absl::InvalidArgumentError(
+        "steps, prompts_per_step, samples_per_prompt, checkpoint.every and checkpoint.keep must be >= 1");
+  }
+  if ((options.estimator == AdvantageEstimator::kGrpo || options.estimator == AdvantageEstimator::kRloo) &&
+      options.samples_per_prompt < 2) {
+    return absl::InvalidArgumentError("GRPO and RLOO need at least 2 samples per prompt");
+  }
+  RTO_ASSIGN_OR_RETURN(RunDirectory run, RunDirectory::Open(out, resolved_config, resume));
+  std::unique_ptr<Coordinator> c(new Coordinator(options, roles, std::move(prompts), std::move(eval_prompts),
+                                                 tokenizer, std::move(run)));
+  c->run_.set_progress_keys({"reward/rm_score", "kl/ref", "policy/entropy", "response/length", "time/step_s"});
+  if (resume) {
+    RTO_ASSIGN_OR_RETURN(std::optional<CheckpointRef> latest, c->checkpoints_.Latest());
+    if (latest) {
+      RTO_RETURN_IF_ERROR(c->Restore(latest->dir));
+      RTO_RETURN_IF_ERROR(c->run_.ForgetStepsFrom(c->step_));
+    }
+  }
+  RTO_RETURN_IF_ERROR(c->SyncRollout());
+  return c;
+}
+
+absl::Status Coordinator::SyncRollout() {
+  RTO_ASSIGN_OR_RETURN(int64_t version, roles_.learner->PublishWeights());
+  return roles_.rollout->SyncWeights(version);
+}
+
+absl::StatusOr<Metrics> Coordinator::Step() {
+  Metrics m;
+  const int64_t n = options_.samples_per_prompt;
+  RolloutRequest request;
+  for (int64_t row : order_.Next(options_.prompts_per_step)) request.prompts.push_back({row, prompts_[row].tokens});
+  request.samples_per_prompt = n;
+  request.sampling = options_.sampling;
+  request.step = step_;
+  request.first_trajectory_id = static_cast<uint64_t>(step_ * options_.prompts_per_step * n);
+
+  auto start = Clock::now();
+  RTO_ASSIGN_OR_RETURN(std::vector<Trajectory> trajectories, roles_.rollout->Generate(request));
+  m["time/generate_s"] = SecondsSince(start);
+  const int64_t version = roles_.learner->version();
+  int64_t response_tokens = 0, stopped = 0;
+  for (const Trajectory& t : trajectories) {
+    if (t.policy_version != version) {
+      return absl::FailedPreconditionError(absl::StrCat("trajectory ", t.id, " was generated by policy version ",
+                                                        t.policy_version, " but the learner is at ", version));
+    }
+    response_tokens += static_cast<int64_t>(t.response.size());
+    stopped += t.stopped ? 1 : 0;
+  }
+  m["rollout/tokens_per_s"] = response_tokens / std::max(m["time/generate_s"], 1e-9);
+
+  const bool with_dpo = options_.reward.dpo_reward_scale != 0;
+  start = Clock::now();
+  RTO_ASSIGN_OR_RETURN(ScoreResult scores, roles_.scorer->Score(trajectories, with_dpo));
+  m["time/score_s"] = SecondsSince(start);
+  start = Clock::now();
+  RTO_ASSIGN_OR_RETURN(PolicyEvaluation policy, roles_.learner->Evaluate(trajectories));
+  m["time/policy_logprobs_s"] = SecondsSince(start);
+  TokenValues values;
+  if (roles_.critic != nullptr) {
+    start = Clock::now();
+    RTO_ASSIGN_OR_RETURN(values, roles_.critic->Values(trajectories));
+    m["time/values_s"] = SecondsSince(start);
+    RTO_RETURN_IF_ERROR(CheckTokenValues(values, trajectories, "values"));
+  }
+  RTO_RETURN_IF_ERROR(CheckTokenValues(scores.ref_logprobs, trajectories, "reference log-probs"));
+  if (with_dpo) RTO_RETURN_IF_ERROR(CheckTokenValues(scores.dpo_logratio, trajectories, "DPO log-ratios"));
+  RTO_RETURN_IF_ERROR(CheckTokenValues(policy.logprobs, trajectories, "policy log-probs"));
+  if (scores.rm_scores.size() != trajectories.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(scores.rm_scores.size(), " reward scores for ", trajectories.size(), " trajectories"));
+  }
+
+  // Rewards and advantages, on the CPU in float32.
+  c10::NoGradGuard no_grad;
+  int64_t max_len = 0;
+  for (const Trajectory& t : trajectories) max_len = std::max<int64_t>(max_len, t.response.size());
+  const at::Tensor mask = ResponseMask(trajectories, max_len);
+  const at::Tensor policy_logprobs = ToTensor(policy.logprobs, max_len);
+  const at::Tensor rm = at::tensor(scores.rm_scores, at::kFloat);
+  at::Tensor sentence = rl::SentenceReward(rm, options_.reward);
+  const double sentence_mean = sentence.mean().item<double>();
+  if (options_.estimator == AdvantageEstimator::kGrpo || options_.estimator == AdvantageEstimator::kRloo) {
+    RTO_ASSIGN_OR_RETURN(sentence, rl::ApplyBaseline(sentence, n,
+                                                     options_.estimator == AdvantageEstimator::kGrpo
+                                                         ? rl::Baseline::kGroupNorm
+                                                         : rl::Baseline::kLeaveOneOut));
+  }
+  const at::Tensor dpo_logratio = with_dpo ? ToTensor(scores.dpo_logratio, max_len) : at::zeros_like(mask);
+  const rl::TokenRewards rewards =
+      rl::ComposeTokenRewards(policy_logprobs, ToTensor(scores.ref_logprobs, max_len), dpo_logratio, sentence, mask,
+                              kl_.coef(), options_.reward);
+  at::Tensor advantages, returns, value_tensor;
+  if (options_.estimator == AdvantageEstimator::kGae) {
+    value_tensor = ToTensor(values, max_len);
+    rl::AdvantagesAndReturns g = rl::Gae(rewards.rewards, value_tensor, mask, options_.gamma, options_.lambda);
+    advantages = options_.whiten_advantages ? rl::Whiten(g.advantages, mask) : g.advantages;
+    returns = g.returns;
+    m["critic/explained_variance"] = rl::ExplainedVariance(value_tensor, returns, mask);
+    m["critic/value_mean"] = rl::MaskedMean(value_tensor, mask).item<double>();
+  } else {
+    returns = rl::DiscountedReturns(rewards.rewards, mask, options_.gamma);
+    advantages = options_.estimator == AdvantageEstimator::kReinforcePlusPlus ? rl::Whiten(returns, mask) : returns;
+  }
+
+  // Behaviour log-probs (rollout, KV cache) against the learner's forward at the same weights.
+  at::Tensor behaviour = at::zeros_like(mask);
+  for (size_t i = 0; i < trajectories.size(); ++i) {
+    const std::vector<float>& lp = trajectories[i].logprobs;
+    if (lp.size() != trajectories[i].response.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("trajectory ", trajectories[i].id, " carries ", lp.size(),
+                                                     " behaviour log-probs for ", trajectories[i].response.size(),
+                                                     " tokens"));
+    }
+    behaviour[i].narrow(0, 0, static_cast<int64_t>(lp.size())).copy_(at::tensor(lp, at::kFloat));
+  }
+  m["rollout/logprob_max_diff"] = ((behaviour - policy_logprobs).abs() * mask).max().item<double>();
+
+  const double kl_per_sequence = MeanRowSum(rewards.kl);
+  m["reward/rm_score"] = rm.mean().item<double>();
+  m["reward/sentence"] = sentence_mean;
+  m["reward/dpo_token_mean"] = rl::MaskedMean(rewards.dpo_rewards, mask).item<double>();
+  m["reward/dpo_sequence"] = MeanRowSum(rewards.dpo_rewards);
+  m["reward/token_total"] = MeanRowSum(rewards.rewards);
+  m["kl/ref"] = kl_per_sequence;
+  m["kl/coef"] = kl_.coef();
+  m["policy/entropy"] = rl::MaskedMean(ToTensor(policy.entropy, max_len), mask).item<double>();
+  m["response/length"] = static_cast<double>(response_tokens) / trajectories.size();
+  m["response/stopped_frac"] = static_cast<double>(stopped) / trajectories.size();
+  m["advantage/mean"] = rl::MaskedMean(advantages, mask).item<double>();
+  m["return/mean"] = rl::MaskedMean(returns, mask).item<double>();
+
+  PolicyExperience policy_experience{trajectories, policy.logprobs, FromTensor(advantages, mask)};
+  start = Clock::now();
+  RTO_ASSIGN_OR_RETURN(Metrics learner_metrics, roles_.learner->Train(policy_experience, step_));
+  m["time/train_policy_s"] = SecondsSince(start);
+  m.insert(learner_metrics.begin(), learner_metrics.end());
+  if (roles_.critic != nullptr) {
+    ValueExperience value_experience{std::move(trajectories), std::move(values), FromTensor(returns, mask)};
+    start = Clock::now();
+    RTO_ASSIGN_OR_RETURN(Metrics critic_metrics, roles_.critic->Train(value_experience, step_));
+    m["time/train_critic_s"] = SecondsSince(start);
+    m.insert(critic_metrics.begin(), critic_metrics.end());
+  }
+  kl_.Update(kl_per_sequence, static_cast<int64_t>(policy_experience.trajectories.size()));
+  start = Clock::now();
+  RTO_RETURN_IF_ERROR(SyncRollout());
+  m["time/weight_sync_s"] = SecondsSince(start);
+  m["policy/version"] = static_cast<double>(roles_.learner->version());
+  ++step_;
+  m["samples"] = static_cast<double>(step_ * options_.prompts_per_step * n);
+  return m;
+}
+
+absl::StatusOr<Metrics> Coordinator::Evaluate() {
+  Metrics m;
+  if (eval_prompts_.empty() || tokenizer_ == nullptr) return m;
+  RolloutRequest request;
+  for (size_t i = 0; i < eval_prompts_.size(); ++i) {
+    request.prompts.push_back({static_cast<int64_t>(i), eval_prompts_[i].tokens});
+  }
+  request.sampling = options_.eval_sampling;
+  request.step = -1;  // the same random streams at every evaluation: only the policy changes
+  const auto start = Clock::now();
+  RTO_ASSIGN_OR_RETURN(std::vector<Trajectory> samples, roles_.rollout->Generate(request));
+  RTO_ASSIGN_OR_RETURN(ScoreResult scores, roles_.scorer->Score(samples, /*with_dpo=*/false));
+  std::string lines;
+  double rm_sum = 0;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    json line = {{"prompt", json::parse(eval_prompts_[i].original_json)},
+                 {"response", tokenizer_->Decode(samples[i].response, /*skip_special_tokens=*/true)},
+                 {"rm_score", scores.rm_scores[i]},
+                 {"policy_version", samples[i].policy_version}};
+    lines += line.dump() + "\n";
+    rm_sum += scores.rm_scores[i];
+  }
+  const std::string dir = run_.dir() + "/samples";
+  std::filesystem::create_directories(dir);
+  RTO_RETURN_IF_ERROR(WriteFileAtomically(absl::StrCat(dir, "/step-", step_, ".jsonl"), lines));
+  m["eval/rm_score"] = rm_sum / samples.size();
+  m["time/eval_s"] = SecondsSince(start);
+  return m;
+}
+
+absl::Status Coordinator::Save(const std::string& dir) {
+  RTO_RETURN_IF_ERROR(roles_.learner->Save(dir + "/policy"));
+  if (roles_.critic != nullptr) RTO_RETURN_IF_ERROR(roles_.critic->Save(dir + "/critic"));
+  const DataOrder::State data = order_.state();
+  json state = {{"step", step_}, {"data_epoch", data.epoch}, {"data_position", data.position},
+                {"kl_coef", kl_.coef()}};
+  return WriteFileAtomically(dir + "/coordinator.json", state.dump(2) + "\n");
+}
+
+absl::Status Coordinator::Restore(const std::string& dir) {
+  RTO_RETURN_IF_ERROR(roles_.learner->Restore(dir + "/policy"));
+  if (roles_.critic != nullptr) RTO_RETURN_IF_ERROR(roles_.critic->Restore(dir + "/critic"));
+  const std::string path = dir + "/coordinator.json";
+  RTO_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  json state = json::parse(text, nullptr, false);
+  for (const char* key : {"step", "data_epoch", "data_position"}) {
+    if (!state.is_object() || !state.contains(key) || !state[key].is_number_integer()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": missing integer '", key, "'"));
+    }
+  }
+  if (!state.contains("kl_coef") || !state["kl_coef"].is_number()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": missing number 'kl_coef'"));
+  }
+  RTO_RETURN_IF_ERROR(order_.Restore({state["data_epoch"].get<int64_t>(), state["data_position"].get<int64_t>()}));
+  kl_.Restore(state["kl_coef"].get<double>());
+  step_ = state["step"].get<int64_t>();
+  return absl::OkStatus();
+}
+
+absl::Status Coordinator::Run() {
+  const bool evaluate = options_.eval_every > 0;
+  if (evaluate && step_ == 0) {
+    RTO_ASSIGN_OR_RETURN(Metrics initial, Evaluate());
+    std::cerr << absl::StrFormat("initial policy: eval/rm_score %.4f\n", initial["eval/rm_score"]);
+  }
+  Metrics last;
+  while (step_ < options_.steps) {
+    const auto start = Clock::now();
+    RTO_ASSIGN_OR_RETURN(Metrics m, Step());
+    m["time/step_s"] = SecondsSince(start);
+    if (evaluate && (step_ % options_.eval_every == 0 || step_ == options_.steps)) {
+      RTO_ASSIGN_OR_RETURN(Metrics e, Evaluate());
+      m.insert(e.begin(), e.end());
+    }
+    RTO_RETURN_IF_ERROR(run_.LogStep(step_ - 1, options_.steps, m));
+    last = m;
+    if (step_ % options_.checkpoint_every == 0 || step_ == options_.steps) {
+      RTO_RETURN_IF_ERROR(checkpoints_.Save(step_, [&](const std::string& dir) { return Save(dir); }));
+    }
+  }
+  RTO_RETURN_IF_ERROR(roles_.learner->SavePolicy(run_.dir() + "/final"));
+  Metrics summary;
+  for (const auto& [k, v] : last) summary["final_" + k] = v;
+  summary["steps"] = static_cast<double>(options_.steps);
+  return run_.WriteSummary(summary);
+}
+
+}  // namespace rto

@@ -1,0 +1,110 @@
+// The roles of an RTO run (DESIGN.md section 2) as interfaces. The coordinator's loop is
+// written against these only: the in-process actors (in_process.h) implement them in one
+// process, and gRPC clients implement them across processes.
+//
+// Everything here is plain data, free of torch, so that it can cross a wire as it is.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/generate/sampling.h"
+#include "common/util/metrics.h"
+
+namespace rto {
+
+// One sampled response and where it came from.
+struct Trajectory {
+  uint64_t id = 0;              // unique within a run
+  int64_t prompt_id = 0;        // the prompt's row in the prompt dataset
+  int64_t sample_index = 0;     // which of the prompt's samples this is
+  int64_t policy_version = 0;   // the weights that generated it (the learner's update count)
+  std::vector<int64_t> prompt;  // token ids
+  std::vector<int64_t> response;
+  std::vector<float> logprobs;  // behaviour log-probs of the response tokens
+  bool stopped = false;         // ended on a stop token (false: ran out of tokens)
+};
+
+struct RolloutRequest {
+  struct Prompt {
+    int64_t prompt_id = 0;
+    std::vector<int64_t> tokens;
+  };
+  std::vector<Prompt> prompts;
+  int64_t samples_per_prompt = 1;
+  SamplingParams sampling;
+  // Keys the random streams: the sample of (prompt_id, sample_index) drawn at `step` is the same
+  // whichever worker draws it and whatever else shares its batch.
+  int64_t step = 0;
+  uint64_t first_trajectory_id = 0;  // ids are assigned in order: prompt-major, then sample
+};
+
+// Per-token values are one vector per trajectory, as long as its response.
+using TokenValues = std::vector<std::vector<float>>;
+
+class Rollout {
+ public:
+  virtual ~Rollout() = default;
+  // Samples `samples_per_prompt` responses per prompt; the samples of a prompt are contiguous.
+  virtual absl::StatusOr<std::vector<Trajectory>> Generate(const RolloutRequest& request) = 0;
+  // Takes the weights the learner published as `version` (between generations, never inside one).
+  virtual absl::Status SyncWeights(int64_t version) = 0;
+};
+
+struct ScoreResult {
+  TokenValues ref_logprobs;  // log pi_ref per response token
+  TokenValues dpo_logratio;  // log pi_dpo - log pi_dpo_ref per token; empty when not asked for
+  std::vector<float> rm_scores;  // the reward model's raw score per trajectory
+};
+
+class Scorer {
+ public:
+  virtual ~Scorer() = default;
+  virtual absl::StatusOr<ScoreResult> Score(const std::vector<Trajectory>& trajectories, bool with_dpo) = 0;
+};
+
+// What the critic trains on: the values it gave before the update and the returns.
+struct ValueExperience {
+  std::vector<Trajectory> trajectories;
+  TokenValues old_values, returns;
+};
+
+class Critic {
+ public:
+  virtual ~Critic() = default;
+  virtual absl::StatusOr<TokenValues> Values(const std::vector<Trajectory>& trajectories) = 0;
+  virtual absl::StatusOr<Metrics> Train(const ValueExperience& experience, int64_t step) = 0;
+  // Writes the critic (HF directory + optimiser) into `dir`, or restores it from there.
+  virtual absl::Status Save(const std::string& dir) = 0;
+  virtual absl::Status Restore(const std::string& dir) = 0;
+};
+
+struct PolicyEvaluation {
+  TokenValues logprobs;  // log pi_theta per response token at the learner's current weights
+  TokenValues entropy;   // entropy of the policy's next-token distribution at each response token
+};
+
+struct PolicyExperience {
+  std::vector<Trajectory> trajectories;
+  TokenValues old_logprobs, advantages;
+};
+
+class Learner {
+ public:
+  virtual ~Learner() = default;
+  virtual absl::StatusOr<PolicyEvaluation> Evaluate(const std::vector<Trajectory>& trajectories) = 0;
+  // PPO epochs over shuffled mini-batches; the shuffle is keyed by `step`.
+  virtual absl::StatusOr<Metrics> Train(const PolicyExperience& experience, int64_t step) = 0;
+  // Makes the current weights available to rollout workers and returns their version.
+  virtual absl::StatusOr<int64_t> PublishWeights() = 0;
+  virtual int64_t version() const = 0;
+  // `dir` gets model/ (HF directory with the tokenizer), the optimiser and the version.
+  virtual absl::Status Save(const std::string& dir) = 0;
+  virtual absl::Status Restore(const std::string& dir) = 0;
+  // Writes just the policy as an HF directory.
+  virtual absl::Status SavePolicy(const std::string& dir) = 0;
+};
+
+}  // namespace rto

@@ -1,0 +1,212 @@
+#include "common/actors/rto_job.h"
+
+#include <ATen/ATen.h>
+
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "common/data/dataset.h"
+#include "common/model/checkpoint.h"
+#include "common/util/file.h"
+#include "common/util/status_macros.h"
+#include "nlohmann/json.hpp"
+
+namespace rto {
+namespace {
+
+using nlohmann::json;
+
+absl::Status ReadActorOptions(ConfigReader& c, const std::string& prefix, ActorTrainOptions* o) {
+  for (absl::Status s : {c.Read(prefix + ".lr", &o->lr), c.Read(prefix + ".schedule", &o->schedule),
+                         c.Read(prefix + ".warmup_steps", &o->warmup_steps),
+                         c.Read(prefix + ".min_lr_ratio", &o->min_lr_ratio),
+                         c.Read(prefix + ".weight_decay", &o->weight_decay),
+                         c.Read(prefix + ".max_grad_norm", &o->max_grad_norm)}) {
+    RTO_RETURN_IF_ERROR(s);
+  }
+  return ParseScheduleKind(o->schedule).status();
+}
+
+struct ModelSpec {
+  at::ScalarType dtype;
+  at::Device device;
+};
+
+absl::StatusOr<std::unique_ptr<Transformer>> Load(const std::string& dir, const ModelSpec& spec, HeadKind head,
+                                                  int64_t vocab_size) {
+  RTO_ASSIGN_OR_RETURN(auto model, LoadModel(dir, {.dtype = spec.dtype, .device = spec.device, .head = head}));
+  if (vocab_size > 0 && model->config().vocab_size != vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": vocabulary of ", model->config().vocab_size,
+                                                   " tokens, but the policy has ", vocab_size,
+                                                   " (every model must share the policy's tokenizer)"));
+  }
+  return model;
+}
+
+absl::StatusOr<std::vector<PromptItem>> ReadPromptItems(const std::string& path, TextEncoder& encoder,
+                                                        int64_t limit) {
+  RTO_ASSIGN_OR_RETURN(std::vector<PromptRow> rows, ReadPrompts(path, {}));
+  std::vector<PromptItem> out;
+  for (const PromptRow& row : rows) {
+    if (limit > 0 && static_cast<int64_t>(out.size()) == limit) break;
+    absl::StatusOr<std::vector<int64_t>> ids = encoder.Prompt(row.prompt);
+    if (!ids.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ":", row.line, ": ", ids.status().message()));
+    json original;
+    if (row.prompt.size() == 1 && row.prompt[0].role == "user") {
+      original = row.prompt[0].content;  // so that `rto eval` can match the prompt
+    } else {
+      for (const ChatMessage& m : row.prompt) original.push_back({{"role", m.role}, {"content", m.content}});
+    }
+    out.push_back({std::move(*ids), original.dump()});
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status RtoJobConfig::Read(ConfigReader& c) {
+  CoordinatorOptions& k = coordinator;
+  int64_t checkpoint_every = k.checkpoint_every, keep = k.keep_checkpoints;
+  int64_t epochs = 1, mini_batch = 16, micro_batch = 16, eval_max_new_tokens = 64;
+  double eval_temperature = 1.0;
+  bool normalize = false;
+  for (absl::Status s : {
+           c.Read("models.policy", &models.policy), c.Read("models.reference", &models.reference),
+           c.Read("models.dpo", &models.dpo), c.Read("models.dpo_reference", &models.dpo_reference),
+           c.Read("models.reward", &models.reward), c.Read("models.critic", &models.critic),
+           c.Read("prompts", &prompts), c.Read("eval_prompts", &eval_prompts), c.Read("out", &out),
+           c.Read("chat_template", &chat_template), c.Read("max_prompt_tokens", &max_prompt_tokens),
+           c.Read("device", &device), c.Read("dtype", &dtype), c.Read("seed", &seed), c.Read("steps", &k.steps),
+           c.Read("rollout.prompts_per_step", &k.prompts_per_step),
+           c.Read("rollout.samples_per_prompt", &k.samples_per_prompt),
+           c.Read("rollout.max_new_tokens", &k.sampling.max_new_tokens),
+           c.Read("rollout.temperature", &k.sampling.temperature), c.Read("rollout.top_k", &k.sampling.top_k),
+           c.Read("rollout.top_p", &k.sampling.top_p),
+           c.Read("reward.dpo_reward_scale", &k.reward.dpo_reward_scale),
+           c.Read("reward.dpo_reward_clip", &k.reward.dpo_reward_clip),
+           c.Read("reward.reward_clip", &k.reward.reward_clip), c.Read("reward.normalize", &normalize),
+           c.Read("kl.coef", &k.kl_coef), c.Read("kl.target", &k.kl_target), c.Read("kl.horizon", &k.kl_horizon),
+           c.Read("advantage.estimator", &estimator), c.Read("advantage.gamma", &k.gamma),
+           c.Read("advantage.lambda", &k.lambda), c.Read("advantage.whiten", &k.whiten_advantages),
+           c.Read("ppo.epochs", &epochs), c.Read("ppo.mini_batch", &mini_batch),
+           c.Read("ppo.micro_batch", &micro_batch), c.Read("ppo.clip_eps", &clip_eps),
+           c.Read("ppo.value_clip", &value_clip), c.Read("eval.every", &k.eval_every),
+           c.Read("eval.max_prompts", &max_eval_prompts), c.Read("eval.temperature", &eval_temperature),
+           c.Read("eval.max_new_tokens", &eval_max_new_tokens), c.Read("checkpoint.every", &checkpoint_every),
+           c.Read("checkpoint.keep", &keep)}) {
+    RTO_RETURN_IF_ERROR(s);
+  }
+  RTO_RETURN_IF_ERROR(ReadActorOptions(c, "actor", &actor));
+  RTO_RETURN_IF_ERROR(ReadActorOptions(c, "critic", &critic));
+  for (const auto& [key, value] : {std::pair{"models.policy", &models.policy},
+                                   std::pair{"models.reward", &models.reward}, std::pair{"prompts", &prompts},
+                                   std::pair{"out", &out}}) {
+    if (value->empty()) return absl::InvalidArgumentError(absl::StrCat("config key '", key, "' is required"));
+  }
+  if (k.reward.dpo_reward_scale != 0 && models.dpo.empty()) {
+    return absl::InvalidArgumentError("reward.dpo_reward_scale is not 0, so models.dpo is required");
+  }
+  if (epochs < 1 || mini_batch < 1 || micro_batch < 1) {
+    return absl::InvalidArgumentError("ppo.epochs, ppo.mini_batch and ppo.micro_batch must be >= 1");
+  }
+  RTO_ASSIGN_OR_RETURN(k.estimator, ParseAdvantageEstimator(estimator));
+  k.reward.normalize_reward = normalize;
+  k.checkpoint_every = checkpoint_every;
+  k.keep_checkpoints = keep;
+  k.data_seed = static_cast<uint64_t>(seed);
+  k.sampling.seed = static_cast<uint64_t>(seed);
+  k.eval_sampling = k.sampling;
+  k.eval_sampling.temperature = eval_temperature;
+  k.eval_sampling.max_new_tokens = eval_max_new_tokens;
+  const int64_t batch = k.prompts_per_step * k.samples_per_prompt;
+  for (ActorTrainOptions* o : {&actor, &critic}) {
+    o->epochs = epochs;
+    o->mini_batch = mini_batch;
+    o->micro_batch = micro_batch;
+    o->seed = static_cast<uint64_t>(seed);
+    o->total_optimizer_steps = k.steps * epochs * ((batch + mini_batch - 1) / mini_batch);
+  }
+  return c.CheckNoUnknownKeys();
+}
+
+absl::StatusOr<InProcessRoles> MakeInProcessRoles(const RtoJobConfig& cfg) {
+  RTO_ASSIGN_OR_RETURN(at::ScalarType dtype, ParseScalarType(cfg.dtype));
+  RTO_ASSIGN_OR_RETURN(at::Device device, ParseDevice(cfg.device));
+  const ModelSpec spec{dtype, device};
+  const CoordinatorOptions& k = cfg.coordinator;
+  InProcessRoles r;
+  r.weights = std::make_shared<WeightStore>();
+  RTO_ASSIGN_OR_RETURN(auto learner_policy, Load(cfg.models.policy, spec, HeadKind::kLanguageModel, 0));
+  const int64_t vocab = learner_policy->config().vocab_size;
+  RTO_ASSIGN_OR_RETURN(auto rollout_policy, Load(cfg.models.policy, spec, HeadKind::kLanguageModel, vocab));
+  RTO_ASSIGN_OR_RETURN(
+      auto reference,
+      Load(cfg.models.reference.empty() ? cfg.models.policy : cfg.models.reference, spec, HeadKind::kLanguageModel,
+           vocab));
+  std::unique_ptr<Transformer> dpo, dpo_reference;
+  if (k.reward.dpo_reward_scale != 0) {
+    RTO_ASSIGN_OR_RETURN(dpo, Load(cfg.models.dpo, spec, HeadKind::kLanguageModel, vocab));
+    if (!cfg.models.dpo_reference.empty()) {
+      RTO_ASSIGN_OR_RETURN(dpo_reference, Load(cfg.models.dpo_reference, spec, HeadKind::kLanguageModel, vocab));
+    }
+  }
+  RTO_ASSIGN_OR_RETURN(auto reward, Load(cfg.models.reward, spec, HeadKind::kScore, vocab));
+  r.rollout = std::make_unique<InProcessRollout>(std::move(rollout_policy), r.weights);
+  r.scorer = std::make_unique<InProcessScorer>(std::move(reference), std::move(dpo), std::move(dpo_reference),
+                                               std::move(reward), k.sampling.temperature);
+  r.learner = std::make_unique<InProcessLearner>(std::move(learner_policy), cfg.actor, cfg.clip_eps,
+                                                 k.sampling.temperature, cfg.models.policy, r.weights);
+  if (k.estimator == AdvantageEstimator::kGae) {
+    const std::string init = cfg.models.critic.empty() ? cfg.models.reward : cfg.models.critic;
+    RTO_ASSIGN_OR_RETURN(auto value_model, Load(init, spec, HeadKind::kScore, vocab));
+    r.critic = std::make_unique<InProcessCritic>(std::move(value_model), cfg.critic, cfg.value_clip, init);
+  }
+  return r;
+}
+
+absl::StatusOr<std::unique_ptr<Coordinator>> MakeCoordinator(const RtoJobConfig& cfg, Coordinator::Roles roles,
+                                                             const Tokenizer& tokenizer,
+                                                             const std::string& resolved_config, bool resume) {
+  CoordinatorOptions options = cfg.coordinator;
+  if (options.reward.normalize_reward) {
+    const std::string path = cfg.models.reward + "/reward_normalization.json";
+    RTO_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+    json j = json::parse(text, nullptr, false);
+    if (!j.is_object() || !j.contains("mean") || !j["mean"].is_number() || !j.contains("std") ||
+        !j["std"].is_number() || !(j["std"].get<double>() > 0)) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": expected {\"mean\": number, \"std\": number > 0}"));
+    }
+    options.reward.reward_mean = j["mean"].get<double>();
+    options.reward.reward_std = j["std"].get<double>();
+  }
+  // Responses end at the policy's EOS tokens (config.json), else the tokenizer's.
+  RTO_ASSIGN_OR_RETURN(ModelConfig policy_config, LoadModelConfig(cfg.models.policy + "/config.json"));
+  options.sampling.stop_token_ids = policy_config.eos_token_ids;
+  if (options.sampling.stop_token_ids.empty() && tokenizer.special_tokens().eos_id) {
+    options.sampling.stop_token_ids = {*tokenizer.special_tokens().eos_id};
+  }
+  options.eval_sampling.stop_token_ids = options.sampling.stop_token_ids;
+  TextEncoderOptions text{.max_prompt_tokens = cfg.max_prompt_tokens};
+  if (cfg.chat_template.empty()) {
+    RTO_ASSIGN_OR_RETURN(text.chat_template, DetectChatTemplate(tokenizer.chat_template()));
+  } else {
+    RTO_ASSIGN_OR_RETURN(text.chat_template, ParseChatTemplateName(cfg.chat_template));
+  }
+  TextEncoder encoder(tokenizer, text);
+  RTO_ASSIGN_OR_RETURN(std::vector<PromptItem> prompts, ReadPromptItems(cfg.prompts, encoder, 0));
+  std::vector<PromptItem> eval_prompts;
+  if (!cfg.eval_prompts.empty() && options.eval_every > 0) {
+    RTO_ASSIGN_OR_RETURN(eval_prompts, ReadPromptItems(cfg.eval_prompts, encoder, cfg.max_eval_prompts));
+  }
+  return Coordinator::Create(options, roles, std::move(prompts), std::move(eval_prompts), &tokenizer, cfg.out,
+                             resolved_config, resume);
+}
+
+absl::Status RunRto(const RtoJobConfig& cfg, const std::string& resolved_config, bool resume) {
+  RTO_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, LoadTokenizer(cfg.models.policy));
+  RTO_ASSIGN_OR_RETURN(InProcessRoles roles, MakeInProcessRoles(cfg));
+  RTO_ASSIGN_OR_RETURN(auto coordinator, MakeCoordinator(cfg, roles.roles(), *tokenizer, resolved_config, resume));
+  return coordinator->Run();
+}
+
+}  // namespace rto

@@ -1,0 +1,121 @@
+#include "common/actors/trajectory_batch.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace rto {
+
+absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<const Trajectory*>& trajectories,
+                                                    int64_t vocab_size, at::Device device, bool need_logprobs) {
+  if (trajectories.empty()) return absl::InvalidArgumentError("an empty batch of trajectories");
+  int64_t max_len = 0, max_response = 0;
+  for (const Trajectory* t : trajectories) {
+    const std::string where = absl::StrCat("trajectory ", t->id, ": ");
+    if (t->prompt.empty() || t->response.empty()) {
+      return absl::InvalidArgumentError(where + "an empty prompt or response");
+    }
+    if (need_logprobs && t->logprobs.size() != t->response.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, t->logprobs.size(), " behaviour log-probs for ",
+                                                     t->response.size(), " response tokens"));
+    }
+    for (const std::vector<int64_t>* ids : {&t->prompt, &t->response}) {
+      for (int64_t id : *ids) {
+        if (id < 0 || id >= vocab_size) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(where, "token id ", id, " is outside the vocabulary [0, ", vocab_size, ")"));
+        }
+      }
+    }
+    max_len = std::max<int64_t>(max_len, t->prompt.size() + t->response.size());
+    max_response = std::max<int64_t>(max_response, t->response.size());
+  }
+  const int64_t b = trajectories.size();
+  at::Tensor ids = at::zeros({b, max_len}, at::kLong), attention = at::zeros({b, max_len}, at::kLong);
+  at::Tensor positions = at::zeros({b, max_response}, at::kLong), targets = at::zeros({b, max_response}, at::kLong);
+  at::Tensor mask = at::zeros({b, max_response}, at::kFloat), last = at::zeros({b}, at::kLong);
+  auto ids_a = ids.accessor<int64_t, 2>(), att_a = attention.accessor<int64_t, 2>();
+  auto pos_a = positions.accessor<int64_t, 2>(), tgt_a = targets.accessor<int64_t, 2>();
+  auto mask_a = mask.accessor<float, 2>();
+  auto last_a = last.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < b; ++i) {
+    const Trajectory& t = *trajectories[i];
+    const int64_t p = t.prompt.size(), r = t.response.size();
+    for (int64_t j = 0; j < p; ++j) ids_a[i][j] = t.prompt[j];
+    for (int64_t j = 0; j < r; ++j) {
+      ids_a[i][p + j] = t.response[j];
+      pos_a[i][j] = p + j - 1;
+      tgt_a[i][j] = t.response[j];
+      mask_a[i][j] = 1;
+    }
+    for (int64_t j = 0; j < p + r; ++j) att_a[i][j] = 1;
+    last_a[i] = p + r - 1;
+  }
+  return TrajectoryBatch{ids.to(device),     attention.to(device), positions.to(device),
+                         last.to(device),    targets.to(device),   mask.to(device)};
+}
+
+std::vector<const Trajectory*> Pointers(const std::vector<Trajectory>& trajectories) {
+  std::vector<const Trajectory*> out;
+  for (const Trajectory& t : trajectories) out.push_back(&t);
+  return out;
+}
+
+at::Tensor ResponseStates(const at::Tensor& hidden, const TrajectoryBatch& batch) {
+  at::Tensor index = batch.state_positions.unsqueeze(-1).expand({-1, -1, hidden.size(-1)});
+  return hidden.gather(1, index);
+}
+
+at::Tensor ToTensor(const TokenValues& values, int64_t max_len) {
+  at::Tensor out = at::zeros({static_cast<int64_t>(values.size()), max_len}, at::kFloat);
+  auto a = out.accessor<float, 2>();
+  for (size_t i = 0; i < values.size(); ++i) {
+    for (size_t j = 0; j < values[i].size(); ++j) a[i][j] = values[i][j];
+  }
+  return out;
+}
+
+TokenValues FromTensor(const at::Tensor& t, const at::Tensor& mask) {
+  at::Tensor values = t.detach().to(at::kCPU).to(at::kFloat).contiguous();
+  at::Tensor lengths = mask.to(at::kCPU).sum(-1).to(at::kLong);
+  TokenValues out(values.size(0));
+  auto a = values.accessor<float, 2>();
+  for (int64_t i = 0; i < values.size(0); ++i) {
+    const int64_t n = lengths[i].item<int64_t>();
+    out[i].assign(&a[i][0], &a[i][0] + n);
+  }
+  return out;
+}
+
+absl::Status CheckTokenValues(const TokenValues& values, const std::vector<Trajectory>& trajectories,
+                              const char* what) {
+  if (values.size() != trajectories.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(values.size(), " rows of ", what, " for ", trajectories.size(), " trajectories"));
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i].size() != trajectories[i].response.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("trajectory ", trajectories[i].id, ": ", values[i].size(), " ",
+                                                     what, " for ", trajectories[i].response.size(), " tokens"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+at::Tensor TokenEntropy(const Transformer& model, const at::Tensor& states, double temperature, int64_t chunk_rows) {
+  c10::NoGradGuard no_grad;
+  at::Tensor flat = states.reshape({-1, states.size(-1)});
+  std::vector<at::Tensor> parts;
+  for (int64_t begin = 0; begin < flat.size(0); begin += chunk_rows) {
+    at::Tensor logits = model.Logits(flat.narrow(0, begin, std::min(chunk_rows, flat.size(0) - begin)));
+    if (temperature > 0 && temperature != 1.0) logits = logits / temperature;
+    at::Tensor logp = at::log_softmax(logits, -1);
+    parts.push_back(-(logp.exp() * logp).sum(-1));
+  }
+  return at::cat(parts).view({states.size(0), states.size(1)});
+}
+
+}  // namespace rto

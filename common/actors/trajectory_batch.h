@@ -1,0 +1,47 @@
+// Trajectories as tensors: prompt + response rows for a forward pass, and the per-response-token
+// layout [B, R] (right padded, with a float mask) that rewards, advantages and losses use.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/actors/roles.h"
+#include "common/model/transformer.h"
+
+namespace rto {
+
+struct TrajectoryBatch {
+  at::Tensor ids;        // int64 [B, L]: prompt then response, right padded
+  at::Tensor attention;  // int64 [B, L]
+  at::Tensor state_positions;  // int64 [B, R]: position whose hidden state predicts response token t
+  at::Tensor last_positions;   // int64 [B]: position of the last response token
+  at::Tensor targets;          // int64 [B, R]: the response tokens (0 on padding)
+  at::Tensor mask;             // float [B, R]: 1 on real response tokens
+};
+
+// Checks every trajectory (non-empty prompt and response, ids in the vocabulary, one behaviour
+// log-prob per response token when `need_logprobs`) and builds the batch on `device`.
+absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<const Trajectory*>& trajectories,
+                                                    int64_t vocab_size, at::Device device, bool need_logprobs = false);
+std::vector<const Trajectory*> Pointers(const std::vector<Trajectory>& trajectories);
+
+// Hidden states [B, L, H] at the positions that predict each response token: [B, R, H].
+at::Tensor ResponseStates(const at::Tensor& hidden, const TrajectoryBatch& batch);
+
+// Per-token values (one vector per trajectory) as a right-padded float32 [B, R] on the CPU, and
+// back. REQUIRES for ToTensor: values[i].size() <= R.
+at::Tensor ToTensor(const TokenValues& values, int64_t max_len);
+TokenValues FromTensor(const at::Tensor& t, const at::Tensor& mask);
+
+// Response lengths must match one per token; names `what` in the error.
+absl::Status CheckTokenValues(const TokenValues& values, const std::vector<Trajectory>& trajectories,
+                              const char* what);
+
+// Entropy of softmax(LM logits / temperature) at each state [B, R, H] -> [B, R], in chunks of
+// rows so that only one chunk of logits exists at a time. No gradient.
+at::Tensor TokenEntropy(const Transformer& model, const at::Tensor& states, double temperature,
+                        int64_t chunk_rows = 1024);
+
+}  // namespace rto

@@ -1,0 +1,25 @@
+// A trained model's state on disk, shared by the offline trainer and the RL learner and critic:
+// the model as an HF directory with its tokenizer files, its weights restored into an existing
+// model, and the AdamW moments.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/model/transformer.h"
+#include "common/train/optimizer.h"
+
+namespace rto {
+
+// Writes `model` as an HF directory and copies tokenizer.json, tokenizer_config.json and
+// tokenizer.model from `tokenizer_dir` (those that exist), so the directory is complete.
+absl::Status SaveModelWithTokenizer(const Transformer& model, const std::string& dir, const std::string& tokenizer_dir);
+
+// Copies the weights of the HF directory `dir` into `model`; an error when they do not match.
+absl::Status RestoreWeights(Transformer& model, const std::string& dir);
+
+// The moments of `optimizer` as float32 safetensors; its step count is the caller's to keep.
+absl::Status SaveOptimizer(const AdamW& optimizer, const std::string& path);
+absl::Status RestoreOptimizer(AdamW& optimizer, const std::string& path, int64_t steps);
+
+}  // namespace rto

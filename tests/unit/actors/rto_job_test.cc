@@ -1,0 +1,237 @@
+// The RL loop end to end in one process: rollout/learner log-prob agreement, policy versions,
+// a short RTO run that raises the reward model's score, exact resume, the critic-free
+// estimators, and bad input at the actors' boundaries.
+#include "common/actors/rto_job.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "common/actors/trajectory_batch.h"
+#include "common/model/checkpoint.h"
+#include "common/train/model_state.h"
+#include "common/util/file.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing/synth_world.h"
+#include "tests/testing/test_util.h"
+
+namespace rto {
+namespace {
+
+using testing::IsOk;
+using testing::StatusIs;
+using testing::TempDir;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// A synthetic world (task + tiny policy), plus a "DPO" model (the policy with other random
+// weights) and a reward model (the policy's backbone under a random score head).
+class RtoJobTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    tmp_ = new TempDir();
+    testing::MakeSynthWorld(tmp_->path());
+    auto dpo = LoadModel(Join("init"));
+    ASSERT_THAT(dpo, IsOk());
+    (*dpo)->InitRandom(7);
+    ASSERT_THAT(SaveModelWithTokenizer(**dpo, Join("dpo"), Join("init")), IsOk());
+    auto rm = LoadModel(Join("init"), {.head = HeadKind::kScore, .init_missing_score_seed = 3});
+    ASSERT_THAT(rm, IsOk());
+    {
+      // A score head large enough that the reward is worth chasing within a few steps.
+      c10::NoGradGuard no_grad;
+      const_cast<at::Tensor*>((*rm)->FindParameter("score.weight"))->mul_(100);
+    }
+    ASSERT_THAT(SaveModelWithTokenizer(**rm, Join("rm"), Join("init")), IsOk());
+    ASSERT_THAT(WriteFileAtomically(Join("rm/reward_normalization.json"), R"({"mean": 0.5, "std": 2.0})"), IsOk());
+  }
+  static void TearDownTestSuite() { delete tmp_; }
+  static std::string Join(const std::string& p) { return tmp_->Join(p); }
+
+  // A config with the given overrides ("key=value").
+  RtoJobConfig Config(const std::string& out, std::vector<std::string> overrides = {}) {
+    std::string yaml = "models:\n  policy: " + Join("init") + "\n  dpo: " + Join("dpo") + "\n  reward: " +
+                       Join("rm") + "\nprompts: " + Join("task/rl_prompts.jsonl") + "\neval_prompts: " +
+                       Join("task/eval_prompts.jsonl") + "\nout: " + out +
+                       "\nsteps: 6\nrollout:\n  prompts_per_step: 4\n  samples_per_prompt: 4\n  max_new_tokens: 12\n"
+                       "reward:\n  dpo_reward_scale: 0.5\n  dpo_reward_clip: 0.2\n  normalize: true\n"
+                       "ppo:\n  epochs: 2\n  mini_batch: 8\n  micro_batch: 4\n"
+                       "actor:\n  lr: 3.0e-3\ncritic:\n  lr: 3.0e-3\neval:\n  every: 3\n  max_prompts: 4\n"
+                       "checkpoint:\n  every: 3\n  keep: 3\n";
+    auto reader = ConfigReader::Parse(yaml, "rto.yaml", overrides);
+    EXPECT_THAT(reader, IsOk());
+    RtoJobConfig cfg;
+    EXPECT_THAT(cfg.Read(*reader), IsOk());
+    resolved_ = reader->Resolved();
+    return cfg;
+  }
+
+  static std::vector<json> Metrics(const std::string& out) {
+    std::vector<json> lines;
+    std::ifstream in(out + "/metrics.jsonl");
+    for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+    return lines;
+  }
+
+  static TempDir* tmp_;
+  std::string resolved_;
+};
+
+TempDir* RtoJobTest::tmp_ = nullptr;
+
+TEST_F(RtoJobTest, RolloutLogProbsEqualTheLearnersForwardAndTheFirstRatioIsOne) {
+  RtoJobConfig cfg = Config(Join("unused"));
+  auto roles = MakeInProcessRoles(cfg);
+  ASSERT_THAT(roles, IsOk());
+  ASSERT_THAT(roles->learner->PublishWeights(), IsOk());
+  ASSERT_THAT(roles->rollout->SyncWeights(0), IsOk());
+  RolloutRequest request{.prompts = {{0, {1, 2, 3}}, {5, {4, 5, 6, 7, 8}}}, .samples_per_prompt = 3};
+  request.sampling.max_new_tokens = 10;
+  request.first_trajectory_id = 100;
+  auto trajectories = roles->rollout->Generate(request);
+  ASSERT_THAT(trajectories, IsOk());
+  ASSERT_EQ(trajectories->size(), 6u);
+  for (size_t i = 0; i < 6; ++i) {
+    const Trajectory& t = (*trajectories)[i];
+    EXPECT_EQ(t.id, 100 + i);
+    EXPECT_EQ(t.prompt_id, i < 3 ? 0 : 5);
+    EXPECT_EQ(t.sample_index, static_cast<int64_t>(i % 3));
+    EXPECT_EQ(t.policy_version, 0);
+  }
+  auto eval = roles->learner->Evaluate(*trajectories);
+  ASSERT_THAT(eval, IsOk());
+  double max_diff = 0;
+  for (size_t i = 0; i < 6; ++i) {
+    ASSERT_EQ(eval->logprobs[i].size(), (*trajectories)[i].logprobs.size());
+    for (size_t j = 0; j < eval->logprobs[i].size(); ++j) {
+      max_diff = std::max<double>(max_diff, std::abs(eval->logprobs[i][j] - (*trajectories)[i].logprobs[j]));
+      EXPECT_GE(eval->entropy[i][j], 0);
+    }
+  }
+  EXPECT_LT(max_diff, 1e-5);
+  // Training on the learner's own log-probs: the first mini-batch's ratio is 1.
+  PolicyExperience e{*trajectories, eval->logprobs, {}};
+  for (const Trajectory& t : *trajectories) e.advantages.emplace_back(t.response.size(), 1.0f);
+  auto metrics = roles->learner->Train(e, 0);
+  ASSERT_THAT(metrics, IsOk());
+  EXPECT_LT((*metrics)["ppo/first_minibatch_ratio_max_dev"], 1e-5);
+  EXPECT_EQ(roles->learner->version(), 1);
+  // The rollout serves the old version until it syncs, and then the new one.
+  EXPECT_EQ((*roles->rollout->Generate(request))[0].policy_version, 0);
+  EXPECT_THAT(roles->rollout->SyncWeights(1), StatusIs(absl::StatusCode::kFailedPrecondition, "version 0"));
+  ASSERT_THAT(roles->learner->PublishWeights(), IsOk());
+  ASSERT_THAT(roles->rollout->SyncWeights(1), IsOk());
+  EXPECT_EQ((*roles->rollout->Generate(request))[0].policy_version, 1);
+  for (size_t i = 0; i < roles->rollout->policy().parameters().size(); ++i) {
+    EXPECT_TRUE(at::equal(roles->rollout->policy().parameters()[i].tensor,
+                          roles->learner->policy().parameters()[i].tensor));
+  }
+}
+
+TEST_F(RtoJobTest, ShortRunRaisesTheRewardModelScoreWithFiniteKl) {
+  RtoJobConfig cfg = Config(Join("raise"), {"steps=12", "checkpoint.every=12"});
+  ASSERT_THAT(RunRto(cfg, resolved_, false), IsOk());
+  std::vector<json> m = Metrics(Join("raise"));
+  ASSERT_EQ(m.size(), 12u);
+  const double first = (m[0]["reward/rm_score"].get<double>() + m[1]["reward/rm_score"].get<double>()) / 2;
+  const double last = (m[10]["reward/rm_score"].get<double>() + m[11]["reward/rm_score"].get<double>()) / 2;
+  EXPECT_GT(last, first + 0.5) << "first " << first << " last " << last;
+  std::cerr << "mean RM score: steps 1-2 " << first << ", steps 11-12 " << last << "\n";
+  for (const json& step : m) {
+    EXPECT_TRUE(std::isfinite(step["kl/ref"].get<double>()));
+    EXPECT_LT(step["rollout/logprob_max_diff"].get<double>(), 1e-4);
+    EXPECT_NE(step["reward/dpo_token_mean"].get<double>(), 0);  // the DPO token reward is on
+  }
+  EXPECT_GT(m[11]["kl/ref"].get<double>(), 0);
+  EXPECT_EQ(m[11]["samples"].get<double>(), 12 * 16);
+  // Evaluation samples at steps 0, 3, ..., 12, in `rto eval`'s format.
+  for (int step : {0, 3, 6, 9, 12}) {
+    auto text = ReadFileToString(Join("raise/samples/step-" + std::to_string(step) + ".jsonl"));
+    ASSERT_THAT(text, IsOk());
+    json first_line = json::parse(text->substr(0, text->find('\n')));
+    EXPECT_TRUE(first_line["prompt"].is_string());
+    EXPECT_TRUE(first_line["response"].is_string());
+  }
+  EXPECT_TRUE(fs::exists(Join("raise/final/model.safetensors")));
+  EXPECT_TRUE(fs::exists(Join("raise/final/tokenizer.json")));
+  EXPECT_TRUE(fs::exists(Join("raise/summary.json")));
+}
+
+TEST_F(RtoJobTest, ResumeIsExact) {
+  ASSERT_THAT(RunRto(Config(Join("straight")), resolved_, false), IsOk());
+  // A run that "crashed" after its step-3 checkpoint.
+  RtoJobConfig cfg = Config(Join("crashed"));
+  ASSERT_THAT(RunRto(cfg, resolved_, false), IsOk());
+  fs::remove_all(Join("crashed/checkpoints/step-6"));
+  fs::remove_all(Join("crashed/final"));
+  ASSERT_THAT(RunRto(cfg, resolved_, /*resume=*/true), IsOk());
+  std::vector<json> a = Metrics(Join("straight")), b = Metrics(Join("crashed"));
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), 6u);
+  for (size_t i = 0; i < a.size(); ++i) {
+    for (auto& [key, value] : a[i].items()) {
+      if (key.rfind("time/", 0) == 0 || key == "rollout/tokens_per_s") continue;
+      EXPECT_EQ(value, b[i][key]) << "step " << i << " " << key;
+    }
+  }
+  for (const char* dir : {"final", "checkpoints/step-6/critic/model"}) {
+    auto x = LoadModel(Join(std::string("straight/") + dir)), y = LoadModel(Join(std::string("crashed/") + dir));
+    ASSERT_THAT(x, IsOk());
+    ASSERT_THAT(y, IsOk());
+    for (size_t i = 0; i < (*x)->parameters().size(); ++i) {
+      EXPECT_TRUE(at::equal((*x)->parameters()[i].tensor, (*y)->parameters()[i].tensor))
+          << dir << " " << (*x)->parameters()[i].name;
+    }
+  }
+}
+
+TEST_F(RtoJobTest, CriticFreeEstimatorsRunWithoutACritic) {
+  for (const char* estimator : {"grpo", "rloo", "reinforce++"}) {
+    const std::string out = Join(std::string("est-") + estimator);
+    RtoJobConfig cfg = Config(out, {std::string("advantage.estimator=") + estimator, "steps=2", "eval.every=0"});
+    auto roles = MakeInProcessRoles(cfg);
+    ASSERT_THAT(roles, IsOk());
+    EXPECT_EQ(roles->critic, nullptr);
+    ASSERT_THAT(RunRto(cfg, resolved_, false), IsOk()) << estimator;
+    std::vector<json> m = Metrics(out);
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_FALSE(m[0].contains("critic/value_loss"));
+    EXPECT_TRUE(std::isfinite(m[1]["policy/loss"].get<double>())) << estimator;
+  }
+  RtoJobConfig cfg = Config(Join("grpo-1"), {"advantage.estimator=grpo", "rollout.samples_per_prompt=1"});
+  EXPECT_THAT(RunRto(cfg, resolved_, false), StatusIs(absl::StatusCode::kInvalidArgument, "at least 2 samples"));
+}
+
+TEST_F(RtoJobTest, PpoNeedsNoDpoModel) {
+  RtoJobConfig cfg = Config(Join("ppo"), {"reward.dpo_reward_scale=0", "models.dpo=", "steps=1", "eval.every=0"});
+  ASSERT_THAT(RunRto(cfg, resolved_, false), IsOk());
+  EXPECT_EQ(Metrics(Join("ppo"))[0]["reward/dpo_token_mean"].get<double>(), 0);
+  auto reader = ConfigReader::Parse("models:\n  policy: a\n  reward: b\nprompts: c\nout: d\n", "x.yaml");
+  ASSERT_THAT(reader, IsOk());
+  RtoJobConfig missing;
+  EXPECT_THAT(missing.Read(*reader), StatusIs(absl::StatusCode::kInvalidArgument, "models.dpo is required"));
+}
+
+TEST_F(RtoJobTest, BadInputIsRejectedWithAReason) {
+  RtoJobConfig cfg = Config(Join("unused"));
+  auto roles = MakeInProcessRoles(cfg);
+  ASSERT_THAT(roles, IsOk());
+  Trajectory t{.id = 9, .prompt = {1, 2}, .response = {3, 100000}, .logprobs = {-1, -1}};
+  EXPECT_THAT(roles->scorer->Score({t}, true), StatusIs(absl::StatusCode::kInvalidArgument, "trajectory 9: token id"));
+  EXPECT_THAT(roles->learner->Evaluate({}), StatusIs(absl::StatusCode::kInvalidArgument, "empty batch"));
+  t.response = {3, 4};
+  PolicyExperience e{{t}, {{-1.0f}}, {{1.0f, 1.0f}}};
+  EXPECT_THAT(roles->learner->Train(e, 0), StatusIs(absl::StatusCode::kInvalidArgument, "1 old log-probs for 2"));
+  EXPECT_THAT(roles->rollout->Generate({.prompts = {{3, {1, -5}}}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, "prompt 3: token id -5"));
+  auto reader = ConfigReader::Parse(
+      "models:\n  policy: a\n  dpo: a\n  reward: b\nprompts: c\nout: d\nadvantage:\n  estimator: ppo2\n", "x.yaml");
+  RtoJobConfig bad;
+  EXPECT_THAT(bad.Read(*reader), StatusIs(absl::StatusCode::kInvalidArgument, "unknown advantage estimator 'ppo2'"));
+}
+
+}  // namespace
+}  // namespace rto
