@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev
   libpcre2-dev libutf8proc-dev
+  python3
 )
 
 missing=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end checks of the `rto` binary as a user runs it: model init -> inspect -> generate,
-# and the errors a user sees for bad input. Usage: cli_test.sh PATH/TO/rto SOURCE_DIR
+# synth -> eval, SFT -> RM, DPO -> RTO, PPO, and the errors a user sees for bad input. Usage: cli_test.sh PATH/TO/rto SOURCE_DIR
 set -u
 rto=$1
 src=$2
@@ -76,6 +76,36 @@ check "eval prints mean gold and win rate" contains "$tmp/eval.out" "win rate vs
 check "eval writes its result" contains "$tmp/eval.json" '"mean_gold"'
 "$rto" eval --task nosuch --samples "$tmp/count/sft.jsonl" >"$tmp/eval-bad.out" 2>&1
 check "eval names an unknown task" contains "$tmp/eval-bad.out" "unknown task 'nosuch'"
+
+# The whole pipeline through the binary, a few steps each: SFT -> RM, DPO -> RTO and PPO.
+c=$tmp/count
+short=(--set train.steps=3 --set train.micro_batch=4 --set checkpoint.every=100)
+"$rto" train sft --config "$src/configs/sft.yaml" --set "model=$c/init" --set "data=$c/sft.jsonl" --set "out=$c/sft" \
+  "${short[@]}" >"$tmp/sft.out" 2>&1
+check "train sft exits 0" test $? -eq 0
+pref=(--set "model=$c/sft/final" --set "data=$c/preferences.jsonl" "${short[@]}")
+"$rto" train rm --config "$src/configs/rm.yaml" "${pref[@]}" --set "out=$c/rm" >"$tmp/rm.out" 2>&1
+check "train rm exits 0" test $? -eq 0
+"$rto" train dpo --config "$src/configs/dpo.yaml" "${pref[@]}" --set "out=$c/dpo" >"$tmp/dpo.out" 2>&1
+check "train dpo exits 0" test $? -eq 0
+rl=(--config "$src/configs/rto.yaml" --set "models.policy=$c/sft/final" --set "models.dpo=$c/dpo/final"
+  --set "models.reward=$c/rm/final" --set "prompts=$c/rl_prompts.jsonl" --set "eval_prompts=$c/eval_prompts.jsonl"
+  --set steps=2 --set rollout.prompts_per_step=4 --set rollout.samples_per_prompt=2 --set rollout.max_new_tokens=8
+  --set eval.every=2 --set eval.max_prompts=4)
+"$rto" train rto "${rl[@]}" --set "out=$c/rto" >"$tmp/rto.out" 2>&1
+check "train rto exits 0" test $? -eq 0
+check "rto logs one metrics line per step" test "$(wc -l <"$c/rto/metrics.jsonl")" -eq 2
+check "rto writes evaluation samples" test -f "$c/rto/samples/step-2.jsonl"
+check "rto writes the final policy" test -f "$c/rto/final/model.safetensors"
+"$rto" train ppo "${rl[@]}" --set "out=$c/ppo" --set models.dpo=/nonexistent >"$tmp/ppo.out" 2>&1
+check "train ppo runs without the DPO model" test $? -eq 0
+check "ppo has no DPO token reward" contains "$c/ppo/metrics.jsonl" '"reward/dpo_token_mean":0.0'
+"$rto" train rto "${rl[@]}" --set "out=$c/rto" >"$tmp/rto2.out" 2>&1
+check "a second run into the same directory is refused" contains "$tmp/rto2.out" "pass --resume"
+"$rto" train rto "${rl[@]}" --set "out=$c/rto3" --set ppo.clip_epsilon=0.1 >"$tmp/rto3.out" 2>&1
+check "an unknown config key is named" contains "$tmp/rto3.out" "ppo.clip_epsilon"
+"$rto" train rto "${rl[@]}" --set "out=$c/rto4" --set models.reward=$c/nosuch >"$tmp/rto4.out" 2>&1
+check "a missing model directory is named" contains "$tmp/rto4.out" "nosuch"
 
 "$rto" bogus >/dev/null 2>&1
 check "an unknown command exits 2" test $? -eq 2
