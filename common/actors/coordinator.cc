@@ -124,7 +124,8 @@ absl::StatusOr<Metrics> Coordinator::Step() {
     response_tokens += static_cast<int64_t>(t.response.size());
     stopped += t.stopped ? 1 : 0;
   }
-  m["rollout/tokens_per_s"] = response_tokens / std::max(m["time/generate_s"], 1e-9);
+  int64_t all_tokens = response_tokens;  // what the forward passes of the other stages read
+  for (const Trajectory& t : trajectories) all_tokens += static_cast<int64_t>(t.prompt.size());
 
   const bool with_dpo = options_.reward.dpo_reward_scale != 0;
   start = Clock::now();
@@ -224,6 +225,13 @@ absl::StatusOr<Metrics> Coordinator::Step() {
   RTO_RETURN_IF_ERROR(SyncRollout());
   m["time/weight_sync_s"] = SecondsSince(start);
   m["policy/version"] = static_cast<double>(roles_.learner->version());
+  // Throughput per stage: generated tokens for the rollout, prompt + response tokens otherwise.
+  for (const auto& [stage, seconds] : Metrics(m)) {
+    if (stage.rfind("time/", 0) != 0 || stage == "time/weight_sync_s") continue;
+    const std::string name = stage.substr(5, stage.size() - 7);  // time/<name>_s
+    const double tokens = name == "generate" ? response_tokens : all_tokens;
+    m["throughput/" + name + "_tokens_per_s"] = tokens / std::max(seconds, 1e-9);
+  }
   ++step_;
   m["samples"] = static_cast<double>(step_ * options_.prompts_per_step * n);
   return m;

@@ -173,26 +173,10 @@ absl::StatusOr<ScoreResult> InProcessScorer::Score(const std::vector<Trajectory>
 
 // --- trainable models --------------------------------------------------------------------------
 
-namespace {
-
-std::vector<at::Tensor> TrainableParams(Transformer& model) {
-  std::vector<at::Tensor> out;
-  for (const NamedParameter& p : model.parameters()) out.push_back(p.tensor.set_requires_grad(true));
-  return out;
-}
-
-std::vector<bool> DecayFlags(const Transformer& model) {
-  std::vector<bool> out;
-  for (const NamedParameter& p : model.parameters()) out.push_back(DefaultDecay(p.name));
-  return out;
-}
-
-}  // namespace
-
 TrainableModel::TrainableModel(std::unique_ptr<Transformer> model, const ActorTrainOptions& options)
     : model_(std::move(model)),
       options_(options),
-      params_(TrainableParams(*model_)),
+      params_(TrainableParameters(*model_)),
       optimizer_(params_, DecayFlags(*model_), {.weight_decay = options.weight_decay}) {}
 
 void TrainableModel::Step(Metrics& metrics, const std::string& prefix) {

@@ -17,6 +17,18 @@ namespace rto {
 namespace fs = std::filesystem;
 namespace st = rto::safetensors;
 
+std::vector<at::Tensor> TrainableParameters(Transformer& model) {
+  std::vector<at::Tensor> out;
+  for (const NamedParameter& p : model.parameters()) out.push_back(p.tensor.set_requires_grad(true));
+  return out;
+}
+
+std::vector<bool> DecayFlags(const Transformer& model) {
+  std::vector<bool> out;
+  for (const NamedParameter& p : model.parameters()) out.push_back(DefaultDecay(p.name));
+  return out;
+}
+
 absl::Status SaveModelWithTokenizer(const Transformer& model, const std::string& dir,
                                     const std::string& tokenizer_dir) {
   RTO_RETURN_IF_ERROR(SaveModel(model, dir));

@@ -4,12 +4,18 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/model/transformer.h"
 #include "common/train/optimizer.h"
 
 namespace rto {
+
+// The model's parameters, switched to require gradients, in the canonical order.
+std::vector<at::Tensor> TrainableParameters(Transformer& model);
+// Per parameter: whether it gets weight decay (DefaultDecay of its name).
+std::vector<bool> DecayFlags(const Transformer& model);
 
 // Writes `model` as an HF directory and copies tokenizer.json, tokenizer_config.json and
 // tokenizer.model from `tokenizer_dir` (those that exist), so the directory is complete.

@@ -16,20 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<at::Tensor> TrainableParams(Transformer& model) {
-  std::vector<at::Tensor> out;
-  for (const NamedParameter& p : model.parameters()) {
-    p.tensor.set_requires_grad(true);
-    out.push_back(p.tensor);
-  }
-  return out;
-}
-
-std::vector<bool> DecayFlags(const Transformer& model) {
-  std::vector<bool> out;
-  for (const NamedParameter& p : model.parameters()) out.push_back(DefaultDecay(p.name));
-  return out;
-}
 
 }  // namespace
 
@@ -54,7 +40,7 @@ Trainer::Trainer(Transformer& model, const TrainOptions& options, RunDirectory r
     : model_(model),
       options_(options),
       run_(std::move(run)),
-      params_(TrainableParams(model)),
+      params_(TrainableParameters(model)),
       optimizer_(params_, DecayFlags(model), {.weight_decay = options.weight_decay}),
       schedule_{.kind = *ParseScheduleKind(options.schedule),
                 .lr = options.lr,

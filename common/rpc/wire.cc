@@ -1,0 +1,149 @@
+#include "common/rpc/wire.h"
+
+#include <bit>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/util/status_macros.h"
+
+namespace rto::wire {
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "the wire format is little-endian, as this host");
+
+template <typename T>
+void Pack(const std::vector<T>& values, v1::DType dtype, v1::Tensor* out) {
+  out->set_dtype(dtype);
+  out->clear_shape();
+  out->add_shape(static_cast<int64_t>(values.size()));
+  out->set_data(values.data(), values.size() * sizeof(T));
+}
+
+template <typename T>
+absl::StatusOr<std::vector<T>> Unpack(const v1::Tensor& t, v1::DType dtype, absl::string_view what) {
+  if (t.dtype() != dtype) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": dtype ", v1::DType_Name(t.dtype()), ", expected ",
+                                                   v1::DType_Name(dtype)));
+  }
+  if (t.shape_size() != 1 || t.shape(0) < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": expected a 1-D tensor"));
+  }
+  const uint64_t n = static_cast<uint64_t>(t.shape(0));
+  if (t.data().size() != n * sizeof(T)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": ", t.data().size(), " bytes for ", n, " elements of ", sizeof(T), " bytes"));
+  }
+  std::vector<T> out(n);
+  if (n > 0) std::memcpy(out.data(), t.data().data(), t.data().size());
+  return out;
+}
+
+}  // namespace
+
+void PackI64(const std::vector<int64_t>& values, v1::Tensor* out) { Pack(values, v1::DTYPE_I64, out); }
+void PackF32(const std::vector<float>& values, v1::Tensor* out) { Pack(values, v1::DTYPE_F32, out); }
+absl::StatusOr<std::vector<int64_t>> UnpackI64(const v1::Tensor& t, absl::string_view what) {
+  return Unpack<int64_t>(t, v1::DTYPE_I64, what);
+}
+absl::StatusOr<std::vector<float>> UnpackF32(const v1::Tensor& t, absl::string_view what) {
+  return Unpack<float>(t, v1::DTYPE_F32, what);
+}
+
+void ToProto(const SamplingParams& p, v1::SamplingParams* out) {
+  out->set_temperature(p.temperature);
+  out->set_top_k(p.top_k);
+  out->set_top_p(p.top_p);
+  out->set_max_new_tokens(p.max_new_tokens);
+  out->mutable_stop_token_ids()->Assign(p.stop_token_ids.begin(), p.stop_token_ids.end());
+  out->set_seed(p.seed);
+}
+
+SamplingParams FromProto(const v1::SamplingParams& p) {
+  return {.temperature = p.temperature(),
+          .top_k = p.top_k(),
+          .top_p = p.top_p(),
+          .max_new_tokens = p.max_new_tokens(),
+          .stop_token_ids = {p.stop_token_ids().begin(), p.stop_token_ids().end()},
+          .seed = p.seed()};
+}
+
+void ToProto(const Trajectory& t, v1::Trajectory* out) {
+  out->set_id(t.id);
+  out->set_prompt_id(t.prompt_id);
+  out->set_sample_index(t.sample_index);
+  out->set_policy_version(t.policy_version);
+  PackI64(t.prompt, out->mutable_prompt());
+  PackI64(t.response, out->mutable_response());
+  PackF32(t.logprobs, out->mutable_logprobs());
+  out->set_stopped(t.stopped);
+}
+
+absl::StatusOr<Trajectory> FromProto(const v1::Trajectory& t) {
+  Trajectory out;
+  out.id = t.id();
+  out.prompt_id = t.prompt_id();
+  out.sample_index = t.sample_index();
+  out.policy_version = t.policy_version();
+  out.stopped = t.stopped();
+  const std::string where = absl::StrCat("trajectory ", t.id());
+  RTO_ASSIGN_OR_RETURN(out.prompt, UnpackI64(t.prompt(), where + " prompt"));
+  RTO_ASSIGN_OR_RETURN(out.response, UnpackI64(t.response(), where + " response"));
+  RTO_ASSIGN_OR_RETURN(out.logprobs, UnpackF32(t.logprobs(), where + " logprobs"));
+  if (!out.logprobs.empty() && out.logprobs.size() != out.response.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": ", out.logprobs.size(), " log-probs for ",
+                                                   out.response.size(), " response tokens"));
+  }
+  return out;
+}
+
+void ToProto(const std::vector<Trajectory>& batch, v1::TrajectoryBatch* out) {
+  out->clear_trajectories();
+  for (const Trajectory& t : batch) ToProto(t, out->add_trajectories());
+}
+
+absl::StatusOr<std::vector<Trajectory>> FromProto(const v1::TrajectoryBatch& batch) {
+  std::vector<Trajectory> out;
+  out.reserve(batch.trajectories_size());
+  for (const v1::Trajectory& t : batch.trajectories()) {
+    RTO_ASSIGN_OR_RETURN(Trajectory one, FromProto(t));
+    out.push_back(std::move(one));
+  }
+  return out;
+}
+
+void ToProto(const TokenValues& values, v1::TokenValues* out) {
+  std::vector<float> flat;
+  out->clear_lengths();
+  for (const std::vector<float>& row : values) {
+    flat.insert(flat.end(), row.begin(), row.end());
+    out->add_lengths(static_cast<int64_t>(row.size()));
+  }
+  PackF32(flat, out->mutable_values());
+}
+
+absl::StatusOr<TokenValues> FromProto(const v1::TokenValues& values, absl::string_view what) {
+  RTO_ASSIGN_OR_RETURN(std::vector<float> flat, UnpackF32(values.values(), what));
+  TokenValues out;
+  uint64_t offset = 0;
+  for (int64_t length : values.lengths()) {
+    if (length < 0 || offset + static_cast<uint64_t>(length) > flat.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(what, ": row lengths exceed the ", flat.size(), " values"));
+    }
+    out.emplace_back(flat.begin() + offset, flat.begin() + offset + length);
+    offset += length;
+  }
+  if (offset != flat.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": row lengths sum to ", offset, " but there are ", flat.size(), " values"));
+  }
+  return out;
+}
+
+void ToProto(const Metrics& metrics, v1::Stats* out) {
+  out->mutable_values()->clear();
+  for (const auto& [k, v] : metrics) (*out->mutable_values())[k] = v;
+}
+
+Metrics FromProto(const v1::Stats& stats) { return {stats.values().begin(), stats.values().end()}; }
+
+}  // namespace rto::wire

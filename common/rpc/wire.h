@@ -1,0 +1,37 @@
+// The role interfaces' plain data (common/actors/roles.h) to and from the wire messages of
+// proto/rto/v1. Numbers travel as packed little-endian tensors; everything read from the wire is
+// validated (dtype, shape, byte count, lengths that agree) and an error names what is wrong.
+// Torch-free.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/actors/roles.h"
+#include "rto/v1/trajectory.pb.h"
+
+namespace rto::wire {
+
+void PackI64(const std::vector<int64_t>& values, v1::Tensor* out);
+void PackF32(const std::vector<float>& values, v1::Tensor* out);
+// A 1-D tensor of the expected dtype; `what` names it in errors.
+absl::StatusOr<std::vector<int64_t>> UnpackI64(const v1::Tensor& t, absl::string_view what);
+absl::StatusOr<std::vector<float>> UnpackF32(const v1::Tensor& t, absl::string_view what);
+
+void ToProto(const SamplingParams& params, v1::SamplingParams* out);
+SamplingParams FromProto(const v1::SamplingParams& params);
+
+void ToProto(const Trajectory& t, v1::Trajectory* out);
+absl::StatusOr<Trajectory> FromProto(const v1::Trajectory& t);
+void ToProto(const std::vector<Trajectory>& batch, v1::TrajectoryBatch* out);
+absl::StatusOr<std::vector<Trajectory>> FromProto(const v1::TrajectoryBatch& batch);
+
+void ToProto(const TokenValues& values, v1::TokenValues* out);
+absl::StatusOr<TokenValues> FromProto(const v1::TokenValues& values, absl::string_view what);
+
+void ToProto(const Metrics& metrics, v1::Stats* out);
+Metrics FromProto(const v1::Stats& stats);
+
+}  // namespace rto::wire

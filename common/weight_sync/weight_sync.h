@@ -1,0 +1,86 @@
+// Weight broadcast from the learner to the rollout workers (DESIGN.md section 3): the learner
+// hosts a c10d TCPStore; learner (rank 0) and workers form a torch c10d process group, Gloo on
+// the CPU; and the learner broadcasts the parameters, in a fixed order, as flattened byte buckets
+// of bounded size, behind a header carrying the version and the layout.
+//
+// Every collective has a timeout: a dead or stuck peer makes Broadcast fail within it instead of
+// hanging. Membership changes make a new group generation (keys prefixed by the generation in the
+// same store), so a worker that joins late or restarts is brought back by re-forming the group.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace rto {
+
+// The learner's store server, which outlives group generations.
+class WeightStoreServer {
+ public:
+  // port 0 picks a free port; see port().
+  static absl::StatusOr<std::unique_ptr<WeightStoreServer>> Start(const std::string& host, int port,
+                                                                  std::chrono::milliseconds timeout);
+  ~WeightStoreServer();
+  int port() const;
+
+ private:
+  friend class WeightGroup;
+  struct Impl;
+  explicit WeightStoreServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct WeightGroupOptions {
+  std::string store_host = "127.0.0.1";
+  int store_port = 0;
+  int rank = 0;  // 0: the learner, which sends
+  int world_size = 1;
+  int64_t generation = 0;
+  std::chrono::milliseconds timeout{30000};
+  int64_t bucket_bytes = 32ll << 20;
+};
+
+struct BroadcastStats {
+  int64_t version = 0;
+  int64_t bytes = 0;
+  int64_t buckets = 0;
+  double seconds = 0;
+};
+
+class WeightGroup {
+ public:
+  // Forms the group; every rank of the generation must call this within the timeout. Rank 0
+  // passes the server it hosts; the others connect to options.store_host:store_port.
+  static absl::StatusOr<std::unique_ptr<WeightGroup>> Join(const WeightGroupOptions& options,
+                                                           WeightStoreServer* server = nullptr);
+  ~WeightGroup();
+
+  // Rank 0 sends `tensors` tagged `version`; the others receive into theirs (same shapes, dtypes
+  // and order, checked against the header: a mismatch is an error after the transfer, so the
+  // sender is never left waiting). Tensors must be contiguous. Returns the version received.
+  absl::StatusOr<BroadcastStats> Broadcast(const std::vector<at::Tensor>& tensors, int64_t version);
+
+  int rank() const { return options_.rank; }
+  int64_t generation() const { return options_.generation; }
+
+ private:
+  struct Impl;
+  WeightGroup(const WeightGroupOptions& options, std::unique_ptr<Impl> impl);
+  // One broadcast from rank 0, waited on with the timeout.
+  absl::Status BroadcastOne(at::Tensor& tensor);
+
+  WeightGroupOptions options_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A hash of the tensors' bytes (FNV-1a over each tensor in order): equal weights hash equal, so
+// a worker's weights can be checked against the learner's.
+uint64_t HashTensors(const std::vector<at::Tensor>& tensors);
+
+}  // namespace rto
