@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -97,8 +98,17 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Coordinat
 }
 
 absl::Status Coordinator::SyncRollout() {
-  RTO_ASSIGN_OR_RETURN(int64_t version, roles_.learner->PublishWeights());
-  return roles_.rollout->SyncWeights(version);
+  // Publishing and receiving are the two ends of one broadcast: they run at the same time.
+  const int64_t version = roles_.learner->version();
+  std::future<absl::StatusOr<int64_t>> published =
+      std::async(std::launch::async, [this] { return roles_.learner->PublishWeights(); });
+  const absl::Status received = roles_.rollout->SyncWeights(version);
+  const absl::StatusOr<int64_t> sent = published.get();
+  if (!sent.ok()) return sent.status();
+  if (*sent != version) {
+    return absl::InternalError(absl::StrCat("the learner published version ", *sent, ", not ", version));
+  }
+  return received;
 }
 
 absl::StatusOr<Metrics> Coordinator::Step() {

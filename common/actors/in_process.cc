@@ -55,15 +55,26 @@ absl::StatusOr<int64_t> ReadIntField(const json& j, const std::string& path, con
 
 // --- weights -----------------------------------------------------------------------------------
 
-void WeightStore::Publish(const Transformer& model, int64_t version) {
+absl::Status WeightStore::Publish(const Transformer& model, int64_t version) {
   c10::NoGradGuard no_grad;
-  weights_.clear();
-  for (const NamedParameter& p : model.parameters()) weights_.push_back(p.tensor.detach().clone());
-  version_ = version;
+  std::vector<at::Tensor> copy;
+  for (const NamedParameter& p : model.parameters()) copy.push_back(p.tensor.detach().clone());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    weights_ = std::move(copy);
+    version_ = version;
+  }
+  published_.notify_all();
+  return absl::OkStatus();
 }
 
-absl::Status WeightStore::CopyInto(Transformer& model, int64_t version) const {
-  if (version != version_) {
+absl::Status WeightStore::Receive(Transformer& model, int64_t version) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!published_.wait_for(lock, timeout_, [&] { return version_ >= version; })) {
+    return absl::DeadlineExceededError(absl::StrCat("weights of version ", version, " were not published within ",
+                                                    timeout_.count(), " ms (latest: ", version_, ")"));
+  }
+  if (version_ != version) {
     return absl::FailedPreconditionError(
         absl::StrCat("weights of version ", version, " were asked for, but version ", version_, " is published"));
   }
@@ -88,7 +99,7 @@ uint64_t SampleStream(int64_t step, int64_t prompt_id, int64_t sample_index) {
   return Mix(Mix(Mix(0x5EEDull, step), prompt_id), sample_index);
 }
 
-InProcessRollout::InProcessRollout(std::unique_ptr<Transformer> policy, std::shared_ptr<const WeightStore> weights)
+InProcessRollout::InProcessRollout(std::unique_ptr<Transformer> policy, std::shared_ptr<WeightSource> weights)
     : policy_(std::move(policy)), weights_(std::move(weights)) {}
 
 absl::StatusOr<std::vector<Trajectory>> InProcessRollout::Generate(const RolloutRequest& request) {
@@ -131,7 +142,7 @@ absl::StatusOr<std::vector<Trajectory>> InProcessRollout::Generate(const Rollout
 }
 
 absl::Status InProcessRollout::SyncWeights(int64_t version) {
-  RTO_RETURN_IF_ERROR(weights_->CopyInto(*policy_, version));
+  RTO_RETURN_IF_ERROR(weights_->Receive(*policy_, version));
   version_ = version;
   return absl::OkStatus();
 }
@@ -294,7 +305,7 @@ absl::Status InProcessCritic::Restore(const std::string& dir) { return trainable
 
 InProcessLearner::InProcessLearner(std::unique_ptr<Transformer> policy, const ActorTrainOptions& options,
                                    double clip_eps, double temperature, std::string tokenizer_dir,
-                                   std::shared_ptr<WeightStore> weights)
+                                   std::shared_ptr<WeightPublisher> weights)
     : trainable_(std::move(policy), options),
       clip_eps_(clip_eps),
       temperature_(LogProbTemperature(temperature)),
@@ -349,7 +360,7 @@ absl::StatusOr<Metrics> InProcessLearner::Train(const PolicyExperience& e, int64
 }
 
 absl::StatusOr<int64_t> InProcessLearner::PublishWeights() {
-  weights_->Publish(trainable_.model(), version_);
+  RTO_RETURN_IF_ERROR(weights_->Publish(trainable_.model(), version_));
   return version_;
 }
 

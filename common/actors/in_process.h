@@ -3,7 +3,10 @@
 // thread (its mailbox's).
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -29,30 +32,48 @@ struct ActorTrainOptions {
   uint64_t seed = 0;         // keys the mini-batch shuffles (with the step)
 };
 
-// The learner's published weights, as the in-process rollouts read them (across processes the
-// same role is played by a broadcast over a c10d process group).
-class WeightStore {
+// How the learner's weights reach the rollouts. The learner publishes; each rollout receives,
+// blocking until the version it expects is sent (as a receiver of a broadcast does). In one
+// process that is WeightStore; across processes a c10d broadcast (common/weight_sync).
+class WeightPublisher {
  public:
-  void Publish(const Transformer& model, int64_t version);
-  // REQUIRES: `version` was published and the model has the same parameters.
-  absl::Status CopyInto(Transformer& model, int64_t version) const;
-  int64_t version() const { return version_; }
+  virtual ~WeightPublisher() = default;
+  virtual absl::Status Publish(const Transformer& model, int64_t version) = 0;
+};
+class WeightSource {
+ public:
+  virtual ~WeightSource() = default;
+  // REQUIRES: the model has the publisher's parameters (checked).
+  virtual absl::Status Receive(Transformer& model, int64_t version) = 0;
+};
+
+// The in-process channel: a copy of the published weights. Thread-safe.
+class WeightStore : public WeightPublisher, public WeightSource {
+ public:
+  explicit WeightStore(std::chrono::milliseconds timeout = std::chrono::seconds(60)) : timeout_(timeout) {}
+  absl::Status Publish(const Transformer& model, int64_t version) override;
+  // Waits up to the timeout for `version` to be published.
+  absl::Status Receive(Transformer& model, int64_t version) override;
 
  private:
+  std::chrono::milliseconds timeout_;
+  std::mutex mu_;
+  std::condition_variable published_;
   std::vector<at::Tensor> weights_;
   int64_t version_ = -1;
 };
 
 class InProcessRollout : public Rollout {
  public:
-  InProcessRollout(std::unique_ptr<Transformer> policy, std::shared_ptr<const WeightStore> weights);
+  InProcessRollout(std::unique_ptr<Transformer> policy, std::shared_ptr<WeightSource> weights);
   absl::StatusOr<std::vector<Trajectory>> Generate(const RolloutRequest& request) override;
   absl::Status SyncWeights(int64_t version) override;
   const Transformer& policy() const { return *policy_; }
+  int64_t version() const { return version_; }
 
  private:
   std::unique_ptr<Transformer> policy_;
-  std::shared_ptr<const WeightStore> weights_;
+  std::shared_ptr<WeightSource> weights_;
   int64_t version_ = 0;
 };
 
@@ -114,7 +135,7 @@ class InProcessLearner : public Learner {
  public:
   // `temperature`: the sampling temperature, so log-probs are those of the behaviour distribution.
   InProcessLearner(std::unique_ptr<Transformer> policy, const ActorTrainOptions& options, double clip_eps,
-                   double temperature, std::string tokenizer_dir, std::shared_ptr<WeightStore> weights);
+                   double temperature, std::string tokenizer_dir, std::shared_ptr<WeightPublisher> weights);
   absl::StatusOr<PolicyEvaluation> Evaluate(const std::vector<Trajectory>& trajectories) override;
   absl::StatusOr<Metrics> Train(const PolicyExperience& experience, int64_t step) override;
   absl::StatusOr<int64_t> PublishWeights() override;
@@ -128,7 +149,7 @@ class InProcessLearner : public Learner {
   TrainableModel trainable_;
   double clip_eps_, temperature_;
   std::string tokenizer_dir_;
-  std::shared_ptr<WeightStore> weights_;
+  std::shared_ptr<WeightPublisher> weights_;
   int64_t version_ = 0;
 };
 

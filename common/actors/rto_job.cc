@@ -30,14 +30,14 @@ absl::Status ReadActorOptions(ConfigReader& c, const std::string& prefix, ActorT
 struct ModelSpec {
   at::ScalarType dtype;
   at::Device device;
+  int64_t vocab_size;  // the policy's: every model must share its tokenizer
 };
 
-absl::StatusOr<std::unique_ptr<Transformer>> Load(const std::string& dir, const ModelSpec& spec, HeadKind head,
-                                                  int64_t vocab_size) {
+absl::StatusOr<std::unique_ptr<Transformer>> Load(const std::string& dir, const ModelSpec& spec, HeadKind head) {
   RTO_ASSIGN_OR_RETURN(auto model, LoadModel(dir, {.dtype = spec.dtype, .device = spec.device, .head = head}));
-  if (vocab_size > 0 && model->config().vocab_size != vocab_size) {
+  if (model->config().vocab_size != spec.vocab_size) {
     return absl::InvalidArgumentError(absl::StrCat(dir, ": vocabulary of ", model->config().vocab_size,
-                                                   " tokens, but the policy has ", vocab_size,
+                                                   " tokens, but the policy has ", spec.vocab_size,
                                                    " (every model must share the policy's tokenizer)"));
   }
   return model;
@@ -129,38 +129,61 @@ absl::Status RtoJobConfig::Read(ConfigReader& c) {
   return c.CheckNoUnknownKeys();
 }
 
-absl::StatusOr<InProcessRoles> MakeInProcessRoles(const RtoJobConfig& cfg) {
+static absl::StatusOr<ModelSpec> Spec(const RtoJobConfig& cfg) {
   RTO_ASSIGN_OR_RETURN(at::ScalarType dtype, ParseScalarType(cfg.dtype));
   RTO_ASSIGN_OR_RETURN(at::Device device, ParseDevice(cfg.device));
-  const ModelSpec spec{dtype, device};
-  const CoordinatorOptions& k = cfg.coordinator;
-  InProcessRoles r;
-  r.weights = std::make_shared<WeightStore>();
-  RTO_ASSIGN_OR_RETURN(auto learner_policy, Load(cfg.models.policy, spec, HeadKind::kLanguageModel, 0));
-  const int64_t vocab = learner_policy->config().vocab_size;
-  RTO_ASSIGN_OR_RETURN(auto rollout_policy, Load(cfg.models.policy, spec, HeadKind::kLanguageModel, vocab));
-  RTO_ASSIGN_OR_RETURN(
-      auto reference,
-      Load(cfg.models.reference.empty() ? cfg.models.policy : cfg.models.reference, spec, HeadKind::kLanguageModel,
-           vocab));
+  RTO_ASSIGN_OR_RETURN(ModelConfig policy, LoadModelConfig(cfg.models.policy + "/config.json"));
+  return ModelSpec{dtype, device, policy.vocab_size};
+}
+
+absl::StatusOr<std::unique_ptr<InProcessRollout>> MakeRollout(const RtoJobConfig& cfg,
+                                                              std::shared_ptr<WeightSource> weights) {
+  RTO_ASSIGN_OR_RETURN(ModelSpec spec, Spec(cfg));
+  RTO_ASSIGN_OR_RETURN(auto policy, Load(cfg.models.policy, spec, HeadKind::kLanguageModel));
+  return std::make_unique<InProcessRollout>(std::move(policy), std::move(weights));
+}
+
+absl::StatusOr<std::unique_ptr<InProcessScorer>> MakeScorer(const RtoJobConfig& cfg) {
+  RTO_ASSIGN_OR_RETURN(ModelSpec spec, Spec(cfg));
+  RTO_ASSIGN_OR_RETURN(auto reference,
+                       Load(cfg.models.reference.empty() ? cfg.models.policy : cfg.models.reference, spec,
+                            HeadKind::kLanguageModel));
   std::unique_ptr<Transformer> dpo, dpo_reference;
-  if (k.reward.dpo_reward_scale != 0) {
-    RTO_ASSIGN_OR_RETURN(dpo, Load(cfg.models.dpo, spec, HeadKind::kLanguageModel, vocab));
+  if (cfg.coordinator.reward.dpo_reward_scale != 0) {
+    RTO_ASSIGN_OR_RETURN(dpo, Load(cfg.models.dpo, spec, HeadKind::kLanguageModel));
     if (!cfg.models.dpo_reference.empty()) {
-      RTO_ASSIGN_OR_RETURN(dpo_reference, Load(cfg.models.dpo_reference, spec, HeadKind::kLanguageModel, vocab));
+      RTO_ASSIGN_OR_RETURN(dpo_reference, Load(cfg.models.dpo_reference, spec, HeadKind::kLanguageModel));
     }
   }
-  RTO_ASSIGN_OR_RETURN(auto reward, Load(cfg.models.reward, spec, HeadKind::kScore, vocab));
-  r.rollout = std::make_unique<InProcessRollout>(std::move(rollout_policy), r.weights);
-  r.scorer = std::make_unique<InProcessScorer>(std::move(reference), std::move(dpo), std::move(dpo_reference),
-                                               std::move(reward), k.sampling.temperature);
-  r.learner = std::make_unique<InProcessLearner>(std::move(learner_policy), cfg.actor, cfg.clip_eps,
-                                                 k.sampling.temperature, cfg.models.policy, r.weights);
-  if (k.estimator == AdvantageEstimator::kGae) {
-    const std::string init = cfg.models.critic.empty() ? cfg.models.reward : cfg.models.critic;
-    RTO_ASSIGN_OR_RETURN(auto value_model, Load(init, spec, HeadKind::kScore, vocab));
-    r.critic = std::make_unique<InProcessCritic>(std::move(value_model), cfg.critic, cfg.value_clip, init);
-  }
+  RTO_ASSIGN_OR_RETURN(auto reward, Load(cfg.models.reward, spec, HeadKind::kScore));
+  return std::make_unique<InProcessScorer>(std::move(reference), std::move(dpo), std::move(dpo_reference),
+                                           std::move(reward), cfg.coordinator.sampling.temperature);
+}
+
+absl::StatusOr<std::unique_ptr<InProcessCritic>> MakeCritic(const RtoJobConfig& cfg) {
+  if (cfg.coordinator.estimator != AdvantageEstimator::kGae) return std::unique_ptr<InProcessCritic>();
+  RTO_ASSIGN_OR_RETURN(ModelSpec spec, Spec(cfg));
+  const std::string init = cfg.models.critic.empty() ? cfg.models.reward : cfg.models.critic;
+  RTO_ASSIGN_OR_RETURN(auto value_model, Load(init, spec, HeadKind::kScore));
+  return std::make_unique<InProcessCritic>(std::move(value_model), cfg.critic, cfg.value_clip, init);
+}
+
+absl::StatusOr<std::unique_ptr<InProcessLearner>> MakeLearner(const RtoJobConfig& cfg,
+                                                              std::shared_ptr<WeightPublisher> weights) {
+  RTO_ASSIGN_OR_RETURN(ModelSpec spec, Spec(cfg));
+  RTO_ASSIGN_OR_RETURN(auto policy, Load(cfg.models.policy, spec, HeadKind::kLanguageModel));
+  return std::make_unique<InProcessLearner>(std::move(policy), cfg.actor, cfg.clip_eps,
+                                            cfg.coordinator.sampling.temperature, cfg.models.policy,
+                                            std::move(weights));
+}
+
+absl::StatusOr<InProcessRoles> MakeInProcessRoles(const RtoJobConfig& cfg) {
+  InProcessRoles r;
+  r.weights = std::make_shared<WeightStore>();
+  RTO_ASSIGN_OR_RETURN(r.learner, MakeLearner(cfg, r.weights));
+  RTO_ASSIGN_OR_RETURN(r.rollout, MakeRollout(cfg, r.weights));
+  RTO_ASSIGN_OR_RETURN(r.scorer, MakeScorer(cfg));
+  RTO_ASSIGN_OR_RETURN(r.critic, MakeCritic(cfg));
   return r;
 }
 

@@ -37,6 +37,15 @@ struct RtoJobConfig {
   absl::Status Read(ConfigReader& config);
 };
 
+// Each role's in-process actor, as a config describes it: a service builds one, the one-process
+// job all four. MakeCritic gives null for the critic-free estimators.
+absl::StatusOr<std::unique_ptr<InProcessRollout>> MakeRollout(const RtoJobConfig& config,
+                                                              std::shared_ptr<WeightSource> weights);
+absl::StatusOr<std::unique_ptr<InProcessScorer>> MakeScorer(const RtoJobConfig& config);
+absl::StatusOr<std::unique_ptr<InProcessCritic>> MakeCritic(const RtoJobConfig& config);
+absl::StatusOr<std::unique_ptr<InProcessLearner>> MakeLearner(const RtoJobConfig& config,
+                                                              std::shared_ptr<WeightPublisher> weights);
+
 // The four in-process actors of a config, and the roles the coordinator drives.
 struct InProcessRoles {
   std::shared_ptr<WeightStore> weights;

@@ -121,8 +121,9 @@ TEST_F(RtoJobTest, RolloutLogProbsEqualTheLearnersForwardAndTheFirstRatioIsOne) 
   EXPECT_EQ(roles->learner->version(), 1);
   // The rollout serves the old version until it syncs, and then the new one.
   EXPECT_EQ((*roles->rollout->Generate(request))[0].policy_version, 0);
-  EXPECT_THAT(roles->rollout->SyncWeights(1), StatusIs(absl::StatusCode::kFailedPrecondition, "version 0"));
   ASSERT_THAT(roles->learner->PublishWeights(), IsOk());
+  EXPECT_THAT(roles->rollout->SyncWeights(0),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "version 0 were asked for, but version 1"));
   ASSERT_THAT(roles->rollout->SyncWeights(1), IsOk());
   EXPECT_EQ((*roles->rollout->Generate(request))[0].policy_version, 1);
   for (size_t i = 0; i < roles->rollout->policy().parameters().size(); ++i) {

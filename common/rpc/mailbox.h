@@ -1,0 +1,67 @@
+// An actor's mailbox (DESIGN.md section 2): a bounded queue served by the actor's own thread.
+// gRPC handlers never touch the model; they post work here and wait for its result. One thread
+// runs every piece of work in order, which serialises generation against weight updates without
+// locks on tensors, and the bound is the back-pressure: a full mailbox refuses new work with
+// RESOURCE_EXHAUSTED at once. Torch-free.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+
+namespace rto {
+
+class Mailbox {
+ public:
+  explicit Mailbox(int64_t capacity);
+  ~Mailbox();  // finishes the work already queued, then stops the thread
+  Mailbox(const Mailbox&) = delete;
+  Mailbox& operator=(const Mailbox&) = delete;
+
+  // Runs `work` on the actor thread and returns its result; RESOURCE_EXHAUSTED when `capacity`
+  // pieces of work are already waiting or running. Exceptions thrown by `work` become INTERNAL.
+  template <typename T>
+  absl::StatusOr<T> Call(std::function<absl::StatusOr<T>()> work);
+
+  int64_t depth() const;  // work waiting or running
+  int64_t capacity() const { return capacity_; }
+
+ private:
+  bool Post(std::function<void()> job);
+  void Serve();
+
+  const int64_t capacity_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> queue_;
+  int64_t running_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+template <typename T>
+absl::StatusOr<T> Mailbox::Call(std::function<absl::StatusOr<T>()> work) {
+  auto promise = std::make_shared<std::promise<absl::StatusOr<T>>>();
+  std::future<absl::StatusOr<T>> result = promise->get_future();
+  const bool posted = Post([promise, work = std::move(work)] {
+    try {
+      promise->set_value(work());
+    } catch (const std::exception& e) {
+      promise->set_value(absl::InternalError(absl::StrCat("the actor failed: ", e.what())));
+    }
+  });
+  if (!posted) {
+    return absl::ResourceExhaustedError(absl::StrCat("the actor's mailbox is full (", capacity_, " requests)"));
+  }
+  return result.get();
+}
+
+}  // namespace rto

@@ -1,0 +1,71 @@
+#include "common/rpc/mailbox.h"
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "tests/testing/test_util.h"
+
+namespace rto {
+namespace {
+
+using testing::IsOk;
+using testing::StatusIs;
+using namespace std::chrono_literals;
+
+TEST(MailboxTest, RunsWorkInOrderOnOneThread) {
+  Mailbox box(8);
+  std::vector<std::thread::id> threads;
+  std::vector<int> order;
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 4; ++i) {
+    auto r = box.Call<int>([&, i]() -> absl::StatusOr<int> {
+      threads.push_back(std::this_thread::get_id());
+      order.push_back(i);
+      return i * 10;
+    });
+    ASSERT_THAT(r, IsOk());
+    EXPECT_EQ(*r, i * 10);
+  }
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
+  for (const auto& id : threads) {
+    EXPECT_EQ(id, threads[0]);
+    EXPECT_NE(id, std::this_thread::get_id());
+  }
+}
+
+TEST(MailboxTest, AFullMailboxRefusesAtOnceAndKeepsServing) {
+  Mailbox box(2);
+  std::atomic<bool> release{false};
+  auto slow = [&]() -> absl::StatusOr<int> {
+    while (!release) std::this_thread::sleep_for(1ms);
+    return 1;
+  };
+  std::vector<std::thread> callers;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 2; ++i) {
+    callers.emplace_back([&] {
+      if (box.Call<int>(slow).ok()) ++ok;
+    });
+  }
+  while (box.depth() < 2) std::this_thread::sleep_for(1ms);
+  EXPECT_THAT(box.Call<int>(slow).status(), StatusIs(absl::StatusCode::kResourceExhausted, "mailbox is full (2"));
+  release = true;
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(ok, 2);
+  EXPECT_EQ(box.depth(), 0);
+  EXPECT_THAT(box.Call<int>([]() -> absl::StatusOr<int> { return 5; }), IsOk());
+}
+
+TEST(MailboxTest, ErrorsAndExceptionsComeBackAsStatuses) {
+  Mailbox box(1);
+  EXPECT_THAT(box.Call<int>([]() -> absl::StatusOr<int> { return absl::InvalidArgumentError("bad shape"); }).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, "bad shape"));
+  EXPECT_THAT(box.Call<int>([]() -> absl::StatusOr<int> { throw std::runtime_error("boom"); }).status(),
+              StatusIs(absl::StatusCode::kInternal, "the actor failed: boom"));
+  EXPECT_THAT(box.Call<int>([]() -> absl::StatusOr<int> { return 1; }), IsOk());
+}
+
+}  // namespace
+}  // namespace rto
