@@ -322,6 +322,7 @@ absl::Status Coordinator::Run() {
       m.insert(e.begin(), e.end());
     }
     RTO_RETURN_IF_ERROR(run_.LogStep(step_ - 1, options_.steps, m));
+    if (observer_) observer_(m);
     last = m;
     if (step_ % options_.checkpoint_every == 0 || step_ == options_.steps) {
       RTO_RETURN_IF_ERROR(checkpoints_.Save(step_, [&](const std::string& dir) { return Save(dir); }));

@@ -7,6 +7,7 @@
 // metrics.jsonl, and periodic evaluation samples.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,6 +72,8 @@ class Coordinator {
   // One step (exposed for tests); logs nothing and saves nothing.
   absl::StatusOr<Metrics> Step();
   int64_t step() const { return step_; }
+  // Called with each step's metrics after they are logged (e.g. to export them to Prometheus).
+  void set_step_observer(std::function<void(const Metrics&)> observer) { observer_ = std::move(observer); }
 
  private:
   Coordinator(const CoordinatorOptions& options, Roles roles, std::vector<PromptItem> prompts,
@@ -91,6 +94,7 @@ class Coordinator {
   DataOrder order_;
   rl::KlController kl_;
   int64_t step_ = 0;
+  std::function<void(const Metrics&)> observer_;
 };
 
 }  // namespace rto

@@ -96,6 +96,21 @@ absl::Status RtoJobConfig::Read(ConfigReader& c) {
            c.Read("checkpoint.keep", &keep)}) {
     RTO_RETURN_IF_ERROR(s);
   }
+  for (absl::Status s : {c.Read("launch.rollout_workers", &launch.rollout_workers),
+                         c.Read("launch.scorer_replicas", &launch.scorer_replicas), c.Read("launch.host", &launch.host),
+                         c.Read("launch.startup_timeout_s", &launch.startup_timeout_s),
+                         c.Read("launch.weight_sync_timeout_s", &launch.weight_sync_timeout_s),
+                         c.Read("launch.bucket_mb", &launch.bucket_mb),
+                         c.Read("launch.rpc_deadline_s", &launch.rpc_deadline_s),
+                         c.Read("launch.max_message_mb", &launch.max_message_mb),
+                         c.Read("launch.mailbox", &launch.mailbox)}) {
+    RTO_RETURN_IF_ERROR(s);
+  }
+  if (launch.rollout_workers < 1 || launch.scorer_replicas < 1 || launch.bucket_mb < 1 || launch.mailbox < 1 ||
+      launch.max_message_mb < 1) {
+    return absl::InvalidArgumentError(
+        "launch.rollout_workers, scorer_replicas, bucket_mb, mailbox and max_message_mb must be >= 1");
+  }
   RTO_RETURN_IF_ERROR(ReadActorOptions(c, "actor", &actor));
   RTO_RETURN_IF_ERROR(ReadActorOptions(c, "critic", &critic));
   for (const auto& [key, value] : {std::pair{"models.policy", &models.policy},

@@ -33,6 +33,18 @@ struct RtoJobConfig {
   std::string estimator = "gae";
   double clip_eps = 0.2, value_clip = 0.2;
   ActorTrainOptions actor, critic;
+  // `rto launch`: one process per role on this machine.
+  struct Launch {
+    int64_t rollout_workers = 2;
+    int64_t scorer_replicas = 1;
+    std::string host = "127.0.0.1";
+    double startup_timeout_s = 120;
+    double weight_sync_timeout_s = 60;
+    int64_t bucket_mb = 32;
+    double rpc_deadline_s = 600;
+    int64_t max_message_mb = 256;
+    int64_t mailbox = 8;
+  } launch;
 
   absl::Status Read(ConfigReader& config);
 };

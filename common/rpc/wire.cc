@@ -146,4 +146,26 @@ void ToProto(const Metrics& metrics, v1::Stats* out) {
 
 Metrics FromProto(const v1::Stats& stats) { return {stats.values().begin(), stats.values().end()}; }
 
+WeightGroupOptions FromProto(const v1::WeightGroupSpec& s) {
+  WeightGroupOptions o;
+  o.store_host = s.store_host();
+  o.store_port = s.store_port();
+  o.generation = s.generation();
+  o.rank = s.rank();
+  o.world_size = s.world_size();
+  if (s.timeout_ms() > 0) o.timeout = std::chrono::milliseconds(s.timeout_ms());
+  if (s.bucket_bytes() > 0) o.bucket_bytes = s.bucket_bytes();
+  return o;
+}
+
+void ToProto(const WeightGroupOptions& o, v1::WeightGroupSpec* s) {
+  s->set_store_host(o.store_host);
+  s->set_store_port(o.store_port);
+  s->set_generation(o.generation);
+  s->set_rank(o.rank);
+  s->set_world_size(o.world_size);
+  s->set_timeout_ms(o.timeout.count());
+  s->set_bucket_bytes(o.bucket_bytes);
+}
+
 }  // namespace rto::wire

@@ -10,6 +10,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/actors/roles.h"
+#include "common/weight_sync/group_options.h"
+#include "rto/v1/rollout.pb.h"
 #include "rto/v1/trajectory.pb.h"
 
 namespace rto::wire {
@@ -30,6 +32,9 @@ absl::StatusOr<std::vector<Trajectory>> FromProto(const v1::TrajectoryBatch& bat
 
 void ToProto(const TokenValues& values, v1::TokenValues* out);
 absl::StatusOr<TokenValues> FromProto(const v1::TokenValues& values, absl::string_view what);
+
+WeightGroupOptions FromProto(const v1::WeightGroupSpec& spec);
+void ToProto(const WeightGroupOptions& options, v1::WeightGroupSpec* spec);
 
 void ToProto(const Metrics& metrics, v1::Stats* out);
 Metrics FromProto(const v1::Stats& stats);

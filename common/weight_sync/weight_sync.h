@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/weight_sync/group_options.h"
 
 namespace rto {
 
@@ -34,16 +35,6 @@ class WeightStoreServer {
   struct Impl;
   explicit WeightStoreServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-};
-
-struct WeightGroupOptions {
-  std::string store_host = "127.0.0.1";
-  int store_port = 0;
-  int rank = 0;  // 0: the learner, which sends
-  int world_size = 1;
-  int64_t generation = 0;
-  std::chrono::milliseconds timeout{30000};
-  int64_t bucket_bytes = 32ll << 20;
 };
 
 struct BroadcastStats {

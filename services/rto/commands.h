@@ -13,5 +13,6 @@ int GenerateCommand(const std::vector<std::string>& args);
 int SynthCommand(const std::vector<std::string>& args);
 int EvalCommand(const std::vector<std::string>& args);
 int TrainCommand(const std::vector<std::string>& args);
+int LaunchCommand(const std::vector<std::string>& args);
 
 }  // namespace rto

@@ -34,6 +34,9 @@ commands:
       SFT, reward-model, DPO, RTO or PPO training into a run directory (configs/sft.yaml,
       rm.yaml, dpo.yaml, rto.yaml; ppo is rto.yaml with reward.dpo_reward_scale 0);
       --resume continues from the newest complete checkpoint.
+  launch --config rto.yaml [--set key=value ...] [--resume]
+      The RTO job with every role as its own process on this machine (gRPC between them,
+      weights broadcast over Gloo); per-service logs in <out>/logs/.
 )";
 
 }  // namespace
@@ -48,6 +51,7 @@ int main(int argc, char** argv) {
     if (!args.empty() && args[0] == "synth") return rto::SynthCommand(rest(1));
     if (!args.empty() && args[0] == "eval") return rto::EvalCommand(rest(1));
     if (!args.empty() && args[0] == "train") return rto::TrainCommand(rest(1));
+    if (!args.empty() && args[0] == "launch") return rto::LaunchCommand(rest(1));
     if (!args.empty() && (args[0] == "help" || args[0] == "--help" || args[0] == "-h")) {
       std::cout << kUsage;
       return 0;

@@ -1,0 +1,143 @@
+#include "common/rpc/metrics.h"
+
+#include <arpa/inet.h>
+#include <prometheus/text_serializer.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace rto {
+namespace {
+
+const prometheus::Histogram::BucketBoundaries& SecondsBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 150, 300};
+  return *buckets;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ServiceMetrics>> ServiceMetrics::Start(const std::string& role, const std::string& host,
+                                                                      int port) {
+  std::unique_ptr<ServiceMetrics> m(new ServiceMetrics(role));
+  m->registry_ = std::make_shared<prometheus::Registry>();
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("metrics host '", host, "' is not an IPv4 address"));
+  }
+  m->listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  setsockopt(m->listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  socklen_t len = sizeof(addr);
+  if (m->listen_fd_ < 0 || bind(m->listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(m->listen_fd_, 16) != 0 || getsockname(m->listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", host, ":", port, ": ", strerror(errno)));
+  }
+  m->port_ = ntohs(addr.sin_port);
+  m->http_ = std::thread([raw = m.get()] { raw->ServeHttp(); });
+  m->requests_ = &prometheus::BuildCounter()
+                      .Name(absl::StrCat("rto_", role, "_requests_total"))
+                      .Help("RPCs handled, by method and status code")
+                      .Register(*m->registry_);
+  m->latency_ = &prometheus::BuildHistogram()
+                     .Name(absl::StrCat("rto_", role, "_request_seconds"))
+                     .Help("RPC latency by method")
+                     .Register(*m->registry_);
+  return m;
+}
+
+ServiceMetrics::~ServiceMetrics() {
+  if (listen_fd_ >= 0) {
+    shutdown(listen_fd_, SHUT_RDWR);  // wakes accept()
+    if (http_.joinable()) http_.join();
+    close(listen_fd_);
+  }
+}
+
+std::string ServiceMetrics::Scrape() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
+
+void ServiceMetrics::ServeHttp() {
+  while (true) {
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      return;  // shut down
+    }
+    timeval timeout{.tv_sec = 5, .tv_usec = 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    std::string request;
+    char buffer[4096];
+    while (request.find("\r\n\r\n") == std::string::npos && request.size() < 65536) {
+      const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+      if (n <= 0) break;
+      request.append(buffer, n);
+    }
+    std::string status = "404 Not Found", body = "not found: try /metrics\n";
+    if (request.rfind("GET /metrics ", 0) == 0 || request.rfind("GET /metrics?", 0) == 0) {
+      status = "200 OK";
+      body = Scrape();
+    }
+    const std::string response = absl::StrCat("HTTP/1.1 ", status,
+                                               "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+                                               "Content-Length: ",
+                                               body.size(), "\r\nConnection: close\r\n\r\n", body);
+    for (size_t sent = 0; sent < response.size();) {
+      const ssize_t n = send(fd, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += n;
+    }
+    close(fd);
+  }
+}
+
+void ServiceMetrics::ObserveRequest(const std::string& method, const std::string& code, double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  requests_->Add({{"method", method}, {"code", code}}).Increment();
+  latency_->Add({{"method", method}}, SecondsBuckets()).Observe(seconds);
+}
+
+prometheus::Counter& ServiceMetrics::Counter(const std::string& name, const std::string& help) {
+  std::lock_guard<std::mutex> lock(mu_);
+  prometheus::Counter*& c = counters_[name];
+  if (c == nullptr) {
+    c = &prometheus::BuildCounter().Name(absl::StrCat("rto_", role_, "_", name)).Help(help).Register(*registry_).Add({});
+  }
+  return *c;
+}
+
+prometheus::Gauge& ServiceMetrics::Gauge(const std::string& name, const std::string& help) {
+  std::lock_guard<std::mutex> lock(mu_);
+  prometheus::Gauge*& g = gauges_[name];
+  if (g == nullptr) {
+    g = &prometheus::BuildGauge().Name(absl::StrCat("rto_", role_, "_", name)).Help(help).Register(*registry_).Add({});
+  }
+  return *g;
+}
+
+prometheus::Histogram& ServiceMetrics::Histogram(const std::string& name, const std::string& help) {
+  std::lock_guard<std::mutex> lock(mu_);
+  prometheus::Histogram*& h = histograms_[name];
+  if (h == nullptr) {
+    h = &prometheus::BuildHistogram()
+             .Name(absl::StrCat("rto_", role_, "_", name))
+             .Help(help)
+             .Register(*registry_)
+             .Add({}, SecondsBuckets());
+  }
+  return *h;
+}
+
+RequestTimer::~RequestTimer() {
+  if (metrics_ == nullptr) return;
+  metrics_->ObserveRequest(method_, code_,
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+}
+
+}  // namespace rto

@@ -1,0 +1,73 @@
+// Prometheus metrics of one service (prometheus-cpp's registry and text format), served on the
+// service's own HTTP port at /metrics. Names are rto_<role>_<what>_{seconds,bytes,total}; labels
+// are bounded (method and status code, never ids). Torch-free. Thread-safe.
+//
+// The endpoint is a small HTTP server of our own rather than prometheus-cpp's civetweb Exposer:
+// civetweb refuses to start ("null context") in any process that links Debian's libtorch_cpu.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace rto {
+
+class ServiceMetrics {
+ public:
+  // Serves /metrics on host:port (port 0 picks a free one; see port()).
+  static absl::StatusOr<std::unique_ptr<ServiceMetrics>> Start(const std::string& role, const std::string& host,
+                                                               int port);
+  ~ServiceMetrics();
+  int port() const { return port_; }
+  const std::string& role() const { return role_; }
+  // The text exposition of every metric, as /metrics serves it.
+  std::string Scrape() const;
+
+  // rto_<role>_requests_total{method, code} and rto_<role>_request_seconds{method}.
+  void ObserveRequest(const std::string& method, const std::string& code, double seconds);
+  // Any other metric of the role: rto_<role>_<name>, created on first use.
+  prometheus::Counter& Counter(const std::string& name, const std::string& help);
+  prometheus::Gauge& Gauge(const std::string& name, const std::string& help);
+  prometheus::Histogram& Histogram(const std::string& name, const std::string& help);
+
+ private:
+  ServiceMetrics(std::string role) : role_(std::move(role)) {}
+  void ServeHttp();
+  std::string role_;
+  int port_ = 0;
+  std::shared_ptr<prometheus::Registry> registry_;
+  int listen_fd_ = -1;
+  std::thread http_;
+  std::mutex mu_;
+  prometheus::Family<prometheus::Counter>* requests_ = nullptr;
+  prometheus::Family<prometheus::Histogram>* latency_ = nullptr;
+  std::map<std::string, prometheus::Counter*> counters_;
+  std::map<std::string, prometheus::Gauge*> gauges_;
+  std::map<std::string, prometheus::Histogram*> histograms_;
+};
+
+// Times one request and records it when it goes out of scope.
+class RequestTimer {
+ public:
+  RequestTimer(ServiceMetrics* metrics, std::string method) : metrics_(metrics), method_(std::move(method)) {}
+  ~RequestTimer();
+  void set_code(std::string code) { code_ = std::move(code); }
+
+ private:
+  ServiceMetrics* metrics_;
+  std::string method_, code_ = "OK";
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace rto

@@ -1,0 +1,21 @@
+// Where and how a rank joins the weight broadcast group (torch-free, so control-plane code can
+// carry it).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace rto {
+
+struct WeightGroupOptions {
+  std::string store_host = "127.0.0.1";  // the learner, which hosts the store
+  int store_port = 0;
+  int rank = 0;  // 0: the learner, which sends
+  int world_size = 1;
+  int64_t generation = 0;  // a new group per membership change
+  std::chrono::milliseconds timeout{30000};
+  int64_t bucket_bytes = 32ll << 20;
+};
+
+}  // namespace rto

@@ -1,0 +1,57 @@
+// What every role's executable shares: flags, the run config, the metrics endpoint, the ready
+// file the launcher waits for, and serving until SIGTERM or SIGINT.
+//
+//   rto-<role> --config FILE [--set key=value ...] [--host H] [--port P] [--metrics-port P]
+//              [--ready-file PATH]
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/actors/group_weights.h"
+#include "common/actors/rto_job.h"
+#include "common/rpc/metrics.h"
+#include "common/rpc/services.h"
+
+namespace rto {
+
+struct ServiceFlags {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  int metrics_port = 0;
+  std::string ready_file;
+  RtoJobConfig config;
+};
+absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc, char** argv);
+
+// WeightControl over a GroupWeights channel and the model it fills or sends.
+class ModelWeightControl : public WeightControl {
+ public:
+  ModelWeightControl(std::shared_ptr<GroupWeights> weights, std::function<const Transformer&()> model)
+      : weights_(std::move(weights)), model_(std::move(model)) {}
+  void SetGroup(const WeightGroupOptions& options) override { weights_->SetGroup(options); }
+  uint64_t Hash() override { return HashWeights(model_()); }
+  int64_t last_bytes() override { return weights_->last().bytes; }
+  double last_seconds() override { return weights_->last().seconds; }
+  int store_port() override { return weights_->store_port(); }
+
+ private:
+  std::shared_ptr<GroupWeights> weights_;
+  std::function<const Transformer&()> model_;
+};
+
+// Starts the metrics endpoint and the server, writes the ready file ({"port", "metrics_port"}),
+// serves until SIGTERM or SIGINT, then shuts down. Returns the process exit code.
+int Serve(const std::string& role, const ServiceFlags& flags, const std::vector<grpc::Service*>& services,
+          ServiceMetrics* metrics);
+absl::StatusOr<std::unique_ptr<ServiceMetrics>> StartMetrics(const std::string& role, const ServiceFlags& flags);
+ServiceOptions ServiceOptionsOf(const RtoJobConfig& config);
+
+// Prints "rto-<role>: error: ..." and returns 1.
+int Fail(const std::string& role, const absl::Status& status);
+
+}  // namespace rto

@@ -1,0 +1,14 @@
+// rto-scorer: frozen reference, DPO and reward models; per-token log-probs and RM scores.
+#include "services/common/service_main.h"
+
+int main(int argc, char** argv) {
+  using namespace rto;
+  auto flags = ParseServiceFlags("scorer", argc, argv);
+  if (!flags.ok()) return Fail("scorer", flags.status());
+  auto actor = MakeScorer(flags->config);
+  if (!actor.ok()) return Fail("scorer", actor.status());
+  auto metrics = StartMetrics("scorer", *flags);
+  if (!metrics.ok()) return Fail("scorer", metrics.status());
+  ScorerService service(**actor, metrics->get(), ServiceOptionsOf(flags->config));
+  return Serve("scorer", *flags, {&service}, metrics->get());
+}
