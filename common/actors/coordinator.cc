@@ -111,6 +111,29 @@ absl::Status Coordinator::SyncRollout() {
   return received;
 }
 
+absl::StatusOr<std::vector<Trajectory>> Coordinator::GenerateWithRecovery(const RolloutRequest& request) {
+  absl::StatusOr<std::vector<Trajectory>> out = roles_.rollout->Generate(request);
+  if (out.ok() || !recover_ || out.status().code() != absl::StatusCode::kUnavailable) return out;
+  std::cerr << "coordinator: rollout unavailable (" << out.status().message() << "); recovering\n";
+  RTO_RETURN_IF_ERROR(recover_());
+  ++recoveries_;
+  RTO_RETURN_IF_ERROR(SyncRollout());
+  // The samples are keyed by (step, prompt, sample): the retry draws exactly the same ones.
+  return roles_.rollout->Generate(request);
+}
+
+absl::Status Coordinator::SyncWithRecovery() {
+  absl::Status s = SyncRollout();
+  if (s.ok() || !recover_ ||
+      (s.code() != absl::StatusCode::kUnavailable && s.code() != absl::StatusCode::kDeadlineExceeded)) {
+    return s;
+  }
+  std::cerr << "coordinator: weight sync failed (" << s.message() << "); recovering\n";
+  RTO_RETURN_IF_ERROR(recover_());
+  ++recoveries_;
+  return SyncRollout();
+}
+
 absl::StatusOr<Metrics> Coordinator::Step() {
   Metrics m;
   const int64_t n = options_.samples_per_prompt;
@@ -122,7 +145,7 @@ absl::StatusOr<Metrics> Coordinator::Step() {
   request.first_trajectory_id = static_cast<uint64_t>(step_ * options_.prompts_per_step * n);
 
   auto start = Clock::now();
-  RTO_ASSIGN_OR_RETURN(std::vector<Trajectory> trajectories, roles_.rollout->Generate(request));
+  RTO_ASSIGN_OR_RETURN(std::vector<Trajectory> trajectories, GenerateWithRecovery(request));
   m["time/generate_s"] = SecondsSince(start);
   const int64_t version = roles_.learner->version();
   int64_t response_tokens = 0, stopped = 0;
@@ -232,8 +255,9 @@ absl::StatusOr<Metrics> Coordinator::Step() {
   }
   kl_.Update(kl_per_sequence, static_cast<int64_t>(policy_experience.trajectories.size()));
   start = Clock::now();
-  RTO_RETURN_IF_ERROR(SyncRollout());
+  RTO_RETURN_IF_ERROR(SyncWithRecovery());
   m["time/weight_sync_s"] = SecondsSince(start);
+  m["rollout/recoveries"] = static_cast<double>(recoveries_);
   m["policy/version"] = static_cast<double>(roles_.learner->version());
   // Throughput per stage: generated tokens for the rollout, prompt + response tokens otherwise.
   for (const auto& [stage, seconds] : Metrics(m)) {

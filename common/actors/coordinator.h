@@ -72,6 +72,10 @@ class Coordinator {
   // One step (exposed for tests); logs nothing and saves nothing.
   absl::StatusOr<Metrics> Step();
   int64_t step() const { return step_; }
+  // Called when the rollout is UNAVAILABLE (a worker died): replaces dead workers and re-forms the
+  // weight group, after which the coordinator syncs weights and retries. Without it the error ends
+  // the run.
+  void set_rollout_recovery(std::function<absl::Status()> recover) { recover_ = std::move(recover); }
   // Called with each step's metrics after they are logged (e.g. to export them to Prometheus).
   void set_step_observer(std::function<void(const Metrics&)> observer) { observer_ = std::move(observer); }
 
@@ -79,6 +83,9 @@ class Coordinator {
   Coordinator(const CoordinatorOptions& options, Roles roles, std::vector<PromptItem> prompts,
               std::vector<PromptItem> eval_prompts, const Tokenizer* tokenizer, RunDirectory run);
   absl::Status SyncRollout();
+  // Generate (or sync), and on UNAVAILABLE recover once, sync the new workers and try again.
+  absl::StatusOr<std::vector<Trajectory>> GenerateWithRecovery(const RolloutRequest& request);
+  absl::Status SyncWithRecovery();
   absl::Status Save(const std::string& dir);
   absl::Status Restore(const std::string& dir);
   // Writes samples/step-<step>.jsonl (eval prompts answered by the current policy) and returns
@@ -95,6 +102,8 @@ class Coordinator {
   rl::KlController kl_;
   int64_t step_ = 0;
   std::function<void(const Metrics&)> observer_;
+  std::function<absl::Status()> recover_;
+  int64_t recoveries_ = 0;
 };
 
 }  // namespace rto

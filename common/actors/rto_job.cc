@@ -103,7 +103,8 @@ absl::Status RtoJobConfig::Read(ConfigReader& c) {
                          c.Read("launch.bucket_mb", &launch.bucket_mb),
                          c.Read("launch.rpc_deadline_s", &launch.rpc_deadline_s),
                          c.Read("launch.max_message_mb", &launch.max_message_mb),
-                         c.Read("launch.mailbox", &launch.mailbox)}) {
+                         c.Read("launch.mailbox", &launch.mailbox),
+                         c.Read("launch.restart_workers", &launch.restart_workers)}) {
     RTO_RETURN_IF_ERROR(s);
   }
   if (launch.rollout_workers < 1 || launch.scorer_replicas < 1 || launch.bucket_mb < 1 || launch.mailbox < 1 ||

@@ -44,6 +44,7 @@ struct RtoJobConfig {
     double rpc_deadline_s = 600;
     int64_t max_message_mb = 256;
     int64_t mailbox = 8;
+    bool restart_workers = true;  // replace a dead rollout worker and go on
   } launch;
 
   absl::Status Read(ConfigReader& config);

@@ -74,6 +74,8 @@ class RolloutPool : public Rollout {
   absl::StatusOr<std::vector<Trajectory>> Generate(const RolloutRequest& request) override;
   absl::Status SyncWeights(int64_t version) override;
   const std::vector<std::unique_ptr<RemoteRollout>>& workers() const { return workers_; }
+  // Swaps in the client of a replacement worker (between calls, never during one).
+  void Replace(size_t index, std::unique_ptr<RemoteRollout> worker) { workers_[index] = std::move(worker); }
 
  private:
   std::vector<std::unique_ptr<RemoteRollout>> workers_;

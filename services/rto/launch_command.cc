@@ -3,7 +3,8 @@
 // rto-rollout x N, next to this binary), each with its log in <out>/logs/; this process waits
 // for them to be healthy, runs the coordinator's loop over gRPC clients of the same role
 // interfaces, and shuts everything down: on completion, on Ctrl-C, and when a service dies (the
-// error then carries that service's log tail).
+// error then carries that service's log tail). A dead rollout worker is replaced instead, when
+// launch.restart_workers is on (the default): the run goes on with the same numbers.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -75,9 +76,15 @@ class Launcher {
     s.name = index < 0 ? role : absl::StrCat(role, "-", index);
     s.log = absl::StrCat(cfg_.out, "/logs/", s.name, ".log");
     s.ready = absl::StrCat(cfg_.out, "/logs/", s.name, ".ready");
+    services_.push_back(s);
+    return Start(services_.back());
+  }
+
+  // Starts (or restarts) a service's process.
+  absl::Status Start(Service& s) {
     std::error_code ec;
     fs::remove(s.ready, ec);
-    const std::string bin = absl::StrCat(bin_dir_, "/rto-", role);
+    const std::string bin = absl::StrCat(bin_dir_, "/rto-", s.role);
     if (!fs::exists(bin)) return absl::NotFoundError(absl::StrCat(bin, " does not exist (build every target)"));
     std::vector<std::string> args = {bin, "--config", config_path_, "--host", cfg_.launch.host, "--ready-file",
                                      s.ready};
@@ -97,36 +104,54 @@ class Launcher {
       _exit(127);
     }
     s.pid = pid;
+    s.exited = false;
     if (g_num_children < kMaxChildren) g_children[g_num_children++] = pid;
-    services_.push_back(s);
     return absl::OkStatus();
+  }
+
+  // Restarts every rollout worker that exited; returns the indices (among rollout workers).
+  absl::StatusOr<std::vector<size_t>> RestartDeadWorkers() {
+    std::vector<size_t> restarted;
+    std::vector<Service*> workers = Of("rollout");
+    for (size_t i = 0; i < workers.size(); ++i) {
+      Service& s = *workers[i];
+      if (!s.exited && waitpid(s.pid, &s.status, WNOHANG) == s.pid) s.exited = true;
+      if (!s.exited) continue;
+      std::cerr << "launch: " << s.name << " (pid " << s.pid << ") died; starting a replacement\n";
+      RTO_RETURN_IF_ERROR(Start(s));
+      RTO_RETURN_IF_ERROR(WaitReady(s));
+      restarted.push_back(i);
+    }
+    return restarted;
   }
 
   // Waits for every service's ready file, then for its health check.
   absl::Status WaitReady() {
+    for (Service& s : services_) RTO_RETURN_IF_ERROR(WaitReady(s));
+    return absl::OkStatus();
+  }
+
+  absl::Status WaitReady(Service& s) {
     const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg_.launch.startup_timeout_s * 1000));
     const auto end = Clock::now() + timeout;
-    for (Service& s : services_) {
-      while (!fs::exists(s.ready)) {
-        RTO_RETURN_IF_ERROR(CheckAlive());
-        if (Clock::now() > end) {
-          return absl::DeadlineExceededError(absl::StrCat(s.name, " did not start within ",
-                                                          cfg_.launch.startup_timeout_s, " s; the end of ", s.log,
-                                                          ":\n", Tail(s.log, 20)));
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    while (!fs::exists(s.ready)) {
+      RTO_RETURN_IF_ERROR(CheckAlive());
+      if (Clock::now() > end) {
+        return absl::DeadlineExceededError(absl::StrCat(s.name, " did not start within ", cfg_.launch.startup_timeout_s,
+                                                        " s; the end of ", s.log, ":\n", Tail(s.log, 20)));
       }
-      RTO_ASSIGN_OR_RETURN(std::string text, ReadFileToString(s.ready));
-      nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-      if (!j.is_object() || !j.contains("port") || !j.contains("metrics_port")) {
-        return absl::InternalError(absl::StrCat(s.ready, ": not a ready file"));
-      }
-      s.port = j["port"].get<int>();
-      s.metrics_port = j["metrics_port"].get<int>();
-      RTO_RETURN_IF_ERROR(WaitHealthy(Connect(Address(s), ClientOptions()), s.name, timeout));
-      std::cerr << "launch: " << s.name << " (pid " << s.pid << ") serving on port " << s.port
-                << ", metrics on port " << s.metrics_port << "\n";
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+    RTO_ASSIGN_OR_RETURN(std::string text, ReadFileToString(s.ready));
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_object() || !j.contains("port") || !j.contains("metrics_port")) {
+      return absl::InternalError(absl::StrCat(s.ready, ": not a ready file"));
+    }
+    s.port = j["port"].get<int>();
+    s.metrics_port = j["metrics_port"].get<int>();
+    RTO_RETURN_IF_ERROR(WaitHealthy(Connect(Address(s), ClientOptions()), s.name, timeout));
+    std::cerr << "launch: " << s.name << " (pid " << s.pid << ") serving on port " << s.port << ", metrics on port "
+              << s.metrics_port << "\n";
     return absl::OkStatus();
   }
 
@@ -242,6 +267,22 @@ absl::Status Launch(const std::vector<std::string>& argv) {
     RTO_ASSIGN_OR_RETURN(auto coordinator,
                          MakeCoordinator(cfg, {&rollout, &scorer, critic.get(), learner.get()}, *tokenizer, resolved,
                                          resume));
+    if (cfg.launch.restart_workers) {
+      // A dead rollout worker is replaced without restarting the run: a new process, a new client,
+      // and a new weight-group generation that brings it the current weights.
+      coordinator->set_rollout_recovery([&]() -> absl::Status {
+        RTO_ASSIGN_OR_RETURN(std::vector<size_t> restarted, launcher.RestartDeadWorkers());
+        if (restarted.empty()) return absl::UnavailableError("the rollout failed but no worker died");
+        std::vector<Service*> workers = launcher.Of("rollout");
+        for (size_t i : restarted) {
+          rollout.Replace(i, std::make_unique<RemoteRollout>(Connect(launcher.Address(*workers[i]), client), client,
+                                                             plan, static_cast<int>(i) + 1));
+        }
+        plan->Reform(1 + static_cast<int>(workers.size()));
+        metrics->Counter("worker_restarts_total", "rollout workers replaced").Increment(restarted.size());
+        return absl::OkStatus();
+      });
+    }
     coordinator->set_step_observer([&](const Metrics& m) {
       for (const auto& [key, value] : m) {
         metrics->Gauge(absl::StrReplaceAll(key, {{"/", "_"}, {"+", "p"}}), "the coordinator's step metric " + key)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The distributed system on loopback: every role as its own process (learner, critic, scorer,
 # 2 rollout workers) under `rto launch`, against the same run in one process (`rto train rto`),
-# plus a Prometheus scrape, Ctrl-C, and a worker killed mid-run.
+# plus a Prometheus scrape, Ctrl-C, a rollout worker replaced mid-run and a dead scorer.
 # Usage: launch_test.sh BUILD_DIR SOURCE_DIR
 set -u
 bin=$1/services/rto
@@ -92,7 +92,24 @@ check "Ctrl-C stops the launcher" test $? -ne 0
 sleep 1
 check "Ctrl-C leaves no service running" test -z "$(pgrep -f "$tmp/long/")"
 
-# A rollout worker killed mid-run: the run stops with an error naming it and its log tail.
+# A rollout worker killed mid-run is replaced; the run goes on and ends exactly as one that never
+# lost a worker (the samples are keyed by step, prompt and sample; the new worker gets the weights).
+ft=(--set steps=24 --set eval.every=0 --set launch.weight_sync_timeout_s=10)
+"$rto" launch "${rl[@]}" --set "out=$tmp/replace" "${ft[@]}" >"$tmp/replace.out" 2>&1 &
+launcher=$!
+for _ in $(seq 600); do
+  grep -q "step 3/" "$tmp/replace.out" 2>/dev/null && break
+  sleep 0.1
+done
+pkill -9 -f "rto-rollout --config $tmp/replace/logs/services.yaml" -n
+wait "$launcher"
+check "a run that lost a worker completes" test $? -eq 0
+check "the launcher replaced the worker" contains "$tmp/replace.out" "died; starting a replacement"
+"$rto" train rto "${rl[@]}" --set "out=$tmp/replace-local" "${ft[@]}" >/dev/null 2>&1
+check "and ends with the same weights as an undisturbed run" cmp -s "$tmp/replace/final/model.safetensors" \
+  "$tmp/replace-local/final/model.safetensors"
+
+# Any other service dying stops the run with an error naming it and its log tail.
 "$rto" launch "${rl[@]}" --set "out=$tmp/dead" --set steps=500 --set eval.every=0 \
   --set launch.rpc_deadline_s=20 >"$tmp/dead.out" 2>&1 &
 launcher=$!
@@ -100,11 +117,11 @@ for _ in $(seq 600); do
   grep -q "step 2/" "$tmp/dead.out" 2>/dev/null && break
   sleep 0.1
 done
-pkill -9 -f "rto-rollout --config $tmp/dead/logs/services.yaml" -n
+pkill -9 -f "rto-scorer --config $tmp/dead/logs/services.yaml"
 wait "$launcher"
-check "a dead worker stops the run" test $? -ne 0
-check "the error names the dead worker" contains "$tmp/dead.out" "a service died: rollout-"
-check "the error carries its log tail" contains "$tmp/dead.out" "| rto-rollout: serving on"
+check "a dead scorer stops the run" test $? -ne 0
+check "the error names the dead service" contains "$tmp/dead.out" "a service died: scorer-0"
+check "the error carries its log tail" contains "$tmp/dead.out" "| rto-scorer: serving on"
 sleep 1
 check "no service is left behind" test -z "$(pgrep -f "$tmp/dead/")"
 
