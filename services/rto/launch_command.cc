@@ -299,6 +299,19 @@ absl::Status Launch(const std::vector<std::string>& argv) {
     }
     return run;
   }
+  // After the last sync every worker must hold exactly the learner's weights.
+  RTO_ASSIGN_OR_RETURN(v1::WeightsHashResponse reference, learner->WeightsHash());
+  for (size_t i = 0; i < rollout.workers().size(); ++i) {
+    RTO_ASSIGN_OR_RETURN(v1::WeightsHashResponse worker, rollout.workers()[i]->WeightsHash());
+    if (worker.hash() != reference.hash() || worker.version() != reference.version()) {
+      return absl::InternalError(absl::StrCat("rollout-", i, " holds weights ", worker.hash(), " (version ",
+                                              worker.version(), ") but the learner ", reference.hash(), " (version ",
+                                              reference.version(), ")"));
+    }
+  }
+  std::cerr << "launch: weights verified: the learner and " << rollout.workers().size()
+            << " rollout workers hold version " << reference.version() << " (hash " << std::hex << reference.hash()
+            << std::dec << ")\n";
   launcher.StopAll();
   std::cerr << "launch: done; logs in " << cfg.out << "/logs\n";
   return absl::OkStatus();

@@ -46,6 +46,8 @@ check "launch logs 4 steps" test "$(wc -l <"$tmp/dist/metrics.jsonl")" -eq 4
 check "launch checkpoints" test -f "$tmp/dist/checkpoints/step-4/policy/model/model.safetensors" \
   -a -f "$tmp/dist/checkpoints/step-4/critic/model/model.safetensors"
 check "launch evaluates" test -f "$tmp/dist/samples/step-4.jsonl"
+check "every worker's weights hash equal to the learner's" contains "$tmp/dist.out" \
+  "weights verified: the learner and 2 rollout workers hold version 4"
 "$rto" train rto "${rl[@]}" --set "out=$tmp/local" --set steps=4 --set eval.every=2 --set checkpoint.every=2 \
   >"$tmp/local.out" 2>&1
 check "train rto exits 0" test $? -eq 0
