@@ -160,18 +160,42 @@ absl::StatusOr<Metrics> Coordinator::Step() {
   int64_t all_tokens = response_tokens;  // what the forward passes of the other stages read
   for (const Trajectory& t : trajectories) all_tokens += static_cast<int64_t>(t.prompt.size());
 
+  // Scoring, the learner's log-probs and the critic's values are independent. With remote roles
+  // they run at the same time; in one process they run in turn on the same cores.
+  const std::launch launch = options_.parallel_roles ? std::launch::async : std::launch::deferred;
   const bool with_dpo = options_.reward.dpo_reward_scale != 0;
-  start = Clock::now();
-  RTO_ASSIGN_OR_RETURN(ScoreResult scores, roles_.scorer->Score(trajectories, with_dpo));
-  m["time/score_s"] = SecondsSince(start);
-  start = Clock::now();
-  RTO_ASSIGN_OR_RETURN(PolicyEvaluation policy, roles_.learner->Evaluate(trajectories));
-  m["time/policy_logprobs_s"] = SecondsSince(start);
-  TokenValues values;
+  double score_s = 0, logprobs_s = 0, values_s = 0;
+  auto scored = std::async(launch, [&] {
+    const auto t = Clock::now();
+    absl::StatusOr<ScoreResult> r = roles_.scorer->Score(trajectories, with_dpo);
+    score_s = SecondsSince(t);
+    return r;
+  });
+  auto evaluated = std::async(launch, [&] {
+    const auto t = Clock::now();
+    absl::StatusOr<PolicyEvaluation> r = roles_.learner->Evaluate(trajectories);
+    logprobs_s = SecondsSince(t);
+    return r;
+  });
+  std::future<absl::StatusOr<TokenValues>> valued;
   if (roles_.critic != nullptr) {
-    start = Clock::now();
-    RTO_ASSIGN_OR_RETURN(values, roles_.critic->Values(trajectories));
-    m["time/values_s"] = SecondsSince(start);
+    valued = std::async(launch, [&] {
+      const auto t = Clock::now();
+      absl::StatusOr<TokenValues> r = roles_.critic->Values(trajectories);
+      values_s = SecondsSince(t);
+      return r;
+    });
+  }
+  absl::StatusOr<ScoreResult> score_result = scored.get();
+  absl::StatusOr<PolicyEvaluation> policy_result = evaluated.get();
+  absl::StatusOr<TokenValues> values_result = valued.valid() ? valued.get() : TokenValues();
+  RTO_ASSIGN_OR_RETURN(ScoreResult scores, std::move(score_result));
+  RTO_ASSIGN_OR_RETURN(PolicyEvaluation policy, std::move(policy_result));
+  RTO_ASSIGN_OR_RETURN(TokenValues values, std::move(values_result));
+  m["time/score_s"] = score_s;
+  m["time/policy_logprobs_s"] = logprobs_s;
+  if (roles_.critic != nullptr) {
+    m["time/values_s"] = values_s;
     RTO_RETURN_IF_ERROR(CheckTokenValues(values, trajectories, "values"));
   }
   RTO_RETURN_IF_ERROR(CheckTokenValues(scores.ref_logprobs, trajectories, "reference log-probs"));
@@ -241,19 +265,37 @@ absl::StatusOr<Metrics> Coordinator::Step() {
   m["advantage/mean"] = rl::MaskedMean(advantages, mask).item<double>();
   m["return/mean"] = rl::MaskedMean(returns, mask).item<double>();
 
+  // The learner and the critic train on the same step independently: in parallel when remote.
+  const int64_t batch_size = static_cast<int64_t>(trajectories.size());
   PolicyExperience policy_experience{trajectories, policy.logprobs, FromTensor(advantages, mask)};
-  start = Clock::now();
-  RTO_ASSIGN_OR_RETURN(Metrics learner_metrics, roles_.learner->Train(policy_experience, step_));
-  m["time/train_policy_s"] = SecondsSince(start);
+  ValueExperience value_experience{std::move(trajectories), std::move(values), FromTensor(returns, mask)};
+  double train_policy_s = 0, train_critic_s = 0;
+  auto policy_trained = std::async(launch, [&] {
+    const auto t = Clock::now();
+    absl::StatusOr<Metrics> r = roles_.learner->Train(policy_experience, step_);
+    train_policy_s = SecondsSince(t);
+    return r;
+  });
+  std::future<absl::StatusOr<Metrics>> critic_trained;
+  if (roles_.critic != nullptr) {
+    critic_trained = std::async(launch, [&] {
+      const auto t = Clock::now();
+      absl::StatusOr<Metrics> r = roles_.critic->Train(value_experience, step_);
+      train_critic_s = SecondsSince(t);
+      return r;
+    });
+  }
+  absl::StatusOr<Metrics> learner_result = policy_trained.get();
+  absl::StatusOr<Metrics> critic_result = critic_trained.valid() ? critic_trained.get() : Metrics();
+  RTO_ASSIGN_OR_RETURN(Metrics learner_metrics, std::move(learner_result));
+  RTO_ASSIGN_OR_RETURN(Metrics critic_metrics, std::move(critic_result));
+  m["time/train_policy_s"] = train_policy_s;
   m.insert(learner_metrics.begin(), learner_metrics.end());
   if (roles_.critic != nullptr) {
-    ValueExperience value_experience{std::move(trajectories), std::move(values), FromTensor(returns, mask)};
-    start = Clock::now();
-    RTO_ASSIGN_OR_RETURN(Metrics critic_metrics, roles_.critic->Train(value_experience, step_));
-    m["time/train_critic_s"] = SecondsSince(start);
+    m["time/train_critic_s"] = train_critic_s;
     m.insert(critic_metrics.begin(), critic_metrics.end());
   }
-  kl_.Update(kl_per_sequence, static_cast<int64_t>(policy_experience.trajectories.size()));
+  kl_.Update(kl_per_sequence, batch_size);
   start = Clock::now();
   RTO_RETURN_IF_ERROR(SyncWithRecovery());
   m["time/weight_sync_s"] = SecondsSince(start);

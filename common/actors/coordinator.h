@@ -42,6 +42,8 @@ struct CoordinatorOptions {
   int64_t checkpoint_every = 50;
   int64_t keep_checkpoints = 2;
   int64_t eval_every = 0;  // 0: no periodic evaluation
+  // Score / evaluate / values, then policy / critic training, at the same time (remote roles).
+  bool parallel_roles = false;
   SamplingParams eval_sampling;
 };
 

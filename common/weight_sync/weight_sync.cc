@@ -98,7 +98,11 @@ absl::StatusOr<std::unique_ptr<WeightGroup>> WeightGroup::Join(const WeightGroup
     }
     impl->store = c10::make_intrusive<c10d::PrefixStore>(absl::StrCat("weights/", o.generation, "/"), base);
     auto options = c10d::ProcessGroupGloo::Options::create(o.timeout);
-    options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(o.store_host));
+    // Each rank binds Gloo to its own address: the store's host on the learner and on one machine
+    // (loopback), this machine's default interface for workers elsewhere.
+    const bool local = o.rank == 0 || o.store_host.rfind("127.", 0) == 0 || o.store_host == "localhost";
+    options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname(o.store_host)
+                                     : c10d::ProcessGroupGloo::createDefaultDevice());
     impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, o.rank, o.world_size, options);
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("rank ", o.rank, " could not join weight group generation ",

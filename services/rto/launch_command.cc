@@ -212,6 +212,7 @@ absl::Status Launch(const std::vector<std::string>& argv) {
   RTO_ASSIGN_OR_RETURN(ConfigReader reader, ConfigReader::Load(path, args.GetAll("set")));
   RtoJobConfig cfg;
   RTO_RETURN_IF_ERROR(cfg.Read(reader));
+  cfg.coordinator.parallel_roles = true;  // each role has its own process
   const std::string resolved = reader.Resolved();
   std::cout << "resolved config:\n" << resolved;
   const bool resume = args.Has("resume");
