@@ -105,7 +105,8 @@ void Wire() {
   }
   std::printf("\n| wire (256 trajectories, 128 + 512 tokens, %.1f MB) | s | MB/s |\n|---|---:|---:|\n", bytes / 1e6);
   std::printf("| encode (ToProto + serialize) | %.4f | %.0f |\n", Median(encode), bytes / Median(encode) / 1e6);
-  std::printf("| decode (parse + FromProto, validated) | %.4f | %.0f |\n", Median(decode), bytes / Median(decode) / 1e6);
+  std::printf("| decode (parse + FromProto, validated) | %.4f | %.0f |\n", Median(decode),
+              bytes / Median(decode) / 1e6);
 }
 
 }  // namespace

@@ -2,18 +2,20 @@
 # The whole pipeline on one synthetic task, into one directory:
 #   rto synth -> model init -> SFT -> reward model and DPO -> PPO and RTO (same sample budget)
 #   -> every model answers the held-out prompts -> rto eval -> a table in the paper's shape.
-# Usage: scripts/pipeline.sh TASK SEED OUT_DIR [--sft-steps N] [--rl-steps N] [--set key=value ...]
-# (--set overrides apply to both PPO and RTO, e.g. --set kl.coef=0.05). Needs a built rto.
+# Usage: scripts/pipeline.sh TASK SEED OUT_DIR [--sft-steps N] [--rl-steps N] [--local] [--set key=value ...]
+# (--set overrides apply to both PPO and RTO, e.g. --set kl.coef=0.05). PPO and RTO run through
+# `rto launch` (one process per role) unless --local. Needs a built rto.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 task=$1 seed=$2 out=$3
 shift 3
-sft_steps=1000 rl_steps=60 rl_sets=()
+sft_steps=1000 rl_steps=60 rl_sets=() local=0
 while (($#)); do
   case $1 in
     --sft-steps) sft_steps=$2; shift 2 ;;
     --rl-steps) rl_steps=$2; shift 2 ;;
     --set) rl_sets+=(--set "$2"); shift 2 ;;
+    --local) local=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -49,8 +51,15 @@ rl=(--config configs/rto.yaml --set "models.policy=$out/sft/final" --set "models
   --set "models.reward=$out/rm/final" --set "prompts=$out/task/rl_prompts.jsonl"
   --set "eval_prompts=$out/task/eval_prompts.jsonl" --set "steps=$rl_steps" --set "seed=$seed"
   --set checkpoint.every=100000 "${rl_sets[@]}")
-stage ppo "$rto" train ppo "${rl[@]}" --set "out=$out/ppo"
-stage rto "$rto" train rto "${rl[@]}" --set "out=$out/rto"
+# PPO and RTO run distributed: one process per role (rto launch), with the same results, bitwise,
+# as `rto train ppo|rto` in one process. --local runs them in one process instead.
+if ((local)); then
+  stage ppo "$rto" train ppo "${rl[@]}" --set "out=$out/ppo"
+  stage rto "$rto" train rto "${rl[@]}" --set "out=$out/rto"
+else
+  stage ppo "$rto" launch "${rl[@]}" --set reward.dpo_reward_scale=0 --set "out=$out/ppo"
+  stage rto "$rto" launch "${rl[@]}" --set "out=$out/rto"
+fi
 
 # Every model answers the same held-out prompts with the same sampling streams.
 for m in sft dpo ppo rto; do

@@ -22,9 +22,7 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 at::Tensor ResponseMask(const std::vector<Trajectory>& trajectories, int64_t max_len) {
   at::Tensor mask = at::zeros({static_cast<int64_t>(trajectories.size()), max_len}, at::kFloat);
@@ -83,8 +81,8 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Coordinat
     return absl::InvalidArgumentError("GRPO and RLOO need at least 2 samples per prompt");
   }
   RTO_ASSIGN_OR_RETURN(RunDirectory run, RunDirectory::Open(out, resolved_config, resume));
-  std::unique_ptr<Coordinator> c(new Coordinator(options, roles, std::move(prompts), std::move(eval_prompts),
-                                                 tokenizer, std::move(run)));
+  std::unique_ptr<Coordinator> c(
+      new Coordinator(options, roles, std::move(prompts), std::move(eval_prompts), tokenizer, std::move(run)));
   c->run_.set_progress_keys({"reward/rm_score", "kl/ref", "policy/entropy", "response/length", "time/step_s"});
   if (resume) {
     RTO_ASSIGN_OR_RETURN(std::optional<CheckpointRef> latest, c->checkpoints_.Latest());
@@ -216,15 +214,14 @@ absl::StatusOr<Metrics> Coordinator::Step() {
   at::Tensor sentence = rl::SentenceReward(rm, options_.reward);
   const double sentence_mean = sentence.mean().item<double>();
   if (options_.estimator == AdvantageEstimator::kGrpo || options_.estimator == AdvantageEstimator::kRloo) {
-    RTO_ASSIGN_OR_RETURN(sentence, rl::ApplyBaseline(sentence, n,
-                                                     options_.estimator == AdvantageEstimator::kGrpo
-                                                         ? rl::Baseline::kGroupNorm
-                                                         : rl::Baseline::kLeaveOneOut));
+    RTO_ASSIGN_OR_RETURN(
+        sentence, rl::ApplyBaseline(sentence, n,
+                                    options_.estimator == AdvantageEstimator::kGrpo ? rl::Baseline::kGroupNorm
+                                                                                    : rl::Baseline::kLeaveOneOut));
   }
   const at::Tensor dpo_logratio = with_dpo ? ToTensor(scores.dpo_logratio, max_len) : at::zeros_like(mask);
-  const rl::TokenRewards rewards =
-      rl::ComposeTokenRewards(policy_logprobs, ToTensor(scores.ref_logprobs, max_len), dpo_logratio, sentence, mask,
-                              kl_.coef(), options_.reward);
+  const rl::TokenRewards rewards = rl::ComposeTokenRewards(policy_logprobs, ToTensor(scores.ref_logprobs, max_len),
+                                                           dpo_logratio, sentence, mask, kl_.coef(), options_.reward);
   at::Tensor advantages, returns, value_tensor;
   if (options_.estimator == AdvantageEstimator::kGae) {
     value_tensor = ToTensor(values, max_len);
@@ -347,8 +344,7 @@ absl::Status Coordinator::Save(const std::string& dir) {
   RTO_RETURN_IF_ERROR(roles_.learner->Save(dir + "/policy"));
   if (roles_.critic != nullptr) RTO_RETURN_IF_ERROR(roles_.critic->Save(dir + "/critic"));
   const DataOrder::State data = order_.state();
-  json state = {{"step", step_}, {"data_epoch", data.epoch}, {"data_position", data.position},
-                {"kl_coef", kl_.coef()}};
+  json state = {{"step", step_}, {"data_epoch", data.epoch}, {"data_position", data.position}, {"kl_coef", kl_.coef()}};
   return WriteFileAtomically(dir + "/coordinator.json", state.dump(2) + "\n");
 }
 

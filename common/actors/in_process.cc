@@ -32,9 +32,12 @@ double LogProbTemperature(double temperature) { return temperature > 0 ? tempera
 // Rows `rows` of every tensor of the batch.
 TrajectoryBatch SelectRows(const TrajectoryBatch& b, const std::vector<int64_t>& rows) {
   at::Tensor index = at::tensor(rows, at::kLong).to(b.ids.device());
-  return {b.ids.index_select(0, index),          b.attention.index_select(0, index),
-          b.state_positions.index_select(0, index), b.last_positions.index_select(0, index),
-          b.targets.index_select(0, index),      b.mask.index_select(0, index)};
+  return {b.ids.index_select(0, index),
+          b.attention.index_select(0, index),
+          b.state_positions.index_select(0, index),
+          b.last_positions.index_select(0, index),
+          b.targets.index_select(0, index),
+          b.mask.index_select(0, index)};
 }
 
 absl::StatusOr<json> ReadJsonFile(const std::string& path) {
@@ -114,8 +117,8 @@ absl::StatusOr<std::vector<Trajectory>> InProcessRollout::Generate(const Rollout
     if (p.tokens.empty()) return absl::InvalidArgumentError(absl::StrCat("prompt ", p.prompt_id, " is empty"));
     for (int64_t id : p.tokens) {
       if (id < 0 || id >= vocab) {
-        return absl::InvalidArgumentError(absl::StrCat("prompt ", p.prompt_id, ": token id ", id,
-                                                       " is outside the vocabulary [0, ", vocab, ")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("prompt ", p.prompt_id, ": token id ", id, " is outside the vocabulary [0, ", vocab, ")"));
       }
     }
     for (int64_t s = 0; s < request.samples_per_prompt; ++s) {
@@ -161,9 +164,9 @@ InProcessScorer::InProcessScorer(std::unique_ptr<Transformer> reference, std::un
 absl::StatusOr<ScoreResult> InProcessScorer::Score(const std::vector<Trajectory>& trajectories, bool with_dpo) {
   if (with_dpo && dpo_ == nullptr) return absl::FailedPreconditionError("this scorer holds no DPO model");
   c10::NoGradGuard no_grad;
-  RTO_ASSIGN_OR_RETURN(TrajectoryBatch batch, MakeTrajectoryBatch(Pointers(trajectories),
-                                                                  reference_->config().vocab_size,
-                                                                  reference_->device()));
+  RTO_ASSIGN_OR_RETURN(
+      TrajectoryBatch batch,
+      MakeTrajectoryBatch(Pointers(trajectories), reference_->config().vocab_size, reference_->device()));
   auto states_of = [&](const Transformer& m) { return ResponseStates(m.Forward(batch.ids, batch.attention), batch); };
   ScoreResult out;
   const at::Tensor ref_states = states_of(*reference_);
@@ -191,11 +194,12 @@ TrainableModel::TrainableModel(std::unique_ptr<Transformer> model, const ActorTr
       optimizer_(params_, DecayFlags(*model_), {.weight_decay = options.weight_decay}) {}
 
 void TrainableModel::Step(Metrics& metrics, const std::string& prefix) {
-  const ScheduleOptions schedule{.kind = ParseScheduleKind(options_.schedule).value_or(ScheduleOptions::Kind::kConstant),
-                                 .lr = options_.lr,
-                                 .warmup_steps = options_.warmup_steps,
-                                 .total_steps = options_.total_optimizer_steps,
-                                 .min_lr_ratio = options_.min_lr_ratio};
+  const ScheduleOptions schedule{
+      .kind = ParseScheduleKind(options_.schedule).value_or(ScheduleOptions::Kind::kConstant),
+      .lr = options_.lr,
+      .warmup_steps = options_.warmup_steps,
+      .total_steps = options_.total_optimizer_steps,
+      .min_lr_ratio = options_.min_lr_ratio};
   const double lr = LearningRate(schedule, optimizer_.steps());
   const double norm = ClipGradNorm(params_, options_.max_grad_norm);
   optimizer_.Step(lr);
@@ -240,9 +244,8 @@ static absl::Status TrainMiniBatches(TrainableModel& trainable, const Trajectory
   const ActorTrainOptions& o = trainable.options();
   int64_t index = 0;
   for (const std::vector<int64_t>& mini : trainable.MiniBatches(batch.ids.size(0), step)) {
-    const double tokens = batch.mask.index_select(0, at::tensor(mini, at::kLong).to(batch.mask.device()))
-                              .sum()
-                              .item<double>();
+    const double tokens =
+        batch.mask.index_select(0, at::tensor(mini, at::kLong).to(batch.mask.device())).sum().item<double>();
     for (size_t begin = 0; begin < mini.size(); begin += o.micro_batch) {
       std::vector<int64_t> rows(mini.begin() + begin,
                                 mini.begin() + std::min(mini.size(), begin + static_cast<size_t>(o.micro_batch)));
@@ -281,18 +284,19 @@ absl::StatusOr<Metrics> InProcessCritic::Train(const ValueExperience& e, int64_t
   const at::Tensor returns = ToTensor(e.returns, r).to(m.device());
   Metrics metrics;
   double loss = 0, clipped = 0, tokens = 0;
-  RTO_RETURN_IF_ERROR(TrainMiniBatches(
-      trainable_, batch, step, metrics, "critic/",
-      [&](const TrajectoryBatch& mb, const std::vector<int64_t>& rows, int64_t) {
-        at::Tensor index = at::tensor(rows, at::kLong).to(m.device());
-        at::Tensor values = m.Scores(ResponseStates(m.Forward(mb.ids, mb.attention), mb));
-        rl::ValueLossResult v = rl::ValueLoss(values, old_values.index_select(0, index),
-                                              returns.index_select(0, index), mb.mask, value_clip_);
-        loss += v.loss_sum.item<double>();
-        clipped += v.clipped;
-        tokens += mb.mask.sum().item<double>();
-        return v.loss_sum;
-      }));
+  RTO_RETURN_IF_ERROR(TrainMiniBatches(trainable_, batch, step, metrics, "critic/",
+                                       [&](const TrajectoryBatch& mb, const std::vector<int64_t>& rows, int64_t) {
+                                         at::Tensor index = at::tensor(rows, at::kLong).to(m.device());
+                                         at::Tensor values =
+                                             m.Scores(ResponseStates(m.Forward(mb.ids, mb.attention), mb));
+                                         rl::ValueLossResult v =
+                                             rl::ValueLoss(values, old_values.index_select(0, index),
+                                                           returns.index_select(0, index), mb.mask, value_clip_);
+                                         loss += v.loss_sum.item<double>();
+                                         clipped += v.clipped;
+                                         tokens += mb.mask.sum().item<double>();
+                                         return v.loss_sum;
+                                       }));
   metrics["critic/value_loss"] = loss / tokens;
   metrics["critic/clip_frac"] = clipped / tokens;
   return metrics;
@@ -336,21 +340,21 @@ absl::StatusOr<Metrics> InProcessLearner::Train(const PolicyExperience& e, int64
   const at::Tensor advantages = ToTensor(e.advantages, r).to(m.device());
   Metrics metrics;
   double loss = 0, clipped = 0, approx_kl = 0, tokens = 0, first_ratio_dev = 0;
-  RTO_RETURN_IF_ERROR(TrainMiniBatches(
-      trainable_, batch, step, metrics, "policy/",
-      [&](const TrajectoryBatch& mb, const std::vector<int64_t>& rows, int64_t mini_index) {
-        at::Tensor index = at::tensor(rows, at::kLong).to(m.device());
-        at::Tensor states = ResponseStates(m.Forward(mb.ids, mb.attention), mb);
-        at::Tensor logprobs = m.TokenLogProbs(states, mb.targets, temperature_);
-        rl::PolicyLossResult p = rl::PolicyLoss(logprobs, old_logprobs.index_select(0, index),
-                                                advantages.index_select(0, index), mb.mask, clip_eps_);
-        loss += p.loss_sum.item<double>();
-        clipped += p.clipped;
-        approx_kl += p.approx_kl;
-        tokens += mb.mask.sum().item<double>();
-        if (mini_index == 0) first_ratio_dev = std::max(first_ratio_dev, p.ratio_max_dev);
-        return p.loss_sum;
-      }));
+  RTO_RETURN_IF_ERROR(
+      TrainMiniBatches(trainable_, batch, step, metrics, "policy/",
+                       [&](const TrajectoryBatch& mb, const std::vector<int64_t>& rows, int64_t mini_index) {
+                         at::Tensor index = at::tensor(rows, at::kLong).to(m.device());
+                         at::Tensor states = ResponseStates(m.Forward(mb.ids, mb.attention), mb);
+                         at::Tensor logprobs = m.TokenLogProbs(states, mb.targets, temperature_);
+                         rl::PolicyLossResult p = rl::PolicyLoss(logprobs, old_logprobs.index_select(0, index),
+                                                                 advantages.index_select(0, index), mb.mask, clip_eps_);
+                         loss += p.loss_sum.item<double>();
+                         clipped += p.clipped;
+                         approx_kl += p.approx_kl;
+                         tokens += mb.mask.sum().item<double>();
+                         if (mini_index == 0) first_ratio_dev = std::max(first_ratio_dev, p.ratio_max_dev);
+                         return p.loss_sum;
+                       }));
   ++version_;
   metrics["policy/loss"] = loss / tokens;
   metrics["ppo/clip_frac"] = clipped / tokens;

@@ -54,8 +54,8 @@ class Rollout {
 };
 
 struct ScoreResult {
-  TokenValues ref_logprobs;  // log pi_ref per response token
-  TokenValues dpo_logratio;  // log pi_dpo - log pi_dpo_ref per token; empty when not asked for
+  TokenValues ref_logprobs;      // log pi_ref per response token
+  TokenValues dpo_logratio;      // log pi_dpo - log pi_dpo_ref per token; empty when not asked for
   std::vector<float> rm_scores;  // the reward model's raw score per trajectory
 };
 

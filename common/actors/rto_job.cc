@@ -17,11 +17,10 @@ namespace {
 using nlohmann::json;
 
 absl::Status ReadActorOptions(ConfigReader& c, const std::string& prefix, ActorTrainOptions* o) {
-  for (absl::Status s : {c.Read(prefix + ".lr", &o->lr), c.Read(prefix + ".schedule", &o->schedule),
-                         c.Read(prefix + ".warmup_steps", &o->warmup_steps),
-                         c.Read(prefix + ".min_lr_ratio", &o->min_lr_ratio),
-                         c.Read(prefix + ".weight_decay", &o->weight_decay),
-                         c.Read(prefix + ".max_grad_norm", &o->max_grad_norm)}) {
+  for (absl::Status s :
+       {c.Read(prefix + ".lr", &o->lr), c.Read(prefix + ".schedule", &o->schedule),
+        c.Read(prefix + ".warmup_steps", &o->warmup_steps), c.Read(prefix + ".min_lr_ratio", &o->min_lr_ratio),
+        c.Read(prefix + ".weight_decay", &o->weight_decay), c.Read(prefix + ".max_grad_norm", &o->max_grad_norm)}) {
     RTO_RETURN_IF_ERROR(s);
   }
   return ParseScheduleKind(o->schedule).status();
@@ -43,8 +42,7 @@ absl::StatusOr<std::unique_ptr<Transformer>> Load(const std::string& dir, const 
   return model;
 }
 
-absl::StatusOr<std::vector<PromptItem>> ReadPromptItems(const std::string& path, TextEncoder& encoder,
-                                                        int64_t limit) {
+absl::StatusOr<std::vector<PromptItem>> ReadPromptItems(const std::string& path, TextEncoder& encoder, int64_t limit) {
   RTO_ASSIGN_OR_RETURN(std::vector<PromptRow> rows, ReadPrompts(path, {}));
   std::vector<PromptItem> out;
   for (const PromptRow& row : rows) {
@@ -70,41 +68,59 @@ absl::Status RtoJobConfig::Read(ConfigReader& c) {
   int64_t epochs = 1, mini_batch = 16, micro_batch = 16, eval_max_new_tokens = 64;
   double eval_temperature = 1.0;
   bool normalize = false;
-  for (absl::Status s : {
-           c.Read("models.policy", &models.policy), c.Read("models.reference", &models.reference),
-           c.Read("models.dpo", &models.dpo), c.Read("models.dpo_reference", &models.dpo_reference),
-           c.Read("models.reward", &models.reward), c.Read("models.critic", &models.critic),
-           c.Read("prompts", &prompts), c.Read("eval_prompts", &eval_prompts), c.Read("out", &out),
-           c.Read("chat_template", &chat_template), c.Read("max_prompt_tokens", &max_prompt_tokens),
-           c.Read("device", &device), c.Read("dtype", &dtype), c.Read("seed", &seed), c.Read("steps", &k.steps),
-           c.Read("rollout.prompts_per_step", &k.prompts_per_step),
-           c.Read("rollout.samples_per_prompt", &k.samples_per_prompt),
-           c.Read("rollout.max_new_tokens", &k.sampling.max_new_tokens),
-           c.Read("rollout.temperature", &k.sampling.temperature), c.Read("rollout.top_k", &k.sampling.top_k),
-           c.Read("rollout.top_p", &k.sampling.top_p),
-           c.Read("reward.dpo_reward_scale", &k.reward.dpo_reward_scale),
-           c.Read("reward.dpo_reward_clip", &k.reward.dpo_reward_clip),
-           c.Read("reward.reward_clip", &k.reward.reward_clip), c.Read("reward.normalize", &normalize),
-           c.Read("kl.coef", &k.kl_coef), c.Read("kl.target", &k.kl_target), c.Read("kl.horizon", &k.kl_horizon),
-           c.Read("advantage.estimator", &estimator), c.Read("advantage.gamma", &k.gamma),
-           c.Read("advantage.lambda", &k.lambda), c.Read("advantage.whiten", &k.whiten_advantages),
-           c.Read("ppo.epochs", &epochs), c.Read("ppo.mini_batch", &mini_batch),
-           c.Read("ppo.micro_batch", &micro_batch), c.Read("ppo.clip_eps", &clip_eps),
-           c.Read("ppo.value_clip", &value_clip), c.Read("eval.every", &k.eval_every),
-           c.Read("eval.max_prompts", &max_eval_prompts), c.Read("eval.temperature", &eval_temperature),
-           c.Read("eval.max_new_tokens", &eval_max_new_tokens), c.Read("checkpoint.every", &checkpoint_every),
-           c.Read("checkpoint.keep", &keep)}) {
+  for (absl::Status s : {c.Read("models.policy", &models.policy),
+                         c.Read("models.reference", &models.reference),
+                         c.Read("models.dpo", &models.dpo),
+                         c.Read("models.dpo_reference", &models.dpo_reference),
+                         c.Read("models.reward", &models.reward),
+                         c.Read("models.critic", &models.critic),
+                         c.Read("prompts", &prompts),
+                         c.Read("eval_prompts", &eval_prompts),
+                         c.Read("out", &out),
+                         c.Read("chat_template", &chat_template),
+                         c.Read("max_prompt_tokens", &max_prompt_tokens),
+                         c.Read("device", &device),
+                         c.Read("dtype", &dtype),
+                         c.Read("seed", &seed),
+                         c.Read("steps", &k.steps),
+                         c.Read("rollout.prompts_per_step", &k.prompts_per_step),
+                         c.Read("rollout.samples_per_prompt", &k.samples_per_prompt),
+                         c.Read("rollout.max_new_tokens", &k.sampling.max_new_tokens),
+                         c.Read("rollout.temperature", &k.sampling.temperature),
+                         c.Read("rollout.top_k", &k.sampling.top_k),
+                         c.Read("rollout.top_p", &k.sampling.top_p),
+                         c.Read("reward.dpo_reward_scale", &k.reward.dpo_reward_scale),
+                         c.Read("reward.dpo_reward_clip", &k.reward.dpo_reward_clip),
+                         c.Read("reward.reward_clip", &k.reward.reward_clip),
+                         c.Read("reward.normalize", &normalize),
+                         c.Read("kl.coef", &k.kl_coef),
+                         c.Read("kl.target", &k.kl_target),
+                         c.Read("kl.horizon", &k.kl_horizon),
+                         c.Read("advantage.estimator", &estimator),
+                         c.Read("advantage.gamma", &k.gamma),
+                         c.Read("advantage.lambda", &k.lambda),
+                         c.Read("advantage.whiten", &k.whiten_advantages),
+                         c.Read("ppo.epochs", &epochs),
+                         c.Read("ppo.mini_batch", &mini_batch),
+                         c.Read("ppo.micro_batch", &micro_batch),
+                         c.Read("ppo.clip_eps", &clip_eps),
+                         c.Read("ppo.value_clip", &value_clip),
+                         c.Read("eval.every", &k.eval_every),
+                         c.Read("eval.max_prompts", &max_eval_prompts),
+                         c.Read("eval.temperature", &eval_temperature),
+                         c.Read("eval.max_new_tokens", &eval_max_new_tokens),
+                         c.Read("checkpoint.every", &checkpoint_every),
+                         c.Read("checkpoint.keep", &keep)}) {
     RTO_RETURN_IF_ERROR(s);
   }
-  for (absl::Status s : {c.Read("launch.rollout_workers", &launch.rollout_workers),
-                         c.Read("launch.scorer_replicas", &launch.scorer_replicas), c.Read("launch.host", &launch.host),
-                         c.Read("launch.startup_timeout_s", &launch.startup_timeout_s),
-                         c.Read("launch.weight_sync_timeout_s", &launch.weight_sync_timeout_s),
-                         c.Read("launch.bucket_mb", &launch.bucket_mb),
-                         c.Read("launch.rpc_deadline_s", &launch.rpc_deadline_s),
-                         c.Read("launch.max_message_mb", &launch.max_message_mb),
-                         c.Read("launch.mailbox", &launch.mailbox),
-                         c.Read("launch.restart_workers", &launch.restart_workers)}) {
+  for (absl::Status s :
+       {c.Read("launch.rollout_workers", &launch.rollout_workers),
+        c.Read("launch.scorer_replicas", &launch.scorer_replicas), c.Read("launch.host", &launch.host),
+        c.Read("launch.startup_timeout_s", &launch.startup_timeout_s),
+        c.Read("launch.weight_sync_timeout_s", &launch.weight_sync_timeout_s),
+        c.Read("launch.bucket_mb", &launch.bucket_mb), c.Read("launch.rpc_deadline_s", &launch.rpc_deadline_s),
+        c.Read("launch.max_message_mb", &launch.max_message_mb), c.Read("launch.mailbox", &launch.mailbox),
+        c.Read("launch.restart_workers", &launch.restart_workers)}) {
     RTO_RETURN_IF_ERROR(s);
   }
   if (launch.rollout_workers < 1 || launch.scorer_replicas < 1 || launch.bucket_mb < 1 || launch.mailbox < 1 ||
@@ -114,9 +130,9 @@ absl::Status RtoJobConfig::Read(ConfigReader& c) {
   }
   RTO_RETURN_IF_ERROR(ReadActorOptions(c, "actor", &actor));
   RTO_RETURN_IF_ERROR(ReadActorOptions(c, "critic", &critic));
-  for (const auto& [key, value] : {std::pair{"models.policy", &models.policy},
-                                   std::pair{"models.reward", &models.reward}, std::pair{"prompts", &prompts},
-                                   std::pair{"out", &out}}) {
+  for (const auto& [key, value] :
+       {std::pair{"models.policy", &models.policy}, std::pair{"models.reward", &models.reward},
+        std::pair{"prompts", &prompts}, std::pair{"out", &out}}) {
     if (value->empty()) return absl::InvalidArgumentError(absl::StrCat("config key '", key, "' is required"));
   }
   if (k.reward.dpo_reward_scale != 0 && models.dpo.empty()) {
@@ -161,9 +177,8 @@ absl::StatusOr<std::unique_ptr<InProcessRollout>> MakeRollout(const RtoJobConfig
 
 absl::StatusOr<std::unique_ptr<InProcessScorer>> MakeScorer(const RtoJobConfig& cfg) {
   RTO_ASSIGN_OR_RETURN(ModelSpec spec, Spec(cfg));
-  RTO_ASSIGN_OR_RETURN(auto reference,
-                       Load(cfg.models.reference.empty() ? cfg.models.policy : cfg.models.reference, spec,
-                            HeadKind::kLanguageModel));
+  RTO_ASSIGN_OR_RETURN(auto reference, Load(cfg.models.reference.empty() ? cfg.models.policy : cfg.models.reference,
+                                            spec, HeadKind::kLanguageModel));
   std::unique_ptr<Transformer> dpo, dpo_reference;
   if (cfg.coordinator.reward.dpo_reward_scale != 0) {
     RTO_ASSIGN_OR_RETURN(dpo, Load(cfg.models.dpo, spec, HeadKind::kLanguageModel));

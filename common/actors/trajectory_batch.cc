@@ -19,8 +19,8 @@ absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<const Traj
       return absl::InvalidArgumentError(where + "an empty prompt or response");
     }
     if (need_logprobs && t->logprobs.size() != t->response.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, t->logprobs.size(), " behaviour log-probs for ",
-                                                     t->response.size(), " response tokens"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, t->logprobs.size(), " behaviour log-probs for ", t->response.size(), " response tokens"));
     }
     for (const std::vector<int64_t>* ids : {&t->prompt, &t->response}) {
       for (int64_t id : *ids) {
@@ -54,8 +54,8 @@ absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<const Traj
     for (int64_t j = 0; j < p + r; ++j) att_a[i][j] = 1;
     last_a[i] = p + r - 1;
   }
-  return TrajectoryBatch{ids.to(device),     attention.to(device), positions.to(device),
-                         last.to(device),    targets.to(device),   mask.to(device)};
+  return TrajectoryBatch{ids.to(device),  attention.to(device), positions.to(device),
+                         last.to(device), targets.to(device),   mask.to(device)};
 }
 
 std::vector<const Trajectory*> Pointers(const std::vector<Trajectory>& trajectories) {

@@ -13,8 +13,8 @@
 namespace rto {
 
 struct TrajectoryBatch {
-  at::Tensor ids;        // int64 [B, L]: prompt then response, right padded
-  at::Tensor attention;  // int64 [B, L]
+  at::Tensor ids;              // int64 [B, L]: prompt then response, right padded
+  at::Tensor attention;        // int64 [B, L]
   at::Tensor state_positions;  // int64 [B, R]: position whose hidden state predicts response token t
   at::Tensor last_positions;   // int64 [B]: position of the last response token
   at::Tensor targets;          // int64 [B, R]: the response tokens (0 on padding)
@@ -36,8 +36,7 @@ at::Tensor ToTensor(const TokenValues& values, int64_t max_len);
 TokenValues FromTensor(const at::Tensor& t, const at::Tensor& mask);
 
 // Response lengths must match one per token; names `what` in the error.
-absl::Status CheckTokenValues(const TokenValues& values, const std::vector<Trajectory>& trajectories,
-                              const char* what);
+absl::Status CheckTokenValues(const TokenValues& values, const std::vector<Trajectory>& trajectories, const char* what);
 
 // Entropy of softmax(LM logits / temperature) at each state [B, R, H] -> [B, R], in chunks of
 // rows so that only one chunk of logits exists at a time. No gradient.

@@ -5,8 +5,8 @@
 
 namespace rto::rl {
 
-PolicyLossResult PolicyLoss(const at::Tensor& logprobs, const at::Tensor& old_logprobs,
-                            const at::Tensor& advantages, const at::Tensor& mask, double clip_eps) {
+PolicyLossResult PolicyLoss(const at::Tensor& logprobs, const at::Tensor& old_logprobs, const at::Tensor& advantages,
+                            const at::Tensor& mask, double clip_eps) {
   at::Tensor log_ratio = (logprobs - old_logprobs) * mask;
   at::Tensor ratio = log_ratio.exp();
   at::Tensor unclipped = -advantages * ratio;

@@ -9,13 +9,13 @@
 namespace rto::rl {
 
 struct PolicyLossResult {
-  at::Tensor loss_sum;    // sum over real tokens of -min(ratio * A, clip(ratio, 1 - eps, 1 + eps) * A)
-  double clipped = 0;     // real tokens where the clipped term was the one taken
-  double approx_kl = 0;   // sum over real tokens of (ratio - 1) - log ratio: KL(old || new) (k3)
+  at::Tensor loss_sum;       // sum over real tokens of -min(ratio * A, clip(ratio, 1 - eps, 1 + eps) * A)
+  double clipped = 0;        // real tokens where the clipped term was the one taken
+  double approx_kl = 0;      // sum over real tokens of (ratio - 1) - log ratio: KL(old || new) (k3)
   double ratio_max_dev = 0;  // max |ratio - 1| over real tokens
 };
-PolicyLossResult PolicyLoss(const at::Tensor& logprobs, const at::Tensor& old_logprobs,
-                            const at::Tensor& advantages, const at::Tensor& mask, double clip_eps);
+PolicyLossResult PolicyLoss(const at::Tensor& logprobs, const at::Tensor& old_logprobs, const at::Tensor& advantages,
+                            const at::Tensor& mask, double clip_eps);
 
 struct ValueLossResult {
   at::Tensor loss_sum;  // sum over real tokens of 0.5 * max((V - R)^2, (V_clipped - R)^2)

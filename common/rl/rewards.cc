@@ -41,9 +41,9 @@ absl::StatusOr<at::Tensor> ApplyBaseline(const at::Tensor& scores, int64_t group
   if (baseline == Baseline::kNone) return scores;
   const int64_t n = scores.size(0);
   if (group_size < 2 || n % group_size != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a group baseline needs at least 2 samples per prompt and whole groups; got groups of ", group_size,
-        " over ", n, " samples"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("a group baseline needs at least 2 samples per prompt and whole groups; got groups of ",
+                     group_size, " over ", n, " samples"));
   }
   at::Tensor g = scores.to(at::kFloat).reshape({n / group_size, group_size});
   at::Tensor out;

@@ -67,8 +67,8 @@ class KlController {
 // Sequence-level baselines of the critic-free estimators, over groups of `group_size`
 // consecutive rows (the samples of one prompt). [B] -> [B].
 enum class Baseline {
-  kNone,       // REINFORCE++: the score itself (its advantages are whitened over the batch)
-  kGroupNorm,  // GRPO: (s - mean(group)) / (std(group) + 1e-6), std with Bessel's correction
+  kNone,         // REINFORCE++: the score itself (its advantages are whitened over the batch)
+  kGroupNorm,    // GRPO: (s - mean(group)) / (std(group) + 1e-6), std with Bessel's correction
   kLeaveOneOut,  // RLOO: s - mean of the other samples of the group
 };
 absl::StatusOr<at::Tensor> ApplyBaseline(const at::Tensor& scores, int64_t group_size, Baseline baseline);

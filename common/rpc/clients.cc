@@ -24,8 +24,8 @@ absl::Status Call(const ClientOptions& o, bool idempotent, const std::string& wh
     context.set_deadline(std::chrono::system_clock::now() + o.deadline);
     const grpc::Status s = fn(context);
     if (s.ok()) return absl::OkStatus();
-    const bool transient = s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                           s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+    const bool transient =
+        s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
     if (!idempotent || !transient || attempt + 1 >= o.attempts) return FromGrpc(s, what);
     const double jitter = std::uniform_real_distribution<double>(0.5, 1.5)(rng);
     std::this_thread::sleep_for(o.backoff * (1 << attempt) * jitter);
@@ -186,8 +186,8 @@ absl::StatusOr<ScoreResult> RemoteScorer::Score(const std::vector<Trajectory>& t
   wire::ToProto(trajectories, request.mutable_batch());
   request.set_with_dpo(with_dpo);
   v1::ScoreResponse response;
-  RTO_RETURN_IF_ERROR(
-      Call(options_, true, "scorer Score", [&](grpc::ClientContext& c) { return stub_->Score(&c, request, &response); }));
+  RTO_RETURN_IF_ERROR(Call(options_, true, "scorer Score",
+                           [&](grpc::ClientContext& c) { return stub_->Score(&c, request, &response); }));
   ScoreResult out;
   RTO_ASSIGN_OR_RETURN(out.ref_logprobs, wire::FromProto(response.ref_logprobs(), "ref_logprobs"));
   if (with_dpo) {
@@ -245,8 +245,8 @@ absl::StatusOr<Metrics> RemoteCritic::Train(const ValueExperience& e, int64_t st
   wire::ToProto(e.returns, request.mutable_returns());
   request.set_step(step);
   v1::Stats response;
-  RTO_RETURN_IF_ERROR(
-      Call(options_, false, "critic Train", [&](grpc::ClientContext& c) { return stub_->Train(&c, request, &response); }));
+  RTO_RETURN_IF_ERROR(Call(options_, false, "critic Train",
+                           [&](grpc::ClientContext& c) { return stub_->Train(&c, request, &response); }));
   return wire::FromProto(response);
 }
 
@@ -254,7 +254,8 @@ absl::Status RemoteCritic::Save(const std::string& dir) {
   v1::CheckpointRequest request;
   request.set_dir(dir);
   v1::CheckpointResponse response;
-  return Call(options_, true, "critic Save", [&](grpc::ClientContext& c) { return stub_->Save(&c, request, &response); });
+  return Call(options_, true, "critic Save",
+              [&](grpc::ClientContext& c) { return stub_->Save(&c, request, &response); });
 }
 
 absl::Status RemoteCritic::Restore(const std::string& dir) {
@@ -308,8 +309,8 @@ absl::StatusOr<Metrics> RemoteLearner::Train(const PolicyExperience& e, int64_t 
   wire::ToProto(e.advantages, request.mutable_advantages());
   request.set_step(step);
   v1::Stats response;
-  RTO_RETURN_IF_ERROR(
-      Call(options_, false, "learner Train", [&](grpc::ClientContext& c) { return stub_->Train(&c, request, &response); }));
+  RTO_RETURN_IF_ERROR(Call(options_, false, "learner Train",
+                           [&](grpc::ClientContext& c) { return stub_->Train(&c, request, &response); }));
   RTO_RETURN_IF_ERROR(RefreshStatus());
   return wire::FromProto(response);
 }
@@ -327,7 +328,8 @@ absl::Status RemoteLearner::Save(const std::string& dir) {
   v1::CheckpointRequest request;
   request.set_dir(dir);
   v1::CheckpointResponse response;
-  return Call(options_, true, "learner Save", [&](grpc::ClientContext& c) { return stub_->Save(&c, request, &response); });
+  return Call(options_, true, "learner Save",
+              [&](grpc::ClientContext& c) { return stub_->Save(&c, request, &response); });
 }
 
 absl::Status RemoteLearner::Restore(const std::string& dir) {

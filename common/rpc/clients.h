@@ -118,8 +118,7 @@ class RemoteLearner : public Learner {
  public:
   // Asks the learner for its version and weight store port (see store_port()).
   static absl::StatusOr<std::unique_ptr<RemoteLearner>> Create(std::shared_ptr<grpc::Channel> channel,
-                                                               ClientOptions options,
-                                                               std::shared_ptr<WeightPlan> plan);
+                                                               ClientOptions options, std::shared_ptr<WeightPlan> plan);
   absl::StatusOr<PolicyEvaluation> Evaluate(const std::vector<Trajectory>& trajectories) override;
   absl::StatusOr<Metrics> Train(const PolicyExperience& experience, int64_t step) override;
   absl::StatusOr<int64_t> PublishWeights() override;

@@ -23,6 +23,11 @@ bool Mailbox::Post(std::function<void()> job) {
   return true;
 }
 
+void Mailbox::FinishCurrent() {
+  std::lock_guard<std::mutex> lock(mu_);
+  running_ = 0;
+}
+
 int64_t Mailbox::depth() const {
   std::lock_guard<std::mutex> lock(mu_);
   return static_cast<int64_t>(queue_.size()) + running_;
@@ -35,11 +40,10 @@ void Mailbox::Serve() {
     if (queue_.empty()) return;  // stopping, and nothing left to do
     std::function<void()> job = std::move(queue_.front());
     queue_.pop_front();
-    running_ = 1;
+    running_ = 1;  // until the job calls FinishCurrent, just before it answers
     lock.unlock();
     job();
     lock.lock();
-    running_ = 0;
   }
 }
 

@@ -36,6 +36,7 @@ class Mailbox {
 
  private:
   bool Post(std::function<void()> job);
+  void FinishCurrent();
   void Serve();
 
   const int64_t capacity_;
@@ -51,12 +52,16 @@ template <typename T>
 absl::StatusOr<T> Mailbox::Call(std::function<absl::StatusOr<T>()> work) {
   auto promise = std::make_shared<std::promise<absl::StatusOr<T>>>();
   std::future<absl::StatusOr<T>> result = promise->get_future();
-  const bool posted = Post([promise, work = std::move(work)] {
+  const bool posted = Post([this, promise, work = std::move(work)] {
+    absl::StatusOr<T> result = absl::InternalError("the actor produced no result");
     try {
-      promise->set_value(work());
+      result = work();
     } catch (const std::exception& e) {
-      promise->set_value(absl::InternalError(absl::StrCat("the actor failed: ", e.what())));
+      result = absl::InternalError(absl::StrCat("the actor failed: ", e.what()));
     }
+    // Free the slot before answering, so that a caller who posts again at once finds it free.
+    FinishCurrent();
+    promise->set_value(std::move(result));
   });
   if (!posted) {
     return absl::ResourceExhaustedError(absl::StrCat("the actor's mailbox is full (", capacity_, " requests)"));

@@ -1,8 +1,8 @@
 #include "common/rpc/metrics.h"
 
 #include <arpa/inet.h>
-#include <prometheus/text_serializer.h>
 #include <netinet/in.h>
+#include <prometheus/text_serializer.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -85,9 +85,9 @@ void ServiceMetrics::ServeHttp() {
       body = Scrape();
     }
     const std::string response = absl::StrCat("HTTP/1.1 ", status,
-                                               "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-                                               "Content-Length: ",
-                                               body.size(), "\r\nConnection: close\r\n\r\n", body);
+                                              "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+                                              "Content-Length: ",
+                                              body.size(), "\r\nConnection: close\r\n\r\n", body);
     for (size_t sent = 0; sent < response.size();) {
       const ssize_t n = send(fd, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
       if (n <= 0) break;
@@ -107,7 +107,11 @@ prometheus::Counter& ServiceMetrics::Counter(const std::string& name, const std:
   std::lock_guard<std::mutex> lock(mu_);
   prometheus::Counter*& c = counters_[name];
   if (c == nullptr) {
-    c = &prometheus::BuildCounter().Name(absl::StrCat("rto_", role_, "_", name)).Help(help).Register(*registry_).Add({});
+    c = &prometheus::BuildCounter()
+             .Name(absl::StrCat("rto_", role_, "_", name))
+             .Help(help)
+             .Register(*registry_)
+             .Add({});
   }
   return *c;
 }

@@ -37,8 +37,7 @@ absl::Status CheckDir(const v1::CheckpointRequest& r) {
 
 // --- rollout -----------------------------------------------------------------------------------
 
-RolloutService::RolloutService(Rollout& actor, WeightControl& weights, ServiceMetrics* metrics,
-                               ServiceOptions options)
+RolloutService::RolloutService(Rollout& actor, WeightControl& weights, ServiceMetrics* metrics, ServiceOptions options)
     : actor_(actor), weights_(weights), metrics_(metrics), options_(options), mailbox_(options.mailbox_capacity) {}
 
 grpc::Status RolloutService::Generate(grpc::ServerContext*, const v1::GenerateRequest* request,
@@ -117,13 +116,12 @@ grpc::Status RolloutService::WeightsHash(grpc::ServerContext*, const v1::Weights
 ScorerService::ScorerService(Scorer& actor, ServiceMetrics* metrics, ServiceOptions options)
     : actor_(actor), metrics_(metrics), mailbox_(options.mailbox_capacity) {}
 
-grpc::Status ScorerService::Score(grpc::ServerContext*, const v1::ScoreRequest* request,
-                                  v1::ScoreResponse* response) {
+grpc::Status ScorerService::Score(grpc::ServerContext*, const v1::ScoreRequest* request, v1::ScoreResponse* response) {
   return Handle(metrics_, "Score", [&]() -> absl::Status {
     RTO_ASSIGN_OR_RETURN(std::vector<Trajectory> batch, wire::FromProto(request->batch()));
     ObserveMailbox(metrics_, mailbox_);
-    RTO_ASSIGN_OR_RETURN(ScoreResult r, mailbox_.Call<ScoreResult>(
-                                            [&] { return actor_.Score(batch, request->with_dpo()); }));
+    RTO_ASSIGN_OR_RETURN(ScoreResult r,
+                         mailbox_.Call<ScoreResult>([&] { return actor_.Score(batch, request->with_dpo()); }));
     wire::ToProto(r.ref_logprobs, response->mutable_ref_logprobs());
     if (request->with_dpo()) wire::ToProto(r.dpo_logratio, response->mutable_dpo_logratio());
     wire::PackF32(r.rm_scores, response->mutable_rm_scores());
@@ -163,10 +161,12 @@ grpc::Status CriticService::Train(grpc::ServerContext*, const v1::ValueExperienc
 grpc::Status CriticService::Save(grpc::ServerContext*, const v1::CheckpointRequest* request, v1::CheckpointResponse*) {
   return Handle(metrics_, "Save", [&]() -> absl::Status {
     RTO_RETURN_IF_ERROR(CheckDir(*request));
-    return mailbox_.Call<bool>([&]() -> absl::StatusOr<bool> {
-                     RTO_RETURN_IF_ERROR(actor_.Save(request->dir()));
-                     return true;
-                   }).status();
+    return mailbox_
+        .Call<bool>([&]() -> absl::StatusOr<bool> {
+          RTO_RETURN_IF_ERROR(actor_.Save(request->dir()));
+          return true;
+        })
+        .status();
   });
 }
 
@@ -174,17 +174,18 @@ grpc::Status CriticService::Restore(grpc::ServerContext*, const v1::CheckpointRe
                                     v1::CheckpointResponse*) {
   return Handle(metrics_, "Restore", [&]() -> absl::Status {
     RTO_RETURN_IF_ERROR(CheckDir(*request));
-    return mailbox_.Call<bool>([&]() -> absl::StatusOr<bool> {
-                     RTO_RETURN_IF_ERROR(actor_.Restore(request->dir()));
-                     return true;
-                   }).status();
+    return mailbox_
+        .Call<bool>([&]() -> absl::StatusOr<bool> {
+          RTO_RETURN_IF_ERROR(actor_.Restore(request->dir()));
+          return true;
+        })
+        .status();
   });
 }
 
 // --- learner -----------------------------------------------------------------------------------
 
-LearnerService::LearnerService(Learner& actor, WeightControl& weights, ServiceMetrics* metrics,
-                               ServiceOptions options)
+LearnerService::LearnerService(Learner& actor, WeightControl& weights, ServiceMetrics* metrics, ServiceOptions options)
     : actor_(actor), weights_(weights), metrics_(metrics), mailbox_(options.mailbox_capacity) {}
 
 grpc::Status LearnerService::Evaluate(grpc::ServerContext*, const v1::TrajectoryBatch* request,
@@ -192,8 +193,7 @@ grpc::Status LearnerService::Evaluate(grpc::ServerContext*, const v1::Trajectory
   return Handle(metrics_, "Evaluate", [&]() -> absl::Status {
     RTO_ASSIGN_OR_RETURN(std::vector<Trajectory> batch, wire::FromProto(*request));
     ObserveMailbox(metrics_, mailbox_);
-    RTO_ASSIGN_OR_RETURN(PolicyEvaluation e,
-                         mailbox_.Call<PolicyEvaluation>([&] { return actor_.Evaluate(batch); }));
+    RTO_ASSIGN_OR_RETURN(PolicyEvaluation e, mailbox_.Call<PolicyEvaluation>([&] { return actor_.Evaluate(batch); }));
     wire::ToProto(e.logprobs, response->mutable_logprobs());
     wire::ToProto(e.entropy, response->mutable_entropy());
     return absl::OkStatus();
@@ -238,23 +238,23 @@ grpc::Status LearnerService::PublishWeights(grpc::ServerContext*, const v1::Publ
 grpc::Status LearnerService::Status(grpc::ServerContext*, const v1::LearnerStatusRequest*,
                                     v1::LearnerStatusResponse* response) {
   return Handle(metrics_, "Status", [&]() -> absl::Status {
-    RTO_ASSIGN_OR_RETURN(int64_t version, mailbox_.Call<int64_t>([&]() -> absl::StatusOr<int64_t> {
-      return actor_.version();
-    }));
+    RTO_ASSIGN_OR_RETURN(int64_t version,
+                         mailbox_.Call<int64_t>([&]() -> absl::StatusOr<int64_t> { return actor_.version(); }));
     response->set_version(version);
     response->set_store_port(weights_.store_port());
     return absl::OkStatus();
   });
 }
 
-grpc::Status LearnerService::Save(grpc::ServerContext*, const v1::CheckpointRequest* request,
-                                  v1::CheckpointResponse*) {
+grpc::Status LearnerService::Save(grpc::ServerContext*, const v1::CheckpointRequest* request, v1::CheckpointResponse*) {
   return Handle(metrics_, "Save", [&]() -> absl::Status {
     RTO_RETURN_IF_ERROR(CheckDir(*request));
-    return mailbox_.Call<bool>([&]() -> absl::StatusOr<bool> {
-                     RTO_RETURN_IF_ERROR(actor_.Save(request->dir()));
-                     return true;
-                   }).status();
+    return mailbox_
+        .Call<bool>([&]() -> absl::StatusOr<bool> {
+          RTO_RETURN_IF_ERROR(actor_.Save(request->dir()));
+          return true;
+        })
+        .status();
   });
 }
 
@@ -262,10 +262,12 @@ grpc::Status LearnerService::Restore(grpc::ServerContext*, const v1::CheckpointR
                                      v1::CheckpointResponse*) {
   return Handle(metrics_, "Restore", [&]() -> absl::Status {
     RTO_RETURN_IF_ERROR(CheckDir(*request));
-    return mailbox_.Call<bool>([&]() -> absl::StatusOr<bool> {
-                     RTO_RETURN_IF_ERROR(actor_.Restore(request->dir()));
-                     return true;
-                   }).status();
+    return mailbox_
+        .Call<bool>([&]() -> absl::StatusOr<bool> {
+          RTO_RETURN_IF_ERROR(actor_.Restore(request->dir()));
+          return true;
+        })
+        .status();
   });
 }
 
@@ -273,10 +275,12 @@ grpc::Status LearnerService::SavePolicy(grpc::ServerContext*, const v1::Checkpoi
                                         v1::CheckpointResponse*) {
   return Handle(metrics_, "SavePolicy", [&]() -> absl::Status {
     RTO_RETURN_IF_ERROR(CheckDir(*request));
-    return mailbox_.Call<bool>([&]() -> absl::StatusOr<bool> {
-                     RTO_RETURN_IF_ERROR(actor_.SavePolicy(request->dir()));
-                     return true;
-                   }).status();
+    return mailbox_
+        .Call<bool>([&]() -> absl::StatusOr<bool> {
+          RTO_RETURN_IF_ERROR(actor_.SavePolicy(request->dir()));
+          return true;
+        })
+        .status();
   });
 }
 

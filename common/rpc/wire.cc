@@ -22,8 +22,8 @@ void Pack(const std::vector<T>& values, v1::DType dtype, v1::Tensor* out) {
 template <typename T>
 absl::StatusOr<std::vector<T>> Unpack(const v1::Tensor& t, v1::DType dtype, absl::string_view what) {
   if (t.dtype() != dtype) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": dtype ", v1::DType_Name(t.dtype()), ", expected ",
-                                                   v1::DType_Name(dtype)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": dtype ", v1::DType_Name(t.dtype()), ", expected ", v1::DType_Name(dtype)));
   }
   if (t.shape_size() != 1 || t.shape(0) < 0) {
     return absl::InvalidArgumentError(absl::StrCat(what, ": expected a 1-D tensor"));
@@ -90,8 +90,8 @@ absl::StatusOr<Trajectory> FromProto(const v1::Trajectory& t) {
   RTO_ASSIGN_OR_RETURN(out.response, UnpackI64(t.response(), where + " response"));
   RTO_ASSIGN_OR_RETURN(out.logprobs, UnpackF32(t.logprobs(), where + " logprobs"));
   if (!out.logprobs.empty() && out.logprobs.size() != out.response.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": ", out.logprobs.size(), " log-probs for ",
-                                                   out.response.size(), " response tokens"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": ", out.logprobs.size(), " log-probs for ", out.response.size(), " response tokens"));
   }
   return out;
 }

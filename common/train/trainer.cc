@@ -16,7 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-
 }  // namespace
 
 absl::Status TrainOptions::Read(ConfigReader& c) {

@@ -75,8 +75,7 @@ WeightGroup::WeightGroup(const WeightGroupOptions& options, std::unique_ptr<Impl
     : options_(options), impl_(std::move(impl)) {}
 WeightGroup::~WeightGroup() = default;
 
-absl::StatusOr<std::unique_ptr<WeightGroup>> WeightGroup::Join(const WeightGroupOptions& o,
-                                                               WeightStoreServer* server) {
+absl::StatusOr<std::unique_ptr<WeightGroup>> WeightGroup::Join(const WeightGroupOptions& o, WeightStoreServer* server) {
   if (o.world_size < 1 || o.rank < 0 || o.rank >= o.world_size) {
     return absl::InvalidArgumentError(absl::StrCat("rank ", o.rank, " outside a group of ", o.world_size));
   }
@@ -120,8 +119,8 @@ absl::Status WeightGroup::BroadcastOne(at::Tensor& tensor) {
   try {
     auto work = impl_->group->broadcast(one, b);
     if (!work->wait(options_.timeout)) {
-      return absl::DeadlineExceededError(absl::StrCat("weight broadcast timed out after ",
-                                                      options_.timeout.count(), " ms"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("weight broadcast timed out after ", options_.timeout.count(), " ms"));
     }
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("weight broadcast failed at rank ", options_.rank, " (generation ",
@@ -140,8 +139,8 @@ absl::StatusOr<BroadcastStats> WeightGroup::Broadcast(const std::vector<at::Tens
   }
   const bool root = options_.rank == 0;
   const at::Device device = tensors.empty() ? at::Device(at::kCPU) : tensors[0].device();
-  at::Tensor header = at::tensor({version, static_cast<int64_t>(tensors.size()), total, LayoutHash(tensors)},
-                                 at::kLong);
+  at::Tensor header =
+      at::tensor({version, static_cast<int64_t>(tensors.size()), total, LayoutHash(tensors)}, at::kLong);
   if (auto s = BroadcastOne(header); !s.ok()) return s;
   const int64_t sent_version = header[0].item<int64_t>(), sent_total = header[2].item<int64_t>();
   const bool layout_matches = header[1].item<int64_t>() == static_cast<int64_t>(tensors.size()) &&
@@ -185,12 +184,11 @@ absl::StatusOr<BroadcastStats> WeightGroup::Broadcast(const std::vector<at::Tens
     ++buckets;
   }
   if (!layout_matches) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "rank ", options_.rank, ": the broadcast weights (", header[1].item<int64_t>(), " tensors, ", sent_total,
-        " bytes) do not match this model (", tensors.size(), " tensors, ", total, " bytes)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("rank ", options_.rank, ": the broadcast weights (", header[1].item<int64_t>(), " tensors, ",
+                     sent_total, " bytes) do not match this model (", tensors.size(), " tensors, ", total, " bytes)"));
   }
-  return BroadcastStats{sent_version, sent_total, buckets,
-                        std::chrono::duration<double>(Clock::now() - start).count()};
+  return BroadcastStats{sent_version, sent_total, buckets, std::chrono::duration<double>(Clock::now() - start).count()};
 }
 
 uint64_t HashTensors(const std::vector<at::Tensor>& tensors) {

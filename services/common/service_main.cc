@@ -20,7 +20,7 @@ void OnSignal(int) { g_stop = 1; }
 
 absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc, char** argv) {
   RTO_ASSIGN_OR_RETURN(Args args, Args::Parse(std::vector<std::string>(argv + 1, argv + argc),
-                                               {"config", "set", "host", "port", "metrics-port", "ready-file"}));
+                                              {"config", "set", "host", "port", "metrics-port", "ready-file"}));
   ServiceFlags f;
   RTO_ASSIGN_OR_RETURN(std::string path, args.GetRequired("config"));
   f.host = args.GetString("host", f.host);
@@ -51,16 +51,14 @@ int Fail(const std::string& role, const absl::Status& status) {
 int Serve(const std::string& role, const ServiceFlags& flags, const std::vector<grpc::Service*>& services,
           ServiceMetrics* metrics) {
   int port = 0;
-  absl::StatusOr<std::unique_ptr<grpc::Server>> server =
-      StartServer(services,
-                  {.host = flags.host, .port = flags.port,
-                   .max_message_bytes = flags.config.launch.max_message_mb << 20},
-                  &port);
+  absl::StatusOr<std::unique_ptr<grpc::Server>> server = StartServer(
+      services, {.host = flags.host, .port = flags.port, .max_message_bytes = flags.config.launch.max_message_mb << 20},
+      &port);
   if (!server.ok()) return Fail(role, server.status());
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
-  std::cerr << "rto-" << role << ": serving on " << flags.host << ":" << port << ", metrics on port "
-            << metrics->port() << "\n";
+  std::cerr << "rto-" << role << ": serving on " << flags.host << ":" << port << ", metrics on port " << metrics->port()
+            << "\n";
   if (!flags.ready_file.empty()) {
     nlohmann::json ready = {{"port", port}, {"metrics_port", metrics->port()}};
     if (absl::Status s = WriteFileAtomically(flags.ready_file, ready.dump() + "\n"); !s.ok()) return Fail(role, s);

@@ -8,8 +8,8 @@ int main(int argc, char** argv) {
   using namespace rto;
   auto flags = ParseServiceFlags("learner", argc, argv);
   if (!flags.ok()) return Fail("learner", flags.status());
-  const auto timeout = std::chrono::milliseconds(
-      static_cast<int64_t>(flags->config.launch.weight_sync_timeout_s * 1000));
+  const auto timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(flags->config.launch.weight_sync_timeout_s * 1000));
   auto store = WeightStoreServer::Start(flags->host, 0, timeout);
   if (!store.ok()) return Fail("learner", store.status());
   auto weights = std::make_shared<GroupWeights>(std::move(*store));

@@ -86,7 +86,7 @@ class Launcher {
     fs::remove(s.ready, ec);
     const std::string bin = absl::StrCat(bin_dir_, "/rto-", s.role);
     if (!fs::exists(bin)) return absl::NotFoundError(absl::StrCat(bin, " does not exist (build every target)"));
-    std::vector<std::string> args = {bin, "--config", config_path_, "--host", cfg_.launch.host, "--ready-file",
+    std::vector<std::string> args = {bin,    "--config", config_path_, "--host", cfg_.launch.host, "--ready-file",
                                      s.ready};
     const pid_t pid = fork();
     if (pid < 0) return absl::InternalError(absl::StrCat("fork failed for ", s.name));
@@ -162,8 +162,8 @@ class Launcher {
       if (!s.exited && waitpid(s.pid, &s.status, WNOHANG) == s.pid) s.exited = true;
       if (s.exited) {
         dead += absl::StrCat(s.name, " (pid ", s.pid, ") exited with status ",
-                             WIFEXITED(s.status) ? WEXITSTATUS(s.status) : 128 + WTERMSIG(s.status),
-                             "; the end of ", s.log, ":\n", Tail(s.log, 20));
+                             WIFEXITED(s.status) ? WEXITSTATUS(s.status) : 128 + WTERMSIG(s.status), "; the end of ",
+                             s.log, ":\n", Tail(s.log, 20));
       }
     }
     if (dead.empty()) return absl::OkStatus();
@@ -241,9 +241,8 @@ absl::Status Launch(const std::vector<std::string>& argv) {
   group.timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg.launch.weight_sync_timeout_s * 1000));
   group.bucket_bytes = cfg.launch.bucket_mb << 20;
   auto plan = std::make_shared<WeightPlan>(group);
-  RTO_ASSIGN_OR_RETURN(auto learner,
-                       RemoteLearner::Create(Connect(launcher.Address(*launcher.Of("learner")[0]), client), client,
-                                             plan));
+  RTO_ASSIGN_OR_RETURN(
+      auto learner, RemoteLearner::Create(Connect(launcher.Address(*launcher.Of("learner")[0]), client), client, plan));
   plan->set_store_port(learner->store_port());
   plan->Reform(1 + static_cast<int>(cfg.launch.rollout_workers));
   std::vector<std::unique_ptr<RemoteRollout>> rollouts;
@@ -258,16 +257,16 @@ absl::Status Launch(const std::vector<std::string>& argv) {
   }
   ScorerPool scorer(std::move(scorers));
   std::unique_ptr<RemoteCritic> critic;
-  if (with_critic) critic = std::make_unique<RemoteCritic>(Connect(launcher.Address(*launcher.Of("critic")[0]), client), client);
+  if (with_critic)
+    critic = std::make_unique<RemoteCritic>(Connect(launcher.Address(*launcher.Of("critic")[0]), client), client);
 
   RTO_ASSIGN_OR_RETURN(std::unique_ptr<ServiceMetrics> metrics,
                        ServiceMetrics::Start("coordinator", cfg.launch.host, 0));
   std::cerr << "launch: coordinator metrics on port " << metrics->port() << "\n";
   RTO_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, LoadTokenizer(cfg.models.policy));
   absl::Status run = [&]() -> absl::Status {
-    RTO_ASSIGN_OR_RETURN(auto coordinator,
-                         MakeCoordinator(cfg, {&rollout, &scorer, critic.get(), learner.get()}, *tokenizer, resolved,
-                                         resume));
+    RTO_ASSIGN_OR_RETURN(auto coordinator, MakeCoordinator(cfg, {&rollout, &scorer, critic.get(), learner.get()},
+                                                           *tokenizer, resolved, resume));
     if (cfg.launch.restart_workers) {
       // A dead rollout worker is replaced without restarting the run: a new process, a new client,
       // and a new weight-group generation that brings it the current weights.

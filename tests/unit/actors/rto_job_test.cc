@@ -53,9 +53,9 @@ class RtoJobTest : public ::testing::Test {
 
   // A config with the given overrides ("key=value").
   RtoJobConfig Config(const std::string& out, std::vector<std::string> overrides = {}) {
-    std::string yaml = "models:\n  policy: " + Join("init") + "\n  dpo: " + Join("dpo") + "\n  reward: " +
-                       Join("rm") + "\nprompts: " + Join("task/rl_prompts.jsonl") + "\neval_prompts: " +
-                       Join("task/eval_prompts.jsonl") + "\nout: " + out +
+    std::string yaml = "models:\n  policy: " + Join("init") + "\n  dpo: " + Join("dpo") + "\n  reward: " + Join("rm") +
+                       "\nprompts: " + Join("task/rl_prompts.jsonl") +
+                       "\neval_prompts: " + Join("task/eval_prompts.jsonl") + "\nout: " + out +
                        "\nsteps: 6\nrollout:\n  prompts_per_step: 4\n  samples_per_prompt: 4\n  max_new_tokens: 12\n"
                        "reward:\n  dpo_reward_scale: 0.5\n  dpo_reward_clip: 0.2\n  normalize: true\n"
                        "ppo:\n  epochs: 2\n  mini_batch: 8\n  micro_batch: 4\n"
@@ -127,8 +127,8 @@ TEST_F(RtoJobTest, RolloutLogProbsEqualTheLearnersForwardAndTheFirstRatioIsOne) 
   ASSERT_THAT(roles->rollout->SyncWeights(1), IsOk());
   EXPECT_EQ((*roles->rollout->Generate(request))[0].policy_version, 1);
   for (size_t i = 0; i < roles->rollout->policy().parameters().size(); ++i) {
-    EXPECT_TRUE(at::equal(roles->rollout->policy().parameters()[i].tensor,
-                          roles->learner->policy().parameters()[i].tensor));
+    EXPECT_TRUE(
+        at::equal(roles->rollout->policy().parameters()[i].tensor, roles->learner->policy().parameters()[i].tensor));
   }
 }
 

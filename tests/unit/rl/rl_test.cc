@@ -25,8 +25,12 @@ TEST(RewardsTest, ComposesDpoRewardKlPenaltyAndClippedNormalisedScoreOnTheLastTo
   const at::Tensor policy = T({-1, -2, -3, -0.5, -1, 42}, {2, 3});  // 42: padding, must not matter
   const at::Tensor ref = T({-1.5, -2, -2, -1, -1, -9}, {2, 3});
   const at::Tensor dpo = T({2, -0.4, 0.1, -3, 0.5, 7}, {2, 3});
-  TokenRewardOptions o{.dpo_reward_scale = 0.1, .dpo_reward_clip = 0.05, .reward_clip = 10,
-                       .normalize_reward = true, .reward_mean = 1, .reward_std = 2};
+  TokenRewardOptions o{.dpo_reward_scale = 0.1,
+                       .dpo_reward_clip = 0.05,
+                       .reward_clip = 10,
+                       .normalize_reward = true,
+                       .reward_mean = 1,
+                       .reward_std = 2};
   const at::Tensor sentence = SentenceReward(T({3, -20}, {2}), o);
   ExpectNear(sentence, T({1, -10}, {2}));  // (3-1)/2 = 1; (-20-1)/2 = -10.5 clipped to -10
   TokenRewards r = ComposeTokenRewards(policy, ref, dpo, sentence, mask, 0.5, o);
@@ -58,8 +62,10 @@ TEST(RewardsTest, GroupBaselines) {
   ExpectNear(*ApplyBaseline(s, 2, Baseline::kGroupNorm), T({-1 / std::sqrt(2.f), 1 / std::sqrt(2.f), 0, 0}, {4}));
   ExpectNear(*ApplyBaseline(s, 2, Baseline::kLeaveOneOut), T({-2, 2, 0, 0}, {4}));
   ExpectNear(*ApplyBaseline(s, 2, Baseline::kNone), s);
-  EXPECT_THAT(ApplyBaseline(s, 1, Baseline::kGroupNorm).status(), StatusIs(absl::StatusCode::kInvalidArgument, "at least 2 samples"));
-  EXPECT_THAT(ApplyBaseline(s, 3, Baseline::kLeaveOneOut).status(), StatusIs(absl::StatusCode::kInvalidArgument, "at least 2 samples"));
+  EXPECT_THAT(ApplyBaseline(s, 1, Baseline::kGroupNorm).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, "at least 2 samples"));
+  EXPECT_THAT(ApplyBaseline(s, 3, Baseline::kLeaveOneOut).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, "at least 2 samples"));
 }
 
 TEST(AdvantagesTest, GaeByHandWithPaddingIgnored) {

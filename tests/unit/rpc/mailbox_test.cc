@@ -18,7 +18,6 @@ TEST(MailboxTest, RunsWorkInOrderOnOneThread) {
   Mailbox box(8);
   std::vector<std::thread::id> threads;
   std::vector<int> order;
-  std::vector<std::thread> callers;
   for (int i = 0; i < 4; ++i) {
     auto r = box.Call<int>([&, i]() -> absl::StatusOr<int> {
       threads.push_back(std::this_thread::get_id());
@@ -56,6 +55,13 @@ TEST(MailboxTest, AFullMailboxRefusesAtOnceAndKeepsServing) {
   EXPECT_EQ(ok, 2);
   EXPECT_EQ(box.depth(), 0);
   EXPECT_THAT(box.Call<int>([]() -> absl::StatusOr<int> { return 5; }), IsOk());
+}
+
+TEST(MailboxTest, ACallerThatWaitsForItsAnswerIsNeverRefused) {
+  Mailbox box(1);  // one slot: each call must free it before answering
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_THAT(box.Call<int>([i]() -> absl::StatusOr<int> { return i; }), IsOk()) << i;
+  }
 }
 
 TEST(MailboxTest, ErrorsAndExceptionsComeBackAsStatuses) {

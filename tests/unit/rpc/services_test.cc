@@ -40,16 +40,16 @@ class ServicesTest : public ::testing::Test {
     scorer_ = std::make_unique<InProcessScorer>(Model(HeadKind::kLanguageModel, 1), nullptr, nullptr,
                                                 Model(HeadKind::kScore, 2), 1.0);
     critic_ = std::make_unique<InProcessCritic>(Model(HeadKind::kScore, 2), ActorTrainOptions{}, 0.2, "");
-    learner_ = std::make_unique<InProcessLearner>(Model(HeadKind::kLanguageModel, 1), ActorTrainOptions{}, 0.2, 1.0,
-                                                  "", weights_);
+    learner_ = std::make_unique<InProcessLearner>(Model(HeadKind::kLanguageModel, 1), ActorTrainOptions{}, 0.2, 1.0, "",
+                                                  weights_);
     rollout_service_ = std::make_unique<RolloutService>(*rollout_, no_weights_, nullptr, ServiceOptions{});
     scorer_service_ = std::make_unique<ScorerService>(*scorer_, nullptr, ServiceOptions{});
     critic_service_ = std::make_unique<CriticService>(*critic_, nullptr, ServiceOptions{});
     learner_service_ = std::make_unique<LearnerService>(*learner_, no_weights_, nullptr, ServiceOptions{});
     int port = 0;
-    auto server = StartServer({rollout_service_.get(), scorer_service_.get(), critic_service_.get(),
-                               learner_service_.get()},
-                              {.max_message_bytes = 1 << 20}, &port);
+    auto server =
+        StartServer({rollout_service_.get(), scorer_service_.get(), critic_service_.get(), learner_service_.get()},
+                    {.max_message_bytes = 1 << 20}, &port);
     ASSERT_THAT(server, IsOk());
     server_ = std::move(*server);
     ClientOptions client;
@@ -106,12 +106,13 @@ TEST_F(ServicesTest, RolloutRejectsBadRequestsAndKeepsServing) {
   bad_params.mutable_sampling()->set_top_p(0);
   EXPECT_THAT(Generate(bad_params), StatusIs(absl::StatusCode::kInvalidArgument, "top_p"));
   // Larger than the server's 1 MB message limit.
-  EXPECT_THAT(Generate(Request(std::vector<int64_t>(200000, 1))),
-              StatusIs(absl::StatusCode::kResourceExhausted, ""));
+  EXPECT_THAT(Generate(Request(std::vector<int64_t>(200000, 1))), StatusIs(absl::StatusCode::kResourceExhausted, ""));
   // Still serving: the remote rollout, through the client of the role interface.
   RemoteRollout remote(channel_, ClientOptions(), std::make_shared<WeightPlan>(WeightGroupOptions()), 1);
-  auto trajectories = remote.Generate({.prompts = {{4, {1, 2, 3}}}, .samples_per_prompt = 2,
-                                       .sampling = {.max_new_tokens = 5}, .first_trajectory_id = 10});
+  auto trajectories = remote.Generate({.prompts = {{4, {1, 2, 3}}},
+                                       .samples_per_prompt = 2,
+                                       .sampling = {.max_new_tokens = 5},
+                                       .first_trajectory_id = 10});
   ASSERT_THAT(trajectories, IsOk());
   ASSERT_EQ(trajectories->size(), 2u);
   EXPECT_EQ((*trajectories)[1].id, 11u);
@@ -136,7 +137,8 @@ TEST_F(ServicesTest, ScorerCriticAndLearnerRejectBadBatchesAndKeepServing) {
               StatusIs(absl::StatusCode::kInvalidArgument, "2 old values for 3 tokens"));
   EXPECT_THAT((*learner)->Train({{good}, {{-1, -1, -1}}, {{1}}}, 0).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, "1 advantages for 3 tokens"));
-  EXPECT_THAT((*learner)->Evaluate({out_of_vocab}).status(), StatusIs(absl::StatusCode::kInvalidArgument, "token id 61"));
+  EXPECT_THAT((*learner)->Evaluate({out_of_vocab}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, "token id 61"));
   // A trajectory whose packed bytes do not match its shape never reaches the actor.
   v1::TrajectoryBatch corrupt;
   wire::ToProto(std::vector<Trajectory>{good}, &corrupt);

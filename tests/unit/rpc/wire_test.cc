@@ -48,8 +48,8 @@ TEST(WireTest, CorruptTensorsAreRejectedWithWhatAndWhere) {
   ToProto(Example(), &t);
   v1::Trajectory bad = t;
   bad.mutable_response()->set_dtype(v1::DTYPE_F32);
-  EXPECT_THAT(FromProto(bad).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument, "trajectory 7 response: dtype DTYPE_F32, expected DTYPE_I64"));
+  EXPECT_THAT(FromProto(bad).status(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                "trajectory 7 response: dtype DTYPE_F32, expected DTYPE_I64"));
   bad = t;
   bad.mutable_prompt()->mutable_data()->pop_back();
   EXPECT_THAT(FromProto(bad).status(), StatusIs(absl::StatusCode::kInvalidArgument, "23 bytes for 3 elements"));
@@ -80,8 +80,8 @@ TEST(WireTest, TokenValuesKeepTheirRows) {
 }
 
 TEST(WireTest, SamplingParamsAndStatsRoundTrip) {
-  SamplingParams p{.temperature = 0.7, .top_k = 5, .top_p = 0.9, .max_new_tokens = 33, .stop_token_ids = {2, 9},
-                   .seed = 42};
+  SamplingParams p{
+      .temperature = 0.7, .top_k = 5, .top_p = 0.9, .max_new_tokens = 33, .stop_token_ids = {2, 9}, .seed = 42};
   v1::SamplingParams proto;
   ToProto(p, &proto);
   SamplingParams q = FromProto(proto);

@@ -41,8 +41,12 @@ class WeightSyncTest : public ::testing::Test {
     server_ = std::move(*s);
   }
   WeightGroupOptions Options(int rank, int world, int64_t generation = 0) {
-    return {.store_port = server_->port(), .rank = rank, .world_size = world, .generation = generation,
-            .timeout = 5s, .bucket_bytes = 40};  // buckets smaller than most tensors: slices span them
+    return {.store_port = server_->port(),
+            .rank = rank,
+            .world_size = world,
+            .generation = generation,
+            .timeout = 5s,
+            .bucket_bytes = 40};  // buckets smaller than most tensors: slices span them
   }
   std::unique_ptr<WeightStoreServer> server_;
 };
@@ -126,7 +130,8 @@ TEST_F(WeightSyncTest, ANewGenerationBringsInAWorkerThatJoinedLate) {
 }
 
 TEST_F(WeightSyncTest, BadOptionsAreRejected) {
-  EXPECT_THAT(WeightGroup::Join(Options(2, 2), nullptr).status(), StatusIs(absl::StatusCode::kInvalidArgument, "rank 2"));
+  EXPECT_THAT(WeightGroup::Join(Options(2, 2), nullptr).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, "rank 2"));
   EXPECT_THAT(WeightGroup::Join(Options(0, 2), nullptr).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, "hosts the store"));
   WeightGroupOptions o = Options(1, 2);
