@@ -69,6 +69,17 @@ sys.exit(1 if bad or len(a) != len(b) else 0)
 PY
 check "every other metric equal across processes and in one" test $? -eq 0
 
+# Resume across processes: a run that "crashed" after its step-2 checkpoint continues through
+# `rto launch --resume` and ends as the uninterrupted run.
+cp -r "$tmp/dist" "$tmp/resumed"
+rm -rf "$tmp/resumed/checkpoints/step-4" "$tmp/resumed/final"
+"$rto" launch "${rl[@]}" --set "out=$tmp/resumed" --set steps=4 --set eval.every=2 --set checkpoint.every=2 \
+  --resume >"$tmp/resumed.out" 2>&1
+check "launch --resume exits 0" test $? -eq 0
+check "the resumed run logs each step once" test "$(wc -l <"$tmp/resumed/metrics.jsonl")" -eq 4
+check "and ends with the uninterrupted run's weights" cmp -s "$tmp/dist/final/model.safetensors" \
+  "$tmp/resumed/final/model.safetensors"
+
 # A long run to look at while it works: Prometheus scrape, weights hash, then Ctrl-C.
 "$rto" launch "${rl[@]}" --set "out=$tmp/long" --set steps=500 --set eval.every=0 >"$tmp/long.out" 2>&1 &
 launcher=$!
