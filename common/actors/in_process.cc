@@ -106,6 +106,15 @@ InProcessRollout::InProcessRollout(std::unique_ptr<Transformer> policy, std::sha
     : policy_(std::move(policy)), weights_(std::move(weights)) {}
 
 absl::StatusOr<std::vector<Trajectory>> InProcessRollout::Generate(const RolloutRequest& request) {
+  std::vector<Trajectory> out;
+  RTO_RETURN_IF_ERROR(GenerateStreaming(request, [&](Trajectory t) { out.push_back(std::move(t)); }));
+  // Request order: prompt-major, then sample (ids were assigned in that order).
+  std::sort(out.begin(), out.end(), [](const Trajectory& a, const Trajectory& b) { return a.id < b.id; });
+  return out;
+}
+
+absl::Status InProcessRollout::GenerateStreaming(const RolloutRequest& request,
+                                                 const std::function<void(Trajectory)>& on_finished) {
   if (request.prompts.empty()) return absl::InvalidArgumentError("a rollout request with no prompts");
   if (request.samples_per_prompt < 1) {
     return absl::InvalidArgumentError(absl::StrCat("samples_per_prompt ", request.samples_per_prompt, " < 1"));
@@ -126,22 +135,20 @@ absl::StatusOr<std::vector<Trajectory>> InProcessRollout::Generate(const Rollout
       streams.push_back(SampleStream(request.step, p.prompt_id, s));
     }
   }
-  RTO_ASSIGN_OR_RETURN(std::vector<Generation> generations,
-                       rto::Generate(*policy_, prompts, request.sampling, streams));
-  std::vector<Trajectory> out(generations.size());
-  for (size_t i = 0; i < generations.size(); ++i) {
+  auto finished = [&](size_t i, const Generation& g) {
     const RolloutRequest::Prompt& p = request.prompts[i / request.samples_per_prompt];
-    Trajectory& t = out[i];
+    Trajectory t;
     t.id = request.first_trajectory_id + i;
     t.prompt_id = p.prompt_id;
     t.sample_index = static_cast<int64_t>(i % request.samples_per_prompt);
     t.policy_version = version_;
     t.prompt = p.tokens;
-    t.response = std::move(generations[i].tokens);
-    t.logprobs = std::move(generations[i].logprobs);
-    t.stopped = generations[i].finish_reason == FinishReason::kStop;
-  }
-  return out;
+    t.response = g.tokens;
+    t.logprobs = g.logprobs;
+    t.stopped = g.finish_reason == FinishReason::kStop;
+    on_finished(std::move(t));
+  };
+  return rto::Generate(*policy_, prompts, request.sampling, streams, finished).status();
 }
 
 absl::Status InProcessRollout::SyncWeights(int64_t version) {

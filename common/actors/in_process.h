@@ -67,6 +67,8 @@ class InProcessRollout : public Rollout {
  public:
   InProcessRollout(std::unique_ptr<Transformer> policy, std::shared_ptr<WeightSource> weights);
   absl::StatusOr<std::vector<Trajectory>> Generate(const RolloutRequest& request) override;
+  absl::Status GenerateStreaming(const RolloutRequest& request,
+                                 const std::function<void(Trajectory)>& on_finished) override;
   absl::Status SyncWeights(int64_t version) override;
   const Transformer& policy() const { return *policy_; }
   int64_t version() const { return version_; }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,15 @@ class Rollout {
   virtual ~Rollout() = default;
   // Samples `samples_per_prompt` responses per prompt; the samples of a prompt are contiguous.
   virtual absl::StatusOr<std::vector<Trajectory>> Generate(const RolloutRequest& request) = 0;
+  // The same samples, handed to `on_finished` one by one as each is complete (in finishing
+  // order). The default hands them over at the end, in request order.
+  virtual absl::Status GenerateStreaming(const RolloutRequest& request,
+                                         const std::function<void(Trajectory)>& on_finished) {
+    absl::StatusOr<std::vector<Trajectory>> all = Generate(request);
+    if (!all.ok()) return all.status();
+    for (Trajectory& t : *all) on_finished(std::move(t));
+    return absl::OkStatus();
+  }
   // Takes the weights the learner published as `version` (between generations, never inside one).
   virtual absl::Status SyncWeights(int64_t version) = 0;
 };

@@ -70,7 +70,8 @@ at::Tensor SampleTokens(const at::Tensor& logits, const SamplingParams& p, const
 absl::StatusOr<std::vector<Generation>> Generate(const Transformer& model,
                                                  const std::vector<std::vector<int64_t>>& prompts,
                                                  const SamplingParams& params,
-                                                 const std::vector<uint64_t>& sequence_seeds) {
+                                                 const std::vector<uint64_t>& sequence_seeds,
+                                                 const std::function<void(size_t, const Generation&)>& on_finished) {
   const ModelConfig& config = model.config();
   if (config.head != HeadKind::kLanguageModel) {
     return absl::InvalidArgumentError(absl::StrCat(config.ArchitectureName(), " cannot generate: it has no LM head"));
@@ -133,10 +134,11 @@ absl::StatusOr<std::vector<Generation>> Generate(const Transformer& model,
       g.logprobs.push_back(next_logprobs[r]);
       bool stopped =
           std::find(params.stop_token_ids.begin(), params.stop_token_ids.end(), token) != params.stop_token_ids.end();
-      if (stopped) {
-        g.finish_reason = FinishReason::kStop;
-      } else if (step + 1 < params.max_new_tokens) {
+      if (stopped) g.finish_reason = FinishReason::kStop;
+      if (!stopped && step + 1 < params.max_new_tokens) {
         keep.push_back(r);
+      } else if (on_finished) {
+        on_finished(static_cast<size_t>(active[r]), g);
       }
     }
     if (keep.empty()) break;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -30,10 +31,12 @@ absl::Status ValidateSamplingParams(const SamplingParams& params, int64_t vocab_
 // Generates one response per prompt. `sequence_seeds[i]` keys prompt i's random stream
 // (e.g. its index in the dataset); empty means 0, 1, 2, ...
 // REQUIRES: the model has an LM head; prompts are non-empty and hold ids in the vocabulary.
-absl::StatusOr<std::vector<Generation>> Generate(const Transformer& model,
-                                                 const std::vector<std::vector<int64_t>>& prompts,
-                                                 const SamplingParams& params,
-                                                 const std::vector<uint64_t>& sequence_seeds = {});
+// `on_finished(i, generation)`, when given, is called for each prompt as soon as its response is
+// complete (so results can stream out while longer ones are still decoding).
+absl::StatusOr<std::vector<Generation>> Generate(
+    const Transformer& model, const std::vector<std::vector<int64_t>>& prompts, const SamplingParams& params,
+    const std::vector<uint64_t>& sequence_seeds = {},
+    const std::function<void(size_t, const Generation&)>& on_finished = {});
 
 // Picks one token per row of float32 logits [B, vocab]; `uniforms` (float64 [B], in [0, 1))
 // drive the draw. Exposed for tests.

@@ -118,6 +118,8 @@ absl::StatusOr<std::vector<Trajectory>> RemoteRollout::Generate(const RolloutReq
     }
     return reader->Finish();
   }));
+  // They arrive in finishing order; the interface returns request order (ids were assigned in it).
+  std::sort(out.begin(), out.end(), [](const Trajectory& a, const Trajectory& b) { return a.id < b.id; });
   return out;
 }
 

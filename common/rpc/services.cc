@@ -38,7 +38,7 @@ absl::Status CheckDir(const v1::CheckpointRequest& r) {
 // --- rollout -----------------------------------------------------------------------------------
 
 RolloutService::RolloutService(Rollout& actor, WeightControl& weights, ServiceMetrics* metrics, ServiceOptions options)
-    : actor_(actor), weights_(weights), metrics_(metrics), options_(options), mailbox_(options.mailbox_capacity) {}
+    : actor_(actor), weights_(weights), metrics_(metrics), mailbox_(options.mailbox_capacity) {}
 
 grpc::Status RolloutService::Generate(grpc::ServerContext*, const v1::GenerateRequest* request,
                                       grpc::ServerWriter<v1::GenerateResponse>* writer) {
@@ -54,19 +54,22 @@ grpc::Status RolloutService::Generate(grpc::ServerContext*, const v1::GenerateRe
     r.step = request->step();
     r.first_trajectory_id = request->first_trajectory_id();
     ObserveMailbox(metrics_, mailbox_);
-    RTO_ASSIGN_OR_RETURN(std::vector<Trajectory> trajectories,
-                         mailbox_.Call<std::vector<Trajectory>>([&] { return actor_.Generate(r); }));
-    v1::GenerateResponse chunk;
+    // Each trajectory goes out in its own message as soon as it is complete, so every message
+    // stays far below the size limit. Only the actor thread writes during the call.
     int64_t tokens = 0;
-    for (const Trajectory& t : trajectories) {
-      wire::ToProto(t, chunk.add_trajectories());
-      tokens += static_cast<int64_t>(t.response.size());
-      if (static_cast<int64_t>(chunk.ByteSizeLong()) >= options_.chunk_bytes) {
-        if (!writer->Write(chunk)) return absl::CancelledError("the client went away");
-        chunk.Clear();
-      }
-    }
-    if (chunk.trajectories_size() > 0 && !writer->Write(chunk)) return absl::CancelledError("the client went away");
+    RTO_RETURN_IF_ERROR(mailbox_
+                            .Call<bool>([&]() -> absl::StatusOr<bool> {
+                              bool client_gone = false;
+                              RTO_RETURN_IF_ERROR(actor_.GenerateStreaming(r, [&](Trajectory t) {
+                                tokens += static_cast<int64_t>(t.response.size());
+                                v1::GenerateResponse message;
+                                wire::ToProto(t, message.add_trajectories());
+                                if (!client_gone && !writer->Write(message)) client_gone = true;
+                              }));
+                              if (client_gone) return absl::CancelledError("the client went away");
+                              return true;
+                            })
+                            .status());
     if (metrics_) metrics_->Counter("generated_tokens_total", "response tokens generated").Increment(tokens);
     return absl::OkStatus();
   });

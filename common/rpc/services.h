@@ -26,7 +26,6 @@ namespace rto {
 
 struct ServiceOptions {
   int64_t mailbox_capacity = 8;
-  int64_t chunk_bytes = 4 << 20;  // streamed responses are cut into messages of about this size
 };
 
 // What a service needs from the torch side for weights: which broadcast group to use next, the
@@ -55,7 +54,6 @@ class RolloutService final : public v1::Rollout::Service {
   Rollout& actor_;
   WeightControl& weights_;
   ServiceMetrics* metrics_;
-  ServiceOptions options_;
   Mailbox mailbox_;
   int64_t version_ = 0;
 };

@@ -39,9 +39,7 @@ absl::StatusOr<std::unique_ptr<ServiceMetrics>> StartMetrics(const std::string& 
   return ServiceMetrics::Start(role, flags.host, flags.metrics_port);
 }
 
-ServiceOptions ServiceOptionsOf(const RtoJobConfig& config) {
-  return {.mailbox_capacity = config.launch.mailbox, .chunk_bytes = 4 << 20};
-}
+ServiceOptions ServiceOptionsOf(const RtoJobConfig& config) { return {.mailbox_capacity = config.launch.mailbox}; }
 
 int Fail(const std::string& role, const absl::Status& status) {
   std::cerr << "rto-" << role << ": error: " << status.message() << "\n";

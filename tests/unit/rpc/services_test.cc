@@ -120,6 +120,33 @@ TEST_F(ServicesTest, RolloutRejectsBadRequestsAndKeepsServing) {
   EXPECT_EQ((*trajectories)[1].logprobs.size(), (*trajectories)[1].response.size());
 }
 
+TEST_F(ServicesTest, GenerationStreamsEachSequenceAsItFinishes) {
+  v1::GenerateRequest request = Request({1, 2, 3});
+  request.set_samples_per_prompt(12);
+  request.mutable_sampling()->set_max_new_tokens(16);
+  for (int64_t id = 0; id < 20; ++id) request.mutable_sampling()->add_stop_token_ids(id);
+  grpc::ClientContext context;
+  auto reader = v1::Rollout::NewStub(channel_)->Generate(&context, request);
+  v1::GenerateResponse message;
+  std::vector<size_t> lengths;
+  while (reader->Read(&message)) {
+    ASSERT_EQ(message.trajectories_size(), 1);
+    lengths.push_back(message.trajectories(0).response().shape(0));
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(lengths.size(), 12u);
+  // Shorter responses finish first and arrive first.
+  EXPECT_TRUE(std::is_sorted(lengths.begin(), lengths.end()));
+  EXPECT_NE(lengths.front(), lengths.back()) << "the stop tokens should end some samples early";
+  // The client puts them back in request order.
+  RemoteRollout remote(channel_, ClientOptions(), std::make_shared<WeightPlan>(WeightGroupOptions()), 1);
+  RolloutRequest r{.prompts = {{4, {1, 2, 3}}}, .samples_per_prompt = 12};
+  r.sampling = wire::FromProto(request.sampling());
+  auto trajectories = remote.Generate(r);
+  ASSERT_THAT(trajectories, IsOk());
+  for (size_t i = 0; i < trajectories->size(); ++i) EXPECT_EQ((*trajectories)[i].sample_index, static_cast<int64_t>(i));
+}
+
 TEST_F(ServicesTest, ScorerCriticAndLearnerRejectBadBatchesAndKeepServing) {
   RemoteScorer scorer(channel_, ClientOptions());
   RemoteCritic critic(channel_, ClientOptions());
