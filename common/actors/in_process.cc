@@ -198,16 +198,16 @@ TrainableModel::TrainableModel(std::unique_ptr<Transformer> model, const ActorTr
     : model_(std::move(model)),
       options_(options),
       params_(TrainableParameters(*model_)),
-      optimizer_(params_, DecayFlags(*model_), {.weight_decay = options.weight_decay}) {}
+      optimizer_(params_, DecayFlags(*model_), {.weight_decay = options.weight_decay}),
+      // The config reader has checked the schedule's name.
+      schedule_{.kind = ParseScheduleKind(options.schedule).value_or(ScheduleOptions::Kind::kConstant),
+                .lr = options.lr,
+                .warmup_steps = options.warmup_steps,
+                .total_steps = options.total_optimizer_steps,
+                .min_lr_ratio = options.min_lr_ratio} {}
 
 void TrainableModel::Step(Metrics& metrics, const std::string& prefix) {
-  const ScheduleOptions schedule{
-      .kind = ParseScheduleKind(options_.schedule).value_or(ScheduleOptions::Kind::kConstant),
-      .lr = options_.lr,
-      .warmup_steps = options_.warmup_steps,
-      .total_steps = options_.total_optimizer_steps,
-      .min_lr_ratio = options_.min_lr_ratio};
-  const double lr = LearningRate(schedule, optimizer_.steps());
+  const double lr = LearningRate(schedule_, optimizer_.steps());
   const double norm = ClipGradNorm(params_, options_.max_grad_norm);
   optimizer_.Step(lr);
   optimizer_.ZeroGrad();

@@ -115,6 +115,7 @@ class TrainableModel {
   ActorTrainOptions options_;
   std::vector<at::Tensor> params_;
   AdamW optimizer_;
+  ScheduleOptions schedule_;
 };
 
 class InProcessCritic : public Critic {

@@ -10,17 +10,13 @@
 namespace rto {
 
 absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<const Trajectory*>& trajectories,
-                                                    int64_t vocab_size, at::Device device, bool need_logprobs) {
+                                                    int64_t vocab_size, at::Device device) {
   if (trajectories.empty()) return absl::InvalidArgumentError("an empty batch of trajectories");
   int64_t max_len = 0, max_response = 0;
   for (const Trajectory* t : trajectories) {
     const std::string where = absl::StrCat("trajectory ", t->id, ": ");
     if (t->prompt.empty() || t->response.empty()) {
       return absl::InvalidArgumentError(where + "an empty prompt or response");
-    }
-    if (need_logprobs && t->logprobs.size() != t->response.size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, t->logprobs.size(), " behaviour log-probs for ", t->response.size(), " response tokens"));
     }
     for (const std::vector<int64_t>* ids : {&t->prompt, &t->response}) {
       for (int64_t id : *ids) {

@@ -21,10 +21,10 @@ struct TrajectoryBatch {
   at::Tensor mask;             // float [B, R]: 1 on real response tokens
 };
 
-// Checks every trajectory (non-empty prompt and response, ids in the vocabulary, one behaviour
-// log-prob per response token when `need_logprobs`) and builds the batch on `device`.
+// Checks every trajectory (non-empty prompt and response, ids in the vocabulary) and builds the
+// batch on `device`.
 absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<const Trajectory*>& trajectories,
-                                                    int64_t vocab_size, at::Device device, bool need_logprobs = false);
+                                                    int64_t vocab_size, at::Device device);
 std::vector<const Trajectory*> Pointers(const std::vector<Trajectory>& trajectories);
 
 // Hidden states [B, L, H] at the positions that predict each response token: [B, R, H].

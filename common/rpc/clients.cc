@@ -32,6 +32,16 @@ absl::Status Call(const ClientOptions& o, bool idempotent, const std::string& wh
   }
 }
 
+// Save / Restore / SavePolicy of `dir` through the stub's `method`; idempotent.
+template <typename Stub, typename Method>
+absl::Status CheckpointCall(const ClientOptions& o, Stub& stub, Method method, const std::string& what,
+                            const std::string& dir) {
+  v1::CheckpointRequest request;
+  request.set_dir(dir);
+  v1::CheckpointResponse response;
+  return Call(o, true, what, [&](grpc::ClientContext& c) { return (stub.*method)(&c, request, &response); });
+}
+
 // [begin, end) of share i when n items are split into `parts` contiguous shares.
 std::pair<size_t, size_t> Share(size_t n, size_t parts, size_t i) {
   const size_t base = n / parts, extra = n % parts;
@@ -253,19 +263,11 @@ absl::StatusOr<Metrics> RemoteCritic::Train(const ValueExperience& e, int64_t st
 }
 
 absl::Status RemoteCritic::Save(const std::string& dir) {
-  v1::CheckpointRequest request;
-  request.set_dir(dir);
-  v1::CheckpointResponse response;
-  return Call(options_, true, "critic Save",
-              [&](grpc::ClientContext& c) { return stub_->Save(&c, request, &response); });
+  return CheckpointCall(options_, *stub_, &v1::Critic::Stub::Save, "critic Save", dir);
 }
 
 absl::Status RemoteCritic::Restore(const std::string& dir) {
-  v1::CheckpointRequest request;
-  request.set_dir(dir);
-  v1::CheckpointResponse response;
-  return Call(options_, true, "critic Restore",
-              [&](grpc::ClientContext& c) { return stub_->Restore(&c, request, &response); });
+  return CheckpointCall(options_, *stub_, &v1::Critic::Stub::Restore, "critic Restore", dir);
 }
 
 // --- learner -----------------------------------------------------------------------------------
@@ -327,28 +329,16 @@ absl::StatusOr<int64_t> RemoteLearner::PublishWeights() {
 }
 
 absl::Status RemoteLearner::Save(const std::string& dir) {
-  v1::CheckpointRequest request;
-  request.set_dir(dir);
-  v1::CheckpointResponse response;
-  return Call(options_, true, "learner Save",
-              [&](grpc::ClientContext& c) { return stub_->Save(&c, request, &response); });
+  return CheckpointCall(options_, *stub_, &v1::Learner::Stub::Save, "learner Save", dir);
 }
 
 absl::Status RemoteLearner::Restore(const std::string& dir) {
-  v1::CheckpointRequest request;
-  request.set_dir(dir);
-  v1::CheckpointResponse response;
-  RTO_RETURN_IF_ERROR(Call(options_, true, "learner Restore",
-                           [&](grpc::ClientContext& c) { return stub_->Restore(&c, request, &response); }));
+  RTO_RETURN_IF_ERROR(CheckpointCall(options_, *stub_, &v1::Learner::Stub::Restore, "learner Restore", dir));
   return RefreshStatus();
 }
 
 absl::Status RemoteLearner::SavePolicy(const std::string& dir) {
-  v1::CheckpointRequest request;
-  request.set_dir(dir);
-  v1::CheckpointResponse response;
-  return Call(options_, true, "learner SavePolicy",
-              [&](grpc::ClientContext& c) { return stub_->SavePolicy(&c, request, &response); });
+  return CheckpointCall(options_, *stub_, &v1::Learner::Stub::SavePolicy, "learner SavePolicy", dir);
 }
 
 absl::StatusOr<v1::WeightsHashResponse> RemoteLearner::WeightsHash() {

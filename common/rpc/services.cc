@@ -28,9 +28,19 @@ void ObserveMailbox(ServiceMetrics* metrics, const Mailbox& mailbox) {
   if (metrics) metrics->Gauge("mailbox_depth", "work waiting or running in the actor's mailbox").Set(mailbox.depth());
 }
 
-absl::Status CheckDir(const v1::CheckpointRequest& r) {
-  if (r.dir().empty()) return absl::InvalidArgumentError("an empty checkpoint directory");
-  return absl::OkStatus();
+// Save / Restore / SavePolicy: `fn(dir)` on the actor thread.
+grpc::Status HandleCheckpoint(ServiceMetrics* metrics, Mailbox& mailbox, const char* method,
+                              const v1::CheckpointRequest& request,
+                              const std::function<absl::Status(const std::string&)>& fn) {
+  return Handle(metrics, method, [&]() -> absl::Status {
+    if (request.dir().empty()) return absl::InvalidArgumentError("an empty checkpoint directory");
+    return mailbox
+        .Call<bool>([&]() -> absl::StatusOr<bool> {
+          RTO_RETURN_IF_ERROR(fn(request.dir()));
+          return true;
+        })
+        .status();
+  });
 }
 
 }  // namespace
@@ -162,28 +172,14 @@ grpc::Status CriticService::Train(grpc::ServerContext*, const v1::ValueExperienc
 }
 
 grpc::Status CriticService::Save(grpc::ServerContext*, const v1::CheckpointRequest* request, v1::CheckpointResponse*) {
-  return Handle(metrics_, "Save", [&]() -> absl::Status {
-    RTO_RETURN_IF_ERROR(CheckDir(*request));
-    return mailbox_
-        .Call<bool>([&]() -> absl::StatusOr<bool> {
-          RTO_RETURN_IF_ERROR(actor_.Save(request->dir()));
-          return true;
-        })
-        .status();
-  });
+  return HandleCheckpoint(metrics_, mailbox_, "Save", *request,
+                          [&](const std::string& dir) { return actor_.Save(dir); });
 }
 
 grpc::Status CriticService::Restore(grpc::ServerContext*, const v1::CheckpointRequest* request,
                                     v1::CheckpointResponse*) {
-  return Handle(metrics_, "Restore", [&]() -> absl::Status {
-    RTO_RETURN_IF_ERROR(CheckDir(*request));
-    return mailbox_
-        .Call<bool>([&]() -> absl::StatusOr<bool> {
-          RTO_RETURN_IF_ERROR(actor_.Restore(request->dir()));
-          return true;
-        })
-        .status();
-  });
+  return HandleCheckpoint(metrics_, mailbox_, "Restore", *request,
+                          [&](const std::string& dir) { return actor_.Restore(dir); });
 }
 
 // --- learner -----------------------------------------------------------------------------------
@@ -250,41 +246,20 @@ grpc::Status LearnerService::Status(grpc::ServerContext*, const v1::LearnerStatu
 }
 
 grpc::Status LearnerService::Save(grpc::ServerContext*, const v1::CheckpointRequest* request, v1::CheckpointResponse*) {
-  return Handle(metrics_, "Save", [&]() -> absl::Status {
-    RTO_RETURN_IF_ERROR(CheckDir(*request));
-    return mailbox_
-        .Call<bool>([&]() -> absl::StatusOr<bool> {
-          RTO_RETURN_IF_ERROR(actor_.Save(request->dir()));
-          return true;
-        })
-        .status();
-  });
+  return HandleCheckpoint(metrics_, mailbox_, "Save", *request,
+                          [&](const std::string& dir) { return actor_.Save(dir); });
 }
 
 grpc::Status LearnerService::Restore(grpc::ServerContext*, const v1::CheckpointRequest* request,
                                      v1::CheckpointResponse*) {
-  return Handle(metrics_, "Restore", [&]() -> absl::Status {
-    RTO_RETURN_IF_ERROR(CheckDir(*request));
-    return mailbox_
-        .Call<bool>([&]() -> absl::StatusOr<bool> {
-          RTO_RETURN_IF_ERROR(actor_.Restore(request->dir()));
-          return true;
-        })
-        .status();
-  });
+  return HandleCheckpoint(metrics_, mailbox_, "Restore", *request,
+                          [&](const std::string& dir) { return actor_.Restore(dir); });
 }
 
 grpc::Status LearnerService::SavePolicy(grpc::ServerContext*, const v1::CheckpointRequest* request,
                                         v1::CheckpointResponse*) {
-  return Handle(metrics_, "SavePolicy", [&]() -> absl::Status {
-    RTO_RETURN_IF_ERROR(CheckDir(*request));
-    return mailbox_
-        .Call<bool>([&]() -> absl::StatusOr<bool> {
-          RTO_RETURN_IF_ERROR(actor_.SavePolicy(request->dir()));
-          return true;
-        })
-        .status();
-  });
+  return HandleCheckpoint(metrics_, mailbox_, "SavePolicy", *request,
+                          [&](const std::string& dir) { return actor_.SavePolicy(dir); });
 }
 
 grpc::Status LearnerService::WeightsHash(grpc::ServerContext*, const v1::WeightsHashRequest*,
