@@ -89,6 +89,7 @@ absl::Status RtoJobConfig::Read(ConfigReader& c) {
                          c.Read("rollout.temperature", &k.sampling.temperature),
                          c.Read("rollout.top_k", &k.sampling.top_k),
                          c.Read("rollout.top_p", &k.sampling.top_p),
+                         c.Read("rollout.max_staleness", &k.max_staleness),
                          c.Read("reward.dpo_reward_scale", &k.reward.dpo_reward_scale),
                          c.Read("reward.dpo_reward_clip", &k.reward.dpo_reward_clip),
                          c.Read("reward.reward_clip", &k.reward.reward_clip),
@@ -120,13 +121,17 @@ absl::Status RtoJobConfig::Read(ConfigReader& c) {
         c.Read("launch.weight_sync_timeout_s", &launch.weight_sync_timeout_s),
         c.Read("launch.bucket_mb", &launch.bucket_mb), c.Read("launch.rpc_deadline_s", &launch.rpc_deadline_s),
         c.Read("launch.max_message_mb", &launch.max_message_mb), c.Read("launch.mailbox", &launch.mailbox),
-        c.Read("launch.restart_workers", &launch.restart_workers)}) {
+        c.Read("launch.restart_workers", &launch.restart_workers), c.Read("launch.heartbeat_s", &launch.heartbeat_s),
+        c.Read("launch.heartbeat_timeout_s", &launch.heartbeat_timeout_s)}) {
     RTO_RETURN_IF_ERROR(s);
   }
   if (launch.rollout_workers < 1 || launch.scorer_replicas < 1 || launch.bucket_mb < 1 || launch.mailbox < 1 ||
       launch.max_message_mb < 1) {
     return absl::InvalidArgumentError(
         "launch.rollout_workers, scorer_replicas, bucket_mb, mailbox and max_message_mb must be >= 1");
+  }
+  if (!(launch.heartbeat_s > 0) || !(launch.heartbeat_timeout_s > launch.heartbeat_s)) {
+    return absl::InvalidArgumentError("launch.heartbeat_s must be > 0 and launch.heartbeat_timeout_s above it");
   }
   RTO_RETURN_IF_ERROR(ReadActorOptions(c, "actor", &actor));
   RTO_RETURN_IF_ERROR(ReadActorOptions(c, "critic", &critic));

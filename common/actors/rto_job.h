@@ -33,7 +33,8 @@ struct RtoJobConfig {
   std::string estimator = "gae";
   double clip_eps = 0.2, value_clip = 0.2;
   ActorTrainOptions actor, critic;
-  // `rto launch`: one process per role on this machine.
+  // `rto launch` (one process per role on this machine) and `rto coordinator` (workers started
+  // elsewhere register with it).
   struct Launch {
     int64_t rollout_workers = 2;
     int64_t scorer_replicas = 1;
@@ -44,7 +45,9 @@ struct RtoJobConfig {
     double rpc_deadline_s = 600;
     int64_t max_message_mb = 256;
     int64_t mailbox = 8;
-    bool restart_workers = true;  // replace a dead rollout worker and go on
+    bool restart_workers = true;      // replace a dead rollout worker and go on
+    double heartbeat_s = 1;           // how often workers heartbeat the coordinator
+    double heartbeat_timeout_s = 10;  // silence after which a worker counts as lost
   } launch;
 
   absl::Status Read(ConfigReader& config);

@@ -3,26 +3,12 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
-#include "common/rpc/status.h"
+#include "common/rpc/handler.h"
 #include "common/rpc/wire.h"
 #include "common/util/status_macros.h"
 
 namespace rto {
 namespace {
-
-// Runs one handler: times it, counts it by status code, converts the status.
-template <typename Fn>
-grpc::Status Handle(ServiceMetrics* metrics, const char* method, Fn fn) {
-  RequestTimer timer(metrics, method);
-  absl::Status s;
-  try {
-    s = fn();
-  } catch (const std::exception& e) {
-    s = absl::InternalError(absl::StrCat(method, ": ", e.what()));
-  }
-  timer.set_code(absl::StatusCodeToString(s.code()));
-  return ToGrpc(s);
-}
 
 void ObserveMailbox(ServiceMetrics* metrics, const Mailbox& mailbox) {
   if (metrics) metrics->Gauge("mailbox_depth", "work waiting or running in the actor's mailbox").Set(mailbox.depth());

@@ -1,14 +1,15 @@
 #include "services/common/service_main.h"
 
+#include <unistd.h>
+
 #include <csignal>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "common/config/config.h"
+#include "common/rpc/worker_agent.h"
 #include "common/util/args.h"
-#include "common/util/file.h"
 #include "common/util/status_macros.h"
-#include "nlohmann/json.hpp"
 
 namespace rto {
 namespace {
@@ -19,8 +20,9 @@ void OnSignal(int) { g_stop = 1; }
 }  // namespace
 
 absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc, char** argv) {
-  RTO_ASSIGN_OR_RETURN(Args args, Args::Parse(std::vector<std::string>(argv + 1, argv + argc),
-                                              {"config", "set", "host", "port", "metrics-port", "ready-file"}));
+  RTO_ASSIGN_OR_RETURN(
+      Args args, Args::Parse(std::vector<std::string>(argv + 1, argv + argc),
+                             {"config", "set", "host", "port", "metrics-port", "coordinator", "name", "advertise"}));
   ServiceFlags f;
   RTO_ASSIGN_OR_RETURN(std::string path, args.GetRequired("config"));
   f.host = args.GetString("host", f.host);
@@ -28,7 +30,17 @@ absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc
   RTO_ASSIGN_OR_RETURN(int64_t metrics_port, args.GetInt("metrics-port", 0));
   f.port = static_cast<int>(port);
   f.metrics_port = static_cast<int>(metrics_port);
-  f.ready_file = args.GetString("ready-file", "");
+  f.coordinator = args.GetString("coordinator", "");
+  f.name = args.GetString("name", "");
+  f.advertise = args.GetString("advertise", "");
+  if (f.advertise.empty()) {
+    f.advertise = f.host;
+    if (f.host == "0.0.0.0" || f.host == "::") {
+      char hostname[256] = {};
+      gethostname(hostname, sizeof(hostname) - 1);
+      f.advertise = hostname;
+    }
+  }
   RTO_ASSIGN_OR_RETURN(ConfigReader config, ConfigReader::Load(path, args.GetAll("set")));
   RTO_RETURN_IF_ERROR(f.config.Read(config));
   std::cerr << "rto-" << role << ": config " << path << "\n";
@@ -57,12 +69,22 @@ int Serve(const std::string& role, const ServiceFlags& flags, const std::vector<
   std::signal(SIGINT, OnSignal);
   std::cerr << "rto-" << role << ": serving on " << flags.host << ":" << port << ", metrics on port " << metrics->port()
             << "\n";
-  if (!flags.ready_file.empty()) {
-    nlohmann::json ready = {{"port", port}, {"metrics_port", metrics->port()}};
-    if (absl::Status s = WriteFileAtomically(flags.ready_file, ready.dump() + "\n"); !s.ok()) return Fail(role, s);
+  std::unique_ptr<WorkerAgent> agent;
+  if (!flags.coordinator.empty()) {
+    const std::string address = absl::StrCat(flags.advertise, ":", port);
+    agent = std::make_unique<WorkerAgent>(WorkerAgentOptions{
+        .coordinator = flags.coordinator,
+        .role = role,
+        .name = flags.name.empty() ? absl::StrCat(role, "@", address) : flags.name,
+        .address = address,
+        .metrics_port = metrics->port(),
+    });
   }
-  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  std::cerr << "rto-" << role << ": shutting down\n";
+  while (!g_stop && !(agent && agent->shutdown_requested())) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::cerr << "rto-" << role << ": shutting down" << (g_stop ? "" : " (the coordinator finished the run)") << "\n";
+  agent.reset();
   (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   return 0;
 }

@@ -1,8 +1,13 @@
-// What every role's executable shares: flags, the run config, the metrics endpoint, the ready
-// file the launcher waits for, and serving until SIGTERM or SIGINT.
+// What every role's executable shares: flags, the run config, the metrics endpoint, registering
+// with the coordinator and heartbeating, and serving until SIGTERM, SIGINT or the coordinator's
+// shutdown.
 //
 //   rto-<role> --config FILE [--set key=value ...] [--host H] [--port P] [--metrics-port P]
-//              [--ready-file PATH]
+//              [--coordinator HOST:PORT] [--name NAME] [--advertise HOST]
+//
+// --host is the address to bind (0.0.0.0 in a container); --advertise the host the coordinator
+// reaches this worker at (default: --host, or this machine's hostname when binding 0.0.0.0);
+// --name identifies it in the run (default <role>@<advertised host>:<port>).
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -23,7 +28,7 @@ struct ServiceFlags {
   std::string host = "127.0.0.1";
   int port = 0;
   int metrics_port = 0;
-  std::string ready_file;
+  std::string coordinator, name, advertise;
   RtoJobConfig config;
 };
 absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc, char** argv);
@@ -44,8 +49,8 @@ class ModelWeightControl : public WeightControl {
   std::function<const Transformer&()> model_;
 };
 
-// Starts the metrics endpoint and the server, writes the ready file ({"port", "metrics_port"}),
-// serves until SIGTERM or SIGINT, then shuts down. Returns the process exit code.
+// Starts the server, registers with the coordinator (with --coordinator), serves until SIGTERM,
+// SIGINT or the coordinator's shutdown, then shuts down. Returns the process exit code.
 int Serve(const std::string& role, const ServiceFlags& flags, const std::vector<grpc::Service*>& services,
           ServiceMetrics* metrics);
 absl::StatusOr<std::unique_ptr<ServiceMetrics>> StartMetrics(const std::string& role, const ServiceFlags& flags);

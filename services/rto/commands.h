@@ -14,5 +14,7 @@ int SynthCommand(const std::vector<std::string>& args);
 int EvalCommand(const std::vector<std::string>& args);
 int TrainCommand(const std::vector<std::string>& args);
 int LaunchCommand(const std::vector<std::string>& args);
+int CoordinatorCommand(const std::vector<std::string>& args);
+int CtlCommand(const std::vector<std::string>& args);
 
 }  // namespace rto

@@ -37,6 +37,13 @@ commands:
   launch --config rto.yaml [--set key=value ...] [--resume]
       The RTO job with every role as its own process on this machine (gRPC between them,
       weights broadcast over Gloo); per-service logs in <out>/logs/.
+  coordinator --config rto.yaml [--set key=value ...] [--resume] [--host H] [--port P]
+              [--metrics-port P] [--advertise HOST]
+      The RTO job's coordinator alone: rto-<role> workers started elsewhere (docker-compose,
+      Kubernetes) register with it given --coordinator HOST:PORT.
+  ctl status|pause|resume|stop (--address HOST:PORT | --run DIR) [--json]
+      Ask a running coordinator for its status (workers, step, last metrics), or pause,
+      resume or stop its run between steps (stop saves a checkpoint for --resume).
 )";
 
 }  // namespace
@@ -52,6 +59,8 @@ int main(int argc, char** argv) {
     if (!args.empty() && args[0] == "eval") return rto::EvalCommand(rest(1));
     if (!args.empty() && args[0] == "train") return rto::TrainCommand(rest(1));
     if (!args.empty() && args[0] == "launch") return rto::LaunchCommand(rest(1));
+    if (!args.empty() && args[0] == "coordinator") return rto::CoordinatorCommand(rest(1));
+    if (!args.empty() && args[0] == "ctl") return rto::CtlCommand(rest(1));
     if (!args.empty() && (args[0] == "help" || args[0] == "--help" || args[0] == "-h")) {
       std::cout << kUsage;
       return 0;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The distributed system on loopback: every role as its own process (learner, critic, scorer,
-# 2 rollout workers) under `rto launch`, against the same run in one process (`rto train rto`),
-# plus a Prometheus scrape, Ctrl-C, a rollout worker replaced mid-run and a dead scorer.
+# 2 rollout workers) under `rto launch`, against the same run in one process (`rto train rto`);
+# generation one batch ahead; `rto ctl` status / pause / resume / stop; a Prometheus scrape;
+# Ctrl-C; a rollout worker replaced mid-run; a dead scorer; and `rto coordinator` with workers
+# started by hand, as docker-compose or Kubernetes start them.
 # Usage: launch_test.sh BUILD_DIR SOURCE_DIR
 set -u
 bin=$1/services/rto
@@ -80,25 +82,86 @@ check "the resumed run logs each step once" test "$(wc -l <"$tmp/resumed/metrics
 check "and ends with the uninterrupted run's weights" cmp -s "$tmp/dist/final/model.safetensors" \
   "$tmp/resumed/final/model.safetensors"
 
-# A long run to look at while it works: Prometheus scrape, weights hash, then Ctrl-C.
-"$rto" launch "${rl[@]}" --set "out=$tmp/long" --set steps=500 --set eval.every=0 >"$tmp/long.out" 2>&1 &
+# Generation one batch ahead of training (max_staleness 1): the same numbers across processes and
+# in one process, and batches one version old wherever no checkpoint or evaluation intervenes.
+stale=(--set steps=6 --set eval.every=0 --set checkpoint.every=3 --set rollout.max_staleness=1)
+"$rto" launch "${rl[@]}" --set "out=$tmp/stale" "${stale[@]}" >"$tmp/stale.out" 2>&1
+check "launch with max_staleness 1 exits 0" test $? -eq 0
+"$rto" train rto "${rl[@]}" --set "out=$tmp/stale-local" "${stale[@]}" >/dev/null 2>&1
+check "and ends bitwise equal to the same run in one process" cmp -s "$tmp/stale/final/model.safetensors" \
+  "$tmp/stale-local/final/model.safetensors"
+staleness() { python3 -c "import json,sys; print(''.join(str(int(json.loads(l)['rollout/staleness'])) for l in open(sys.argv[1])))" "$1"; }
+check "steps after a checkpoint are on-policy, the others one version old" test "$(staleness "$tmp/stale/metrics.jsonl")" = "011011"
+check "one process overlaps the same way" test "$(staleness "$tmp/stale-local/metrics.jsonl")" = "011011"
+
+# A long run to look at while it works: `rto ctl`, a Prometheus scrape, pause, resume, stop.
+"$rto" launch "${rl[@]}" --set "out=$tmp/long" --set steps=500 --set eval.every=0 --set checkpoint.every=1000 \
+  >"$tmp/long.out" 2>&1 &
 launcher=$!
 for _ in $(seq 600); do
   grep -q "step 2/" "$tmp/long.out" 2>/dev/null && break
   sleep 0.1
 done
+ctl() { "$rto" ctl "$@" --run "$tmp/long" --json; }
+field() { python3 -c "import json,sys; s=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+ctl status >"$tmp/status.json"
+check "ctl status: running" test "$(field 's["state"]' <"$tmp/status.json")" = RUNNING
+check "ctl status: five workers registered and alive" \
+  test "$(field 'sum(w["alive"] for w in s["workers"])' <"$tmp/status.json")" = 5
+check "ctl status: the last step's metrics" test "$(field '"reward/rm_score" in s["last_metrics"]' <"$tmp/status.json")" = True
+"$rto" ctl status --run "$tmp/long" >"$tmp/status.txt"
+check "ctl status prints the workers for people" contains "$tmp/status.txt" "rollout-1"
 scrape() {  # scrape PORT: GET /metrics over bash's /dev/tcp
   exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n' >&3 && cat <&3
   exec 3<&-
 }
-port=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['metrics_port'])" "$tmp/long/logs/rollout-0.ready")
-scrape "$port" >"$tmp/rollout.metrics"
+metrics_port() { field "[w['metrics_port'] for w in s['workers'] if w['name'] == '$1'][0]" <"$tmp/status.json"; }
+scrape "$(metrics_port rollout-0)" >"$tmp/rollout.metrics"
 check "rollout metrics count Generate calls" contains "$tmp/rollout.metrics" 'rto_rollout_requests_total{code="OK",method="Generate"}'
 check "rollout metrics carry weight-sync bytes" contains "$tmp/rollout.metrics" 'rto_rollout_weight_sync_bytes_total'
 check "rollout metrics carry the policy version" contains "$tmp/rollout.metrics" 'rto_rollout_policy_version'
-port=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['metrics_port'])" "$tmp/long/logs/learner.ready")
-scrape "$port" >"$tmp/learner.metrics"
+scrape "$(metrics_port learner)" >"$tmp/learner.metrics"
 check "learner metrics time PublishWeights" contains "$tmp/learner.metrics" 'rto_learner_request_seconds_count{method="PublishWeights"}'
+scrape "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['metrics_port'])" "$tmp/long/logs/coordinator.json")" \
+  >"$tmp/coordinator.metrics"
+check "coordinator metrics count heartbeats" contains "$tmp/coordinator.metrics" 'rto_coordinator_requests_total{code="OK",method="Heartbeat"}'
+check "coordinator metrics carry the reward" contains "$tmp/coordinator.metrics" 'rto_coordinator_reward_rm_score'
+ctl pause >/dev/null
+for _ in $(seq 300); do
+  test "$(ctl status | field 's["state"]')" = PAUSED && break
+  sleep 0.1
+done
+check "ctl pause: paused between steps" test "$(ctl status | field 's["state"]')" = PAUSED
+lines=$(wc -l <"$tmp/long/metrics.jsonl")
+sleep 3
+check "no step runs while paused" test "$(wc -l <"$tmp/long/metrics.jsonl")" -eq "$lines"
+ctl resume >/dev/null
+for _ in $(seq 300); do
+  test "$(wc -l <"$tmp/long/metrics.jsonl")" -gt "$lines" && break
+  sleep 0.1
+done
+check "ctl resume: steps run again" test "$(wc -l <"$tmp/long/metrics.jsonl")" -gt "$lines"
+ctl stop >/dev/null
+wait "$launcher"
+check "ctl stop: the launcher exits 0" test $? -eq 0
+stopped_at=$(wc -l <"$tmp/long/metrics.jsonl")
+check "ctl stop: a checkpoint at the step it stopped" test -f "$tmp/long/checkpoints/step-$stopped_at/coordinator.json"
+check "ctl stop: no final policy (the run is not complete)" test ! -e "$tmp/long/final"
+sleep 1
+check "ctl stop leaves no service running" test -z "$(pgrep -f "$tmp/long/")"
+
+# --resume goes on from the stop; then Ctrl-C.
+"$rto" launch "${rl[@]}" --set "out=$tmp/long" --set steps=500 --set eval.every=0 --set checkpoint.every=1000 \
+  --resume >"$tmp/long2.out" 2>&1 &
+launcher=$!
+for _ in $(seq 600); do
+  test "$(wc -l <"$tmp/long/metrics.jsonl")" -gt "$stopped_at" && break
+  sleep 0.1
+done
+check "launch --resume continues after the stop" python3 -c "
+import json, sys
+steps = [json.loads(l)['step'] for l in open(sys.argv[1])]
+sys.exit(0 if steps[:$stopped_at + 1] == list(range($stopped_at + 1)) else 1)" "$tmp/long/metrics.jsonl"
 kill -INT "$launcher"
 wait "$launcher"
 check "Ctrl-C stops the launcher" test $? -ne 0
@@ -118,6 +181,7 @@ pkill -9 -f "rto-rollout --config $tmp/replace/logs/services.yaml" -n
 wait "$launcher"
 check "a run that lost a worker completes" test $? -eq 0
 check "the launcher replaced the worker" contains "$tmp/replace.out" "died; starting a replacement"
+check "the coordinator gave its slot to the new process" contains "$tmp/replace.out" "takes its place"
 "$rto" train rto "${rl[@]}" --set "out=$tmp/replace-local" "${ft[@]}" >/dev/null 2>&1
 check "and ends with the same weights as an undisturbed run" cmp -s "$tmp/replace/final/model.safetensors" \
   "$tmp/replace-local/final/model.safetensors"
@@ -137,6 +201,35 @@ check "the error names the dead service" contains "$tmp/dead.out" "a service die
 check "the error carries its log tail" contains "$tmp/dead.out" "| rto-scorer: serving on"
 sleep 1
 check "no service is left behind" test -z "$(pgrep -f "$tmp/dead/")"
+
+# `rto coordinator` starts nothing: workers started by hand (as docker-compose or Kubernetes
+# start them) register with it, run the job, and exit when the coordinator says it is over.
+svc=$tmp/dist/logs/services.yaml
+"$rto" coordinator --config "$svc" --set "out=$tmp/manual" >"$tmp/manual.out" 2>&1 &
+coordinator=$!
+for _ in $(seq 300); do
+  test -f "$tmp/manual/logs/coordinator.json" && break
+  sleep 0.1
+done
+address=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['address'])" "$tmp/manual/logs/coordinator.json")
+workers=()
+for role in learner critic scorer rollout rollout; do
+  "$bin/rto-$role" --config "$svc" --coordinator "$address" >>"$tmp/manual-workers.log" 2>&1 &
+  workers+=($!)
+done
+wait "$coordinator"
+check "rto coordinator with workers started by hand exits 0" test $? -eq 0
+check "and ends with the launched run's weights" cmp -s "$tmp/dist/final/model.safetensors" \
+  "$tmp/manual/final/model.safetensors"
+exited=0
+for _ in $(seq 100); do
+  exited=0
+  for pid in "${workers[@]}"; do kill -0 "$pid" 2>/dev/null || exited=$((exited + 1)); done
+  test "$exited" -eq 5 && break
+  sleep 0.1
+done
+check "the workers exit when the run is over" test "$exited" -eq 5
+check "the workers say why" test "$(grep -c "the coordinator finished the run" "$tmp/manual-workers.log")" -eq 5
 
 echo "launch_test: $failures failure(s)"
 test "$failures" -eq 0

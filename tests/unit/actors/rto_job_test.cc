@@ -161,25 +161,18 @@ TEST_F(RtoJobTest, ShortRunRaisesTheRewardModelScoreWithFiniteKl) {
   EXPECT_TRUE(fs::exists(Join("raise/summary.json")));
 }
 
-TEST_F(RtoJobTest, ResumeIsExact) {
-  ASSERT_THAT(RunRto(Config(Join("straight")), resolved_, false), IsOk());
-  // A run that "crashed" after its step-3 checkpoint.
-  RtoJobConfig cfg = Config(Join("crashed"));
-  ASSERT_THAT(RunRto(cfg, resolved_, false), IsOk());
-  fs::remove_all(Join("crashed/checkpoints/step-6"));
-  fs::remove_all(Join("crashed/final"));
-  ASSERT_THAT(RunRto(cfg, resolved_, /*resume=*/true), IsOk());
-  std::vector<json> a = Metrics(Join("straight")), b = Metrics(Join("crashed"));
-  ASSERT_EQ(a.size(), 6u);
-  ASSERT_EQ(b.size(), 6u);
+// Same metrics (timings aside) and bitwise equal final policy and critic.
+void ExpectSameRun(const std::string& a_dir, const std::string& b_dir, const std::vector<json>& a,
+                   const std::vector<json>& b) {
+  ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     for (auto& [key, value] : a[i].items()) {
       if (key.rfind("time/", 0) == 0 || key.rfind("throughput/", 0) == 0) continue;
       EXPECT_EQ(value, b[i][key]) << "step " << i << " " << key;
     }
   }
-  for (const char* dir : {"final", "checkpoints/step-6/critic/model"}) {
-    auto x = LoadModel(Join(std::string("straight/") + dir)), y = LoadModel(Join(std::string("crashed/") + dir));
+  for (const std::string dir : {"final", "checkpoints/step-6/critic/model"}) {
+    auto x = LoadModel(a_dir + "/" + dir), y = LoadModel(b_dir + "/" + dir);
     ASSERT_THAT(x, IsOk());
     ASSERT_THAT(y, IsOk());
     for (size_t i = 0; i < (*x)->parameters().size(); ++i) {
@@ -187,6 +180,61 @@ TEST_F(RtoJobTest, ResumeIsExact) {
           << dir << " " << (*x)->parameters()[i].name;
     }
   }
+}
+
+TEST_F(RtoJobTest, ResumeIsExact) {
+  // On-policy, and generating one batch ahead (which pauses at checkpoints for this reason).
+  for (const std::string staleness : {"0", "1"}) {
+    SCOPED_TRACE("max_staleness " + staleness);
+    const std::vector<std::string> set = {"rollout.max_staleness=" + staleness};
+    ASSERT_THAT(RunRto(Config(Join("straight-" + staleness), set), resolved_, false), IsOk());
+    // A run that "crashed" after its step-3 checkpoint.
+    RtoJobConfig cfg = Config(Join("crashed-" + staleness), set);
+    ASSERT_THAT(RunRto(cfg, resolved_, false), IsOk());
+    fs::remove_all(Join("crashed-" + staleness + "/checkpoints/step-6"));
+    fs::remove_all(Join("crashed-" + staleness + "/final"));
+    ASSERT_THAT(RunRto(cfg, resolved_, /*resume=*/true), IsOk());
+    std::vector<json> a = Metrics(Join("straight-" + staleness)), b = Metrics(Join("crashed-" + staleness));
+    ASSERT_EQ(a.size(), 6u);
+    ExpectSameRun(Join("straight-" + staleness), Join("crashed-" + staleness), a, b);
+    // Checkpoints and evaluations every 3 steps: steps 1, 2, 4 and 5 were generated ahead.
+    std::string pattern;
+    for (const json& m : a) pattern += std::to_string(m["rollout/staleness"].get<int>());
+    EXPECT_EQ(pattern, staleness == "0" ? "000000" : "011011");
+  }
+  RtoJobConfig cfg = Config(Join("stale-2"), {"rollout.max_staleness=2"});
+  EXPECT_THAT(RunRto(cfg, resolved_, false),
+              StatusIs(absl::StatusCode::kInvalidArgument, "rollout.max_staleness is 2; it must be 0"));
+}
+
+TEST_F(RtoJobTest, AStopBetweenStepsSavesACheckpointToResumeFrom) {
+  ASSERT_THAT(RunRto(Config(Join("unstopped")), resolved_, false), IsOk());
+  for (const std::string staleness : {"0", "1"}) {
+    SCOPED_TRACE("max_staleness " + staleness);
+    RtoJobConfig cfg = Config(Join("stop-" + staleness), {"rollout.max_staleness=" + staleness});
+    auto roles = MakeInProcessRoles(cfg);
+    ASSERT_THAT(roles, IsOk());
+    auto tokenizer = LoadTokenizer(cfg.models.policy);
+    ASSERT_THAT(tokenizer, IsOk());
+    auto coordinator = MakeCoordinator(cfg, roles->roles(), **tokenizer, resolved_, false);
+    ASSERT_THAT(coordinator, IsOk());
+    (*coordinator)->set_between_steps([&] { return (*coordinator)->step() == 4; });
+    ASSERT_THAT((*coordinator)->Run(), IsOk());
+    EXPECT_TRUE((*coordinator)->stopped());
+    EXPECT_EQ(Metrics(Join("stop-" + staleness)).size(), 4u);
+    EXPECT_TRUE(fs::exists(Join("stop-" + staleness + "/checkpoints/step-4/coordinator.json")));
+    EXPECT_FALSE(fs::exists(Join("stop-" + staleness + "/final")));
+  }
+  // The batch generated ahead was dropped and its prompts given back: both stopped at the same
+  // place in the data.
+  auto on_policy = ReadFileToString(Join("stop-0/checkpoints/step-4/coordinator.json"));
+  auto ahead = ReadFileToString(Join("stop-1/checkpoints/step-4/coordinator.json"));
+  ASSERT_THAT(on_policy, IsOk());
+  ASSERT_THAT(ahead, IsOk());
+  EXPECT_EQ(*on_policy, *ahead);
+  // On-policy, the stopped run resumes into exactly the run that never stopped.
+  ASSERT_THAT(RunRto(Config(Join("stop-0"), {"rollout.max_staleness=0"}), resolved_, /*resume=*/true), IsOk());
+  ExpectSameRun(Join("unstopped"), Join("stop-0"), Metrics(Join("unstopped")), Metrics(Join("stop-0")));
 }
 
 TEST_F(RtoJobTest, CriticFreeEstimatorsRunWithoutACritic) {

@@ -1,0 +1,85 @@
+#include "common/rpc/worker_agent.h"
+
+#include <grpcpp/grpcpp.h>
+#include <unistd.h>
+
+#include <iostream>
+
+namespace rto {
+namespace {
+
+constexpr auto kRpcDeadline = std::chrono::seconds(5);
+
+}  // namespace
+
+WorkerAgent::WorkerAgent(WorkerAgentOptions options)
+    : options_(std::move(options)),
+      stub_(v1::Coordinator::NewStub(grpc::CreateChannel(options_.coordinator, grpc::InsecureChannelCredentials()))),
+      thread_([this] { Loop(); }) {}
+
+WorkerAgent::~WorkerAgent() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+bool WorkerAgent::Register() {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
+  v1::RegisterRequest request;
+  request.set_role(options_.role);
+  request.set_name(options_.name);
+  request.set_address(options_.address);
+  request.set_metrics_port(options_.metrics_port);
+  request.set_pid(getpid());
+  v1::RegisterResponse response;
+  const grpc::Status s = stub_->Register(&context, request, &response);
+  if (!s.ok()) {
+    if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+      std::cerr << "rto-" << options_.role << ": the coordinator refused the registration: " << s.error_message()
+                << "\n";
+    }
+    return false;
+  }
+  worker_id_ = response.worker_id();
+  interval_ = std::chrono::milliseconds(std::max<int64_t>(response.heartbeat_interval_ms(), 10));
+  std::cerr << "rto-" << options_.role << ": registered with the coordinator at " << options_.coordinator << " as "
+            << worker_id_ << "\n";
+  return true;
+}
+
+void WorkerAgent::Loop() {
+  bool reported_unreachable = false;
+  while (true) {
+    if (!registered_) {
+      registered_ = Register();
+      if (!registered_ && !reported_unreachable) {
+        std::cerr << "rto-" << options_.role << ": the coordinator at " << options_.coordinator
+                  << " does not answer yet; serving meanwhile and retrying\n";
+        reported_unreachable = true;
+      }
+    }
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (wake_.wait_for(lock, registered_ ? interval_ : options_.retry, [&] { return stopping_; })) return;
+    }
+    if (!registered_) continue;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
+    v1::HeartbeatRequest request;
+    request.set_worker_id(worker_id_);
+    v1::HeartbeatResponse response;
+    if (!stub_->Heartbeat(&context, request, &response).ok()) continue;  // the next beat tries again
+    if (response.shutdown()) shutdown_ = true;
+    if (!response.known()) {
+      std::cerr << "rto-" << options_.role << ": the coordinator no longer knows " << worker_id_
+                << "; registering again\n";
+      registered_ = false;
+    }
+  }
+}
+
+}  // namespace rto

@@ -1,0 +1,49 @@
+// A worker's side of the control plane: registers the worker's server with the coordinator and
+// heartbeats from a thread of its own, for as long as the worker lives. A coordinator that is not
+// up yet or went away is retried (the worker keeps serving meanwhile); one that restarted and no
+// longer knows the worker gets a fresh registration. Torch-free.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "rto/v1/coordinator.grpc.pb.h"
+
+namespace rto {
+
+struct WorkerAgentOptions {
+  std::string coordinator;  // host:port
+  std::string role, name, address;
+  int metrics_port = 0;
+  std::chrono::milliseconds retry{1000};  // between attempts while the coordinator is unreachable
+};
+
+class WorkerAgent {
+ public:
+  explicit WorkerAgent(WorkerAgentOptions options);
+  ~WorkerAgent();
+  // The coordinator said the run is over.
+  bool shutdown_requested() const { return shutdown_; }
+  // Whether the coordinator knows this worker now.
+  bool registered() const { return registered_; }
+
+ private:
+  void Loop();
+  bool Register();
+  WorkerAgentOptions options_;
+  std::unique_ptr<v1::Coordinator::Stub> stub_;
+  std::string worker_id_;
+  std::chrono::milliseconds interval_{1000};
+  std::atomic<bool> shutdown_ = false, registered_ = false;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace rto

@@ -1,0 +1,273 @@
+#include "common/rpc/control_plane.h"
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "common/rpc/services.h"
+#include "common/rpc/worker_agent.h"
+#include "tests/testing/test_util.h"
+
+namespace rto {
+namespace {
+
+using testing::IsOk;
+using testing::StatusIs;
+using namespace std::chrono_literals;
+
+// Polls `condition` for up to `timeout`.
+template <typename Fn>
+bool Eventually(Fn condition, std::chrono::milliseconds timeout = 5s) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return condition();
+}
+
+TEST(WorkerRegistryTest, RefusesBadRegistrationsWithTheReason) {
+  WorkerRegistry registry(1s);
+  EXPECT_THAT(registry.Register("painter", "p", "h:1", 0, 0), StatusIs(absl::StatusCode::kInvalidArgument, "painter"));
+  EXPECT_THAT(registry.Register("rollout", "", "h:1", 0, 0),
+              StatusIs(absl::StatusCode::kInvalidArgument, "without a name"));
+  EXPECT_THAT(registry.Register("rollout", "r", "localhost", 0, 0),
+              StatusIs(absl::StatusCode::kInvalidArgument, "not host:port"));
+  ASSERT_THAT(registry.Register("rollout", "r", "h:1", 0, 0), IsOk());
+  EXPECT_THAT(registry.Register("scorer", "r", "h:2", 0, 0),
+              StatusIs(absl::StatusCode::kInvalidArgument, "registered as scorer but is a rollout"));
+  EXPECT_EQ(registry.Workers().size(), 1u);
+}
+
+TEST(WorkerRegistryTest, ARegistrationUnderTheSameNameReplacesTheWorker) {
+  WorkerRegistry registry(1s);
+  auto first = registry.Register("rollout", "rollout-0", "h:1", 7, 100);
+  ASSERT_THAT(first, IsOk());
+  auto second = registry.Register("rollout", "rollout-0", "h:2", 8, 101);
+  ASSERT_THAT(second, IsOk());
+  EXPECT_NE(first->worker_id, second->worker_id);
+  EXPECT_FALSE(registry.Heartbeat(first->worker_id));  // the old process is forgotten
+  EXPECT_TRUE(registry.Heartbeat(second->worker_id));
+  ASSERT_EQ(registry.Workers().size(), 1u);
+  EXPECT_EQ(registry.Workers()[0].address, "h:2");
+  EXPECT_FALSE(registry.IsAlive(*first));
+  EXPECT_TRUE(registry.IsAlive(*second));
+}
+
+TEST(WorkerRegistryTest, AWorkerThatStopsHeartbeatingIsLost) {
+  WorkerRegistry registry(100ms);
+  auto w = registry.Register("scorer", "scorer-0", "h:1", 0, 0);
+  ASSERT_THAT(w, IsOk());
+  EXPECT_TRUE(registry.IsAlive(*w));
+  std::this_thread::sleep_for(150ms);
+  EXPECT_FALSE(registry.IsAlive(*w));
+  EXPECT_TRUE(registry.Heartbeat(w->worker_id));
+  EXPECT_TRUE(registry.IsAlive(*w));
+}
+
+TEST(WorkerRegistryTest, WaitForReturnsOnceEveryRoleHasItsWorkers) {
+  WorkerRegistry registry(10s);
+  ASSERT_THAT(registry.Register("learner", "learner", "h:1", 0, 0), IsOk());
+  std::thread late([&] {
+    std::this_thread::sleep_for(50ms);
+    ASSERT_THAT(registry.Register("rollout", "rollout-1", "h:3", 0, 0), IsOk());
+    ASSERT_THAT(registry.Register("rollout", "rollout-0", "h:2", 0, 0), IsOk());
+    ASSERT_THAT(registry.Register("rollout", "rollout-2", "h:4", 0, 0), IsOk());
+  });
+  auto found = registry.WaitFor({{"learner", 1}, {"rollout", 2}}, 5s, nullptr);
+  late.join();
+  ASSERT_THAT(found, IsOk());
+  ASSERT_EQ((*found)["rollout"].size(), 2u);  // exactly as many as asked for, by name
+  EXPECT_EQ((*found)["rollout"][0].name, "rollout-0");
+  EXPECT_EQ((*found)["learner"][0].address, "h:1");
+}
+
+TEST(WorkerRegistryTest, WaitForNamesWhatIsMissingOrStopsWhenTheCheckFails) {
+  WorkerRegistry registry(10s);
+  ASSERT_THAT(registry.Register("learner", "learner", "h:1", 0, 0), IsOk());
+  EXPECT_THAT(registry.WaitFor({{"learner", 1}, {"rollout", 2}}, 100ms, nullptr),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, "2 rollout worker(s)"));
+  int checks = 0;
+  auto failed = registry.WaitFor({{"rollout", 1}}, 10s, [&]() -> absl::Status {
+    return ++checks < 3 ? absl::OkStatus() : absl::UnavailableError("rollout-0 died");
+  });
+  EXPECT_THAT(failed, StatusIs(absl::StatusCode::kUnavailable, "rollout-0 died"));
+}
+
+TEST(WorkerRegistryTest, WaitForNewSkipsTheWorkersAlreadyTaken) {
+  WorkerRegistry registry(10s);
+  auto a = registry.Register("rollout", "a", "h:1", 0, 0);
+  ASSERT_THAT(a, IsOk());
+  EXPECT_THAT(registry.WaitForNew("rollout", {a->worker_id}, 50ms, nullptr),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, "no new rollout"));
+  std::thread late([&] {
+    std::this_thread::sleep_for(50ms);
+    ASSERT_THAT(registry.Register("rollout", "b", "h:2", 0, 0), IsOk());
+  });
+  auto b = registry.WaitForNew("rollout", {a->worker_id}, 5s, nullptr);
+  late.join();
+  ASSERT_THAT(b, IsOk());
+  EXPECT_EQ(b->name, "b");
+}
+
+TEST(RunControlTest, PauseHoldsTheLoopBetweenStepsUntilResume) {
+  RunControl control;
+  control.Start(0, 10);
+  EXPECT_EQ(control.Snapshot().state(), v1::RunStatus::RUNNING);
+  EXPECT_FALSE(control.BetweenSteps());
+  control.Pause();
+  EXPECT_EQ(control.Snapshot().state(), v1::RunStatus::PAUSING);  // the step under way finishes
+  std::atomic<bool> returned = false;
+  std::future<bool> loop = std::async(std::launch::async, [&] {
+    const bool stop = control.BetweenSteps();
+    returned = true;
+    return stop;
+  });
+  ASSERT_TRUE(Eventually([&] { return control.Snapshot().state() == v1::RunStatus::PAUSED; }));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(returned);
+  control.Resume();
+  EXPECT_FALSE(loop.get());
+  EXPECT_EQ(control.Snapshot().state(), v1::RunStatus::RUNNING);
+}
+
+TEST(RunControlTest, StopEndsAPauseAndTheRunEndsStopped) {
+  RunControl control;
+  control.Start(0, 10);
+  control.Pause();
+  std::future<bool> loop = std::async(std::launch::async, [&] { return control.BetweenSteps(); });
+  ASSERT_TRUE(Eventually([&] { return control.Snapshot().state() == v1::RunStatus::PAUSED; }));
+  control.Stop();
+  EXPECT_TRUE(loop.get());
+  EXPECT_EQ(control.Snapshot().state(), v1::RunStatus::STOPPING);
+  control.Progress(4, 4, {{"reward/rm_score", 1.5}});
+  control.End(absl::OkStatus());
+  const v1::RunStatus s = control.Snapshot();
+  EXPECT_EQ(s.state(), v1::RunStatus::STOPPED);
+  EXPECT_EQ(s.step(), 4);
+  EXPECT_EQ(s.last_metrics().at("reward/rm_score"), 1.5);
+}
+
+TEST(RunControlTest, TheRunEndsFinishedOrFailedWithTheReason) {
+  RunControl finished;
+  finished.Start(0, 2);
+  finished.Progress(2, 2, {});
+  finished.End(absl::OkStatus());
+  EXPECT_EQ(finished.Snapshot().state(), v1::RunStatus::FINISHED);
+  RunControl failed;
+  failed.Start(0, 2);
+  failed.End(absl::UnavailableError("scorer-0 died"));
+  EXPECT_EQ(failed.Snapshot().state(), v1::RunStatus::FAILED);
+  EXPECT_EQ(failed.Snapshot().error(), "scorer-0 died");
+}
+
+// A coordinator server on a port, as `rto coordinator` runs it.
+struct CoordinatorServer {
+  explicit CoordinatorServer(int port_wanted = 0)
+      : registry(300ms), service(registry, control, 20ms, "runs/x", nullptr) {
+    auto s = StartServer({&service}, {.host = "127.0.0.1", .port = port_wanted}, &port);
+    EXPECT_THAT(s, IsOk());
+    if (s.ok()) server = std::move(*s);
+  }
+  WorkerRegistry registry;
+  RunControl control;
+  CoordinatorService service;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
+};
+
+WorkerAgentOptions AgentOptions(const std::string& coordinator) {
+  return {.coordinator = coordinator,
+          .role = "rollout",
+          .name = "rollout-0",
+          .address = "127.0.0.1:5555",
+          .metrics_port = 9,
+          .retry = std::chrono::milliseconds(20)};
+}
+
+TEST(ControlPlaneTest, AWorkerRegistersHeartbeatsAndLearnsWhenTheRunIsOver) {
+  CoordinatorServer coordinator;
+  WorkerAgent agent(AgentOptions(coordinator.address()));
+  ASSERT_TRUE(Eventually([&] { return coordinator.registry.Workers().size() == 1; }));
+  const WorkerInfo w = coordinator.registry.Workers()[0];
+  EXPECT_EQ(w.role, "rollout");
+  EXPECT_EQ(w.address, "127.0.0.1:5555");
+  EXPECT_EQ(w.metrics_port, 9);
+  EXPECT_GT(w.pid, 0);
+  // Heartbeats keep it alive well past the 300 ms timeout.
+  std::this_thread::sleep_for(600ms);
+  EXPECT_TRUE(coordinator.registry.IsAlive(w));
+  EXPECT_FALSE(agent.shutdown_requested());
+  coordinator.registry.set_shutdown();
+  EXPECT_TRUE(Eventually([&] { return agent.shutdown_requested(); }));
+}
+
+TEST(ControlPlaneTest, AWorkerStartedBeforeTheCoordinatorRegistersWhenItComesUp) {
+  int port = 0;
+  {
+    CoordinatorServer probe;  // find a free port, then free it
+    port = probe.port;
+  }
+  WorkerAgent agent(AgentOptions("127.0.0.1:" + std::to_string(port)));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(agent.registered());
+  CoordinatorServer coordinator(port);
+  EXPECT_TRUE(Eventually([&] { return coordinator.registry.Workers().size() == 1; }));
+  EXPECT_TRUE(agent.registered());
+}
+
+TEST(ControlPlaneTest, AWorkerRegistersAgainWithARestartedCoordinator) {
+  auto first = std::make_unique<CoordinatorServer>();
+  const int port = first->port;
+  WorkerAgent agent(AgentOptions(first->address()));
+  ASSERT_TRUE(Eventually([&] { return first->registry.Workers().size() == 1; }));
+  first->server->Shutdown();
+  first.reset();
+  CoordinatorServer second(port);  // knows nobody: the agent's heartbeat gets known = false
+  EXPECT_TRUE(Eventually([&] { return second.registry.Workers().size() == 1; }));
+  EXPECT_TRUE(second.registry.IsAlive(second.registry.Workers()[0]));
+}
+
+TEST(ControlPlaneTest, StatusPauseResumeAndStopOverGrpc) {
+  CoordinatorServer coordinator;
+  coordinator.control.Start(3, 10);
+  WorkerAgent agent(AgentOptions(coordinator.address()));
+  ASSERT_TRUE(Eventually([&] { return coordinator.registry.Workers().size() == 1; }));
+  auto stub = v1::Coordinator::NewStub(grpc::CreateChannel(coordinator.address(), grpc::InsecureChannelCredentials()));
+  auto call = [&](auto method) {
+    grpc::ClientContext context;
+    v1::RunStatus status;
+    EXPECT_TRUE(((*stub).*method)(&context, v1::ControlRequest(), &status).ok());
+    return status;
+  };
+  grpc::ClientContext context;
+  v1::RunStatus status;
+  ASSERT_TRUE(stub->GetStatus(&context, v1::GetStatusRequest(), &status).ok());
+  EXPECT_EQ(status.state(), v1::RunStatus::RUNNING);
+  EXPECT_EQ(status.step(), 3);
+  EXPECT_EQ(status.total_steps(), 10);
+  EXPECT_EQ(status.run_dir(), "runs/x");
+  ASSERT_EQ(status.workers_size(), 1);
+  EXPECT_EQ(status.workers(0).name(), "rollout-0");
+  EXPECT_TRUE(status.workers(0).alive());
+  EXPECT_EQ(call(&v1::Coordinator::Stub::Pause).state(), v1::RunStatus::PAUSING);
+  EXPECT_EQ(call(&v1::Coordinator::Stub::Resume).state(), v1::RunStatus::RUNNING);
+  EXPECT_EQ(call(&v1::Coordinator::Stub::Stop).state(), v1::RunStatus::STOPPING);
+  EXPECT_TRUE(coordinator.control.BetweenSteps());  // the loop sees the stop
+  // A bad registration is refused with the reason, and the service keeps serving.
+  grpc::ClientContext bad_context;
+  v1::RegisterRequest bad;
+  bad.set_role("rollout");
+  bad.set_name("x");
+  bad.set_address("nowhere");
+  v1::RegisterResponse response;
+  const grpc::Status refused = stub->Register(&bad_context, bad, &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(refused.error_message().find("not host:port"), std::string::npos);
+  EXPECT_EQ(call(&v1::Coordinator::Stub::Resume).state(), v1::RunStatus::STOPPING);  // stop is final
+}
+
+}  // namespace
+}  // namespace rto
