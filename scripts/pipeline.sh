@@ -2,24 +2,27 @@
 # The whole pipeline on one synthetic task, into one directory:
 #   rto synth -> model init -> SFT -> reward model and DPO -> PPO and RTO (same sample budget)
 #   -> every model answers the held-out prompts -> rto eval -> a table in the paper's shape.
-# Usage: scripts/pipeline.sh TASK SEED OUT_DIR [--sft-steps N] [--rl-steps N] [--local] [--set key=value ...]
+# Usage: scripts/pipeline.sh TASK SEED OUT_DIR [--sft-steps N] [--rl-steps N] [--local] [--models-only]
+#        [--set key=value ...]
 # (--set overrides apply to both PPO and RTO, e.g. --set kl.coef=0.05). PPO and RTO run through
-# `rto launch` (one process per role) unless --local. Needs a built rto.
+# `rto launch` (one process per role) unless --local. --models-only stops after SFT, RM and DPO
+# (what an RTO run needs; deploy/ uses it). Needs a built rto ($RTO, default build/services/rto/rto).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 task=$1 seed=$2 out=$3
 shift 3
-sft_steps=1000 rl_steps=60 rl_sets=() local=0
+sft_steps=1000 rl_steps=60 rl_sets=() local=0 models_only=0
 while (($#)); do
   case $1 in
     --sft-steps) sft_steps=$2; shift 2 ;;
     --rl-steps) rl_steps=$2; shift 2 ;;
     --set) rl_sets+=(--set "$2"); shift 2 ;;
     --local) local=1; shift ;;
+    --models-only) models_only=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-rto=build/services/rto/rto
+rto=${RTO:-build/services/rto/rto}
 rm -rf "$out" && mkdir -p "$out"
 log() { echo "[$(date +%H:%M:%S)] $*"; }
 # Runs one stage quietly, keeping its output in $out/logs/<name>.log and its wall time.
@@ -47,6 +50,7 @@ pref=(--set "model=$out/sft/final" --set "data=$out/task/preferences.jsonl" --se
   --set checkpoint.every=100000)
 stage rm "$rto" train rm --config configs/rm.yaml "${pref[@]}" --set "out=$out/rm"
 stage dpo "$rto" train dpo --config configs/dpo.yaml "${pref[@]}" --set "out=$out/dpo"
+((models_only)) && exit 0
 rl=(--config configs/rto.yaml --set "models.policy=$out/sft/final" --set "models.dpo=$out/dpo/final"
   --set "models.reward=$out/rm/final" --set "prompts=$out/task/rl_prompts.jsonl"
   --set "eval_prompts=$out/task/eval_prompts.jsonl" --set "steps=$rl_steps" --set "seed=$seed"

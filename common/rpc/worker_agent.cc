@@ -1,6 +1,8 @@
 #include "common/rpc/worker_agent.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netdb.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -11,6 +13,23 @@ namespace {
 constexpr auto kRpcDeadline = std::chrono::seconds(5);
 
 }  // namespace
+
+std::string ReachableHost(const std::string& bind_host) {
+  if (bind_host != "0.0.0.0" && bind_host != "::" && !bind_host.empty()) return bind_host;
+  char hostname[256] = {};
+  if (gethostname(hostname, sizeof(hostname) - 1) != 0) return "127.0.0.1";
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  addrinfo* found = nullptr;
+  std::string out = hostname;
+  if (getaddrinfo(hostname, nullptr, &hints, &found) == 0 && found != nullptr) {
+    char ip[INET_ADDRSTRLEN] = {};
+    const auto* addr = reinterpret_cast<const sockaddr_in*>(found->ai_addr);
+    if (inet_ntop(AF_INET, &addr->sin_addr, ip, sizeof(ip)) != nullptr) out = ip;
+    freeaddrinfo(found);
+  }
+  return out;
+}
 
 WorkerAgent::WorkerAgent(WorkerAgentOptions options)
     : options_(std::move(options)),

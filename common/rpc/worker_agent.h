@@ -23,6 +23,11 @@ struct WorkerAgentOptions {
   std::chrono::milliseconds retry{1000};  // between attempts while the coordinator is unreachable
 };
 
+// The host others reach a server at that binds `bind_host`: itself, or for a wildcard (0.0.0.0,
+// ::, as in a container) this machine's IPv4 address as its hostname resolves (a pod or container
+// IP), falling back to the hostname.
+std::string ReachableHost(const std::string& bind_host);
+
 class WorkerAgent {
  public:
   explicit WorkerAgent(WorkerAgentOptions options);

@@ -1,7 +1,5 @@
 #include "services/common/service_main.h"
 
-#include <unistd.h>
-
 #include <csignal>
 #include <iostream>
 
@@ -33,14 +31,7 @@ absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc
   f.coordinator = args.GetString("coordinator", "");
   f.name = args.GetString("name", "");
   f.advertise = args.GetString("advertise", "");
-  if (f.advertise.empty()) {
-    f.advertise = f.host;
-    if (f.host == "0.0.0.0" || f.host == "::") {
-      char hostname[256] = {};
-      gethostname(hostname, sizeof(hostname) - 1);
-      f.advertise = hostname;
-    }
-  }
+  if (f.advertise.empty()) f.advertise = ReachableHost(f.host);
   RTO_ASSIGN_OR_RETURN(ConfigReader config, ConfigReader::Load(path, args.GetAll("set")));
   RTO_RETURN_IF_ERROR(f.config.Read(config));
   std::cerr << "rto-" << role << ": config " << path << "\n";

@@ -6,7 +6,7 @@
 //              [--coordinator HOST:PORT] [--name NAME] [--advertise HOST]
 //
 // --host is the address to bind (0.0.0.0 in a container); --advertise the host the coordinator
-// reaches this worker at (default: --host, or this machine's hostname when binding 0.0.0.0);
+// reaches this worker at (default: --host, or this machine's IP address when binding 0.0.0.0);
 // --name identifies it in the run (default <role>@<advertised host>:<port>).
 #pragma once
 

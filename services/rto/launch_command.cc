@@ -35,6 +35,7 @@
 #include "common/rpc/control_plane.h"
 #include "common/rpc/metrics.h"
 #include "common/rpc/services.h"
+#include "common/rpc/worker_agent.h"
 #include "common/util/args.h"
 #include "common/util/file.h"
 #include "common/util/status_macros.h"
@@ -258,6 +259,9 @@ absl::Status RunCoordinator(const RtoJobConfig& cfg, const std::string& resolved
   std::unique_ptr<RemoteCritic> critic;
   if (with_critic) critic = std::make_unique<RemoteCritic>(Connect(workers["critic"][0].address, client), client);
 
+  // Counters exist from the start, so that dashboards show a zero rather than no data.
+  prometheus::Counter& steps_total = metrics->Counter("steps_total", "RL steps completed");
+  prometheus::Counter& restarts_total = metrics->Counter("worker_restarts_total", "rollout workers replaced");
   RTO_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, LoadTokenizer(cfg.models.policy));
   absl::Status run = [&]() -> absl::Status {
     RTO_ASSIGN_OR_RETURN(auto coordinator, MakeCoordinator(cfg, {&rollout, &scorer, critic.get(), learner.get()},
@@ -290,7 +294,7 @@ absl::Status RunCoordinator(const RtoJobConfig& cfg, const std::string& resolved
               i, std::make_unique<RemoteRollout>(Connect(w.address, client), client, plan, static_cast<int>(i) + 1));
         }
         plan->Reform(1 + static_cast<int>(rollout_slots.size()));
-        metrics->Counter("worker_restarts_total", "rollout workers replaced").Increment(lost.size());
+        restarts_total.Increment(lost.size());
         return absl::OkStatus();
       });
     }
@@ -299,7 +303,7 @@ absl::Status RunCoordinator(const RtoJobConfig& cfg, const std::string& resolved
         metrics->Gauge(absl::StrReplaceAll(key, {{"/", "_"}, {"+", "p"}}), "the coordinator's step metric " + key)
             .Set(value);
       }
-      metrics->Counter("steps_total", "RL steps completed").Increment();
+      steps_total.Increment();
       control.Progress(coordinator->step(), learner->version(), m);
     });
     coordinator->set_between_steps([&] { return control.BetweenSteps(); });

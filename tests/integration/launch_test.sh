@@ -95,11 +95,11 @@ check "steps after a checkpoint are on-policy, the others one version old" test 
 check "one process overlaps the same way" test "$(staleness "$tmp/stale-local/metrics.jsonl")" = "011011"
 
 # A long run to look at while it works: `rto ctl`, a Prometheus scrape, pause, resume, stop.
-"$rto" launch "${rl[@]}" --set "out=$tmp/long" --set steps=500 --set eval.every=0 --set checkpoint.every=1000 \
+"$rto" launch "${rl[@]}" --set "out=$tmp/long" --set steps=500 --set eval.every=2 --set checkpoint.every=1000 \
   >"$tmp/long.out" 2>&1 &
 launcher=$!
 for _ in $(seq 600); do
-  grep -q "step 2/" "$tmp/long.out" 2>/dev/null && break
+  grep -q "step 3/" "$tmp/long.out" 2>/dev/null && break
   sleep 0.1
 done
 ctl() { "$rto" ctl "$@" --run "$tmp/long" --json; }
@@ -126,6 +126,18 @@ scrape "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['metri
   >"$tmp/coordinator.metrics"
 check "coordinator metrics count heartbeats" contains "$tmp/coordinator.metrics" 'rto_coordinator_requests_total{code="OK",method="Heartbeat"}'
 check "coordinator metrics carry the reward" contains "$tmp/coordinator.metrics" 'rto_coordinator_reward_rm_score'
+python3 - "$src/deploy/grafana/dashboards/rto.json" "$tmp"/{coordinator,rollout,learner}.metrics \
+  >"$tmp/dashboard-names.out" <<'PY'
+import json, re, sys
+# Every metric the Grafana dashboard names (regex selectors aside) is one the services export.
+exprs = [t["expr"] for p in json.load(open(sys.argv[1]))["panels"] for t in p["targets"]]
+named = {n for e in exprs for n in re.findall(r"rto_[a-z0-9_]*[a-z0-9]", re.sub(r'\{__name__=~"[^"]*"\}', "", e))}
+scraped = {l.split("{")[0].split(" ")[0] for f in sys.argv[2:] for l in open(f) if l.startswith("rto_")}
+missing = sorted(n for n in named if n not in scraped)
+print("dashboard metrics not exported:", missing or "none")
+sys.exit(1 if missing or not named else 0)
+PY
+check "every metric of the Grafana dashboard is exported" test $? -eq 0
 ctl pause >/dev/null
 for _ in $(seq 300); do
   test "$(ctl status | field 's["state"]')" = PAUSED && break
@@ -151,7 +163,7 @@ sleep 1
 check "ctl stop leaves no service running" test -z "$(pgrep -f "$tmp/long/")"
 
 # --resume goes on from the stop; then Ctrl-C.
-"$rto" launch "${rl[@]}" --set "out=$tmp/long" --set steps=500 --set eval.every=0 --set checkpoint.every=1000 \
+"$rto" launch "${rl[@]}" --set "out=$tmp/long" --set steps=500 --set eval.every=2 --set checkpoint.every=1000 \
   --resume >"$tmp/long2.out" 2>&1 &
 launcher=$!
 for _ in $(seq 600); do
