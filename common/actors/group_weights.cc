@@ -17,11 +17,14 @@ std::vector<at::Tensor> Parameters(const Transformer& model) {
 }  // namespace
 
 absl::StatusOr<BroadcastStats> GroupWeights::Run(const Transformer& model, int64_t version) {
+  // Weights on a GPU go through NCCL; every rank decides from its own weights.
+  const std::vector<at::Tensor> parameters = Parameters(model);
+  options_.cuda_device = !parameters.empty() && parameters[0].is_cuda() ? parameters[0].get_device() : -1;
   if (group_ == nullptr || group_->generation() != options_.generation || group_->rank() != options_.rank) {
     group_.reset();
     RTO_ASSIGN_OR_RETURN(group_, WeightGroup::Join(options_, server_.get()));
   }
-  absl::StatusOr<BroadcastStats> stats = group_->Broadcast(Parameters(model), version);
+  absl::StatusOr<BroadcastStats> stats = group_->Broadcast(parameters, version);
   if (!stats.ok()) group_.reset();  // a failed group is formed again next time
   return stats;
 }

@@ -16,6 +16,9 @@ struct WeightGroupOptions {
   int64_t generation = 0;  // a new group per membership change
   std::chrono::milliseconds timeout{30000};
   int64_t bucket_bytes = 32ll << 20;
+  // The CUDA device of this rank's weights: -1 (weights on the CPU) forms a Gloo group, >= 0 an
+  // NCCL group. Every rank of a generation must agree; each sets it from its own weights.
+  int cuda_device = -1;
 };
 
 }  // namespace rto

@@ -4,9 +4,13 @@
 #include <c10/core/GradMode.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <chrono>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 
@@ -68,7 +72,9 @@ absl::StatusOr<std::unique_ptr<WeightStoreServer>> WeightStoreServer::Start(cons
 
 struct WeightGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;  // the server's, or a client
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  // One broadcast from rank 0 through the group's backend (Gloo or NCCL), waited on for at most
+  // the timeout; false when it did not complete in time.
+  std::function<bool(std::vector<at::Tensor>&, const c10d::BroadcastOptions&, std::chrono::milliseconds)> broadcast;
 };
 
 WeightGroup::WeightGroup(const WeightGroupOptions& options, std::unique_ptr<Impl> impl)
@@ -95,14 +101,34 @@ absl::StatusOr<std::unique_ptr<WeightGroup>> WeightGroup::Join(const WeightGroup
       c.timeout = o.timeout;
       base = c10::make_intrusive<c10d::TCPStore>(o.store_host, c);
     }
-    impl->store = c10::make_intrusive<c10d::PrefixStore>(absl::StrCat("weights/", o.generation, "/"), base);
-    auto options = c10d::ProcessGroupGloo::Options::create(o.timeout);
-    // Each rank binds Gloo to its own address: the store's host on the learner and on one machine
-    // (loopback), this machine's default interface for workers elsewhere.
-    const bool local = o.rank == 0 || o.store_host.rfind("127.", 0) == 0 || o.store_host == "localhost";
-    options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname(o.store_host)
-                                     : c10d::ProcessGroupGloo::createDefaultDevice());
-    impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, o.rank, o.world_size, options);
+    // The backend is part of the prefix: ranks that disagree about it time out naming the
+    // generation instead of exchanging bytes through different transports.
+    const bool nccl = o.cuda_device >= 0;
+    impl->store = c10::make_intrusive<c10d::PrefixStore>(
+        absl::StrCat("weights/", o.generation, nccl ? "/nccl/" : "/gloo/"), base);
+    if (nccl) {
+#ifdef USE_C10D_NCCL
+      auto options = c10d::ProcessGroupNCCL::Options::create();
+      options->timeout = o.timeout;
+      auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl->store, o.rank, o.world_size, options);
+      impl->broadcast = [group](std::vector<at::Tensor>& t, const c10d::BroadcastOptions& b,
+                                std::chrono::milliseconds timeout) { return group->broadcast(t, b)->wait(timeout); };
+#else
+      return absl::FailedPreconditionError(
+          "the weights are on CUDA, which needs an NCCL group, and this build's LibTorch has no NCCL "
+          "(build on a CUDA LibTorch; see the README)");
+#endif
+    } else {
+      auto options = c10d::ProcessGroupGloo::Options::create(o.timeout);
+      // Each rank binds Gloo to its own address: the store's host on the learner and on one
+      // machine (loopback), this machine's default interface for workers elsewhere.
+      const bool local = o.rank == 0 || o.store_host.rfind("127.", 0) == 0 || o.store_host == "localhost";
+      options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname(o.store_host)
+                                       : c10d::ProcessGroupGloo::createDefaultDevice());
+      auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, o.rank, o.world_size, options);
+      impl->broadcast = [group](std::vector<at::Tensor>& t, const c10d::BroadcastOptions& b,
+                                std::chrono::milliseconds timeout) { return group->broadcast(t, b)->wait(timeout); };
+    }
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("rank ", o.rank, " could not join weight group generation ",
                                                o.generation, " of ", o.world_size, " via ", o.store_host, ":",
@@ -117,8 +143,7 @@ absl::Status WeightGroup::BroadcastOne(at::Tensor& tensor) {
   b.rootRank = 0;
   b.timeout = options_.timeout;
   try {
-    auto work = impl_->group->broadcast(one, b);
-    if (!work->wait(options_.timeout)) {
+    if (!impl_->broadcast(one, b, options_.timeout)) {
       return absl::DeadlineExceededError(
           absl::StrCat("weight broadcast timed out after ", options_.timeout.count(), " ms"));
     }
@@ -139,9 +164,11 @@ absl::StatusOr<BroadcastStats> WeightGroup::Broadcast(const std::vector<at::Tens
   }
   const bool root = options_.rank == 0;
   const at::Device device = tensors.empty() ? at::Device(at::kCPU) : tensors[0].device();
+  // NCCL moves device memory only: the header goes where the weights are.
   at::Tensor header =
-      at::tensor({version, static_cast<int64_t>(tensors.size()), total, LayoutHash(tensors)}, at::kLong);
+      at::tensor({version, static_cast<int64_t>(tensors.size()), total, LayoutHash(tensors)}, at::kLong).to(device);
   if (auto s = BroadcastOne(header); !s.ok()) return s;
+  header = header.to(at::kCPU);
   const int64_t sent_version = header[0].item<int64_t>(), sent_total = header[2].item<int64_t>();
   const bool layout_matches = header[1].item<int64_t>() == static_cast<int64_t>(tensors.size()) &&
                               sent_total == total && header[3].item<int64_t>() == LayoutHash(tensors);

@@ -1,7 +1,8 @@
 // Weight broadcast from the learner to the rollout workers (DESIGN.md section 3): the learner
 // hosts a c10d TCPStore; learner (rank 0) and workers form a torch c10d process group, Gloo on
-// the CPU; and the learner broadcasts the parameters, in a fixed order, as flattened byte buckets
-// of bounded size, behind a header carrying the version and the layout.
+// the CPU and NCCL for weights on CUDA; and the learner broadcasts the parameters, in a fixed
+// order, as flattened byte buckets of bounded size, behind a header carrying the version and the
+// layout.
 //
 // Every collective has a timeout: a dead or stuck peer makes Broadcast fail within it instead of
 // hanging. Membership changes make a new group generation (keys prefixed by the generation in the

@@ -140,5 +140,14 @@ TEST_F(WeightSyncTest, BadOptionsAreRejected) {
   EXPECT_THAT(WeightGroup::Join(o, nullptr).status(), StatusIs(absl::StatusCode::kUnavailable, "could not join"));
 }
 
+#ifndef USE_C10D_NCCL
+TEST_F(WeightSyncTest, WeightsOnCudaNeedALibTorchWithNccl) {
+  WeightGroupOptions o = Options(0, 1);
+  o.cuda_device = 0;
+  EXPECT_THAT(WeightGroup::Join(o, server_.get()).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "this build's LibTorch has no NCCL"));
+}
+#endif
+
 }  // namespace
 }  // namespace rto
