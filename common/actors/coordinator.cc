@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <future>
 #include <iostream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -131,10 +132,17 @@ RolloutRequest Coordinator::NextRequest(int64_t step) {
   return request;
 }
 
+bool Coordinator::CheckpointAfter(int64_t steps_done) const {
+  return steps_done % options_.checkpoint_every == 0 || steps_done == options_.steps;
+}
+
+bool Coordinator::EvaluateAfter(int64_t steps_done) const {
+  return options_.eval_every > 0 && (steps_done % options_.eval_every == 0 || steps_done == options_.steps);
+}
+
 void Coordinator::DiscardPending() {
   if (!pending_.valid()) return;
   pending_.get();
-  pending_request_ = RolloutRequest();
   if (absl::Status s = order_.Restore(order_before_pending_); !s.ok()) {
     std::cerr << "coordinator: cannot give back the prompts of a dropped batch: " << s.message() << "\n";
   }
@@ -169,34 +177,34 @@ absl::StatusOr<Metrics> Coordinator::Step() {
   // This step's batch: generated ahead during the last step, or now by the current weights. A
   // batch generated ahead whose worker died is generated again, on-policy.
   std::vector<Trajectory> trajectories;
-  bool generated = false;
+  std::optional<RolloutRequest> request;  // set when the batch is still to be generated
   auto start = Clock::now();
   double sync_s = 0;
   if (pending_.valid()) {
     Generated ahead = pending_.get();
     if (ahead.trajectories.ok()) {
       trajectories = std::move(*ahead.trajectories);
-      generated = true;
       m["time/generate_s"] = ahead.seconds;
     } else if (recover_ && ahead.trajectories.status().code() == absl::StatusCode::kUnavailable) {
       std::cerr << "coordinator: rollout unavailable (" << ahead.trajectories.status().message() << "); recovering\n";
       RTO_RETURN_IF_ERROR(recover_());
       ++recoveries_;
       rollout_version_ = -1;
+      request = std::move(ahead.request);
     } else {
       return ahead.trajectories.status();
     }
+  } else {
+    request = NextRequest(step_);
   }
-  if (!generated) {
-    const RolloutRequest request = pending_request_.prompts.empty() ? NextRequest(step_) : pending_request_;
+  if (request) {
     const auto sync_start = Clock::now();
     RTO_RETURN_IF_ERROR(EnsureRolloutCurrent());
     sync_s += SecondsSince(sync_start);
     const auto generate_start = Clock::now();
-    RTO_ASSIGN_OR_RETURN(trajectories, GenerateWithRecovery(request));
+    RTO_ASSIGN_OR_RETURN(trajectories, GenerateWithRecovery(*request));
     m["time/generate_s"] = SecondsSince(generate_start);
   }
-  pending_request_ = RolloutRequest();
   m["time/generate_wait_s"] = SecondsSince(start) - sync_s;
   const int64_t version = roles_.learner->version();
   int64_t response_tokens = 0, stopped = 0, staleness = 0;
@@ -215,17 +223,16 @@ absl::StatusOr<Metrics> Coordinator::Step() {
   // Generate the next step's batch now, while this one trains, unless a checkpoint or an
   // evaluation comes first: those see the rollout idle and the learner's newest weights.
   const int64_t after = step_ + 1;
-  const bool boundary = after % options_.checkpoint_every == 0 ||
-                        (options_.eval_every > 0 && after % options_.eval_every == 0) || after >= options_.steps;
-  if (options_.max_staleness > 0 && !boundary) {
+  if (options_.max_staleness > 0 && after < options_.steps && !CheckpointAfter(after) && !EvaluateAfter(after)) {
     const auto sync_start = Clock::now();
     RTO_RETURN_IF_ERROR(EnsureRolloutCurrent());
     sync_s += SecondsSince(sync_start);
     order_before_pending_ = order_.state();
-    pending_request_ = NextRequest(after);
-    pending_ = std::async(std::launch::async, [this, request = pending_request_] {
+    pending_ = std::async(std::launch::async, [this, next = NextRequest(after)]() mutable {
       const auto t = Clock::now();
-      Generated g{roles_.rollout->Generate(request)};
+      Generated g;
+      g.request = std::move(next);
+      g.trajectories = roles_.rollout->Generate(g.request);
       g.seconds = SecondsSince(t);
       return g;
     });
@@ -444,8 +451,7 @@ absl::Status Coordinator::Restore(const std::string& dir) {
 }
 
 absl::Status Coordinator::Run() {
-  const bool evaluate = options_.eval_every > 0;
-  if (evaluate && step_ == 0) {
+  if (options_.eval_every > 0 && step_ == 0) {
     RTO_ASSIGN_OR_RETURN(Metrics initial, Evaluate());
     std::cerr << absl::StrFormat("initial policy: eval/rm_score %.4f\n", initial["eval/rm_score"]);
   }
@@ -453,7 +459,7 @@ absl::Status Coordinator::Run() {
   while (step_ < options_.steps) {
     if (between_steps_ && between_steps_()) {
       DiscardPending();
-      if (step_ % options_.checkpoint_every != 0) {
+      if (!CheckpointAfter(step_)) {
         RTO_RETURN_IF_ERROR(checkpoints_.Save(step_, [&](const std::string& dir) { return Save(dir); }));
       }
       std::cerr << "coordinator: stopped at step " << step_ << "; continue with --resume\n";
@@ -463,14 +469,14 @@ absl::Status Coordinator::Run() {
     const auto start = Clock::now();
     RTO_ASSIGN_OR_RETURN(Metrics m, Step());
     m["time/step_s"] = SecondsSince(start);
-    if (evaluate && (step_ % options_.eval_every == 0 || step_ == options_.steps)) {
+    if (EvaluateAfter(step_)) {
       RTO_ASSIGN_OR_RETURN(Metrics e, Evaluate());
       m.insert(e.begin(), e.end());
     }
     RTO_RETURN_IF_ERROR(run_.LogStep(step_ - 1, options_.steps, m));
     if (observer_) observer_(m);
     last = m;
-    if (step_ % options_.checkpoint_every == 0 || step_ == options_.steps) {
+    if (CheckpointAfter(step_)) {
       RTO_RETURN_IF_ERROR(checkpoints_.Save(step_, [&](const std::string& dir) { return Save(dir); }));
     }
   }

@@ -99,11 +99,15 @@ class Coordinator {
   absl::Status EnsureRolloutCurrent();
   // The prompts of `step` (taken from the data order) and its sampling settings.
   RolloutRequest NextRequest(int64_t step);
-  // The generated batch of a step started ahead (max_staleness 1) and what it cost.
+  // A step's batch generated ahead (max_staleness 1): its request, the result and what it cost.
   struct Generated {
+    RolloutRequest request;
     absl::StatusOr<std::vector<Trajectory>> trajectories;
     double seconds = 0;
   };
+  // Whether a checkpoint / an evaluation follows once `steps_done` steps are done.
+  bool CheckpointAfter(int64_t steps_done) const;
+  bool EvaluateAfter(int64_t steps_done) const;
   // Waits for a batch generated ahead and drops it, giving its prompts back to the data order.
   void DiscardPending();
   // Generate (or sync), and on UNAVAILABLE recover once, sync the new workers and try again.
@@ -131,7 +135,6 @@ class Coordinator {
   int64_t recoveries_ = 0;
   int64_t rollout_version_ = -1;  // the weights the rollout holds (-1: unknown)
   std::future<Generated> pending_;
-  RolloutRequest pending_request_;
   DataOrder::State order_before_pending_;
 };
 

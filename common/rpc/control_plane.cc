@@ -1,6 +1,7 @@
 #include "common/rpc/control_plane.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -89,52 +90,54 @@ std::vector<WorkerInfo> WorkerRegistry::AliveLocked(const std::string& role) con
   return out;
 }
 
-absl::StatusOr<std::map<std::string, std::vector<WorkerInfo>>> WorkerRegistry::WaitFor(
-    const std::map<std::string, int>& counts, std::chrono::milliseconds timeout,
-    const std::function<absl::Status()>& check) {
+template <typename T>
+absl::StatusOr<T> WorkerRegistry::Await(std::chrono::milliseconds timeout, const std::function<absl::Status()>& check,
+                                        const std::function<std::optional<T>(std::string* why_not)>& attempt) {
   const auto end = Clock::now() + timeout;
   while (true) {
-    std::map<std::string, std::vector<WorkerInfo>> found;
-    std::vector<std::string> missing;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      for (const auto& [role, count] : counts) {
-        found[role] = AliveLocked(role);
-        if (static_cast<int>(found[role].size()) < count) {
-          missing.push_back(absl::StrCat(count - found[role].size(), " ", role));
-        } else {
-          found[role].resize(count);
-        }
-      }
-      if (missing.empty()) return found;
-      if (Clock::now() > end) {
-        return absl::DeadlineExceededError(absl::StrCat("still waiting for ", absl::StrJoin(missing, ", "),
-                                                        " worker(s) to register after ", timeout.count(), " ms"));
-      }
+      std::string why_not;
+      if (std::optional<T> done = attempt(&why_not)) return *std::move(done);
+      if (Clock::now() > end) return absl::DeadlineExceededError(why_not);
       changed_.wait_for(lock, std::chrono::milliseconds(100));
     }
     if (check) RTO_RETURN_IF_ERROR(check());
   }
 }
 
+absl::StatusOr<std::map<std::string, std::vector<WorkerInfo>>> WorkerRegistry::WaitFor(
+    const std::map<std::string, int>& counts, std::chrono::milliseconds timeout,
+    const std::function<absl::Status()>& check) {
+  using ByRole = std::map<std::string, std::vector<WorkerInfo>>;
+  return Await<ByRole>(timeout, check, [&](std::string* why_not) -> std::optional<ByRole> {
+    ByRole found;
+    std::vector<std::string> missing;
+    for (const auto& [role, count] : counts) {
+      found[role] = AliveLocked(role);
+      if (static_cast<int>(found[role].size()) < count) {
+        missing.push_back(absl::StrCat(count - found[role].size(), " ", role));
+      } else {
+        found[role].resize(count);
+      }
+    }
+    if (missing.empty()) return found;
+    *why_not = absl::StrCat("still waiting for ", absl::StrJoin(missing, ", "), " worker(s) to register after ",
+                            timeout.count(), " ms");
+    return std::nullopt;
+  });
+}
+
 absl::StatusOr<WorkerInfo> WorkerRegistry::WaitForNew(const std::string& role, const std::set<std::string>& taken,
                                                       std::chrono::milliseconds timeout,
                                                       const std::function<absl::Status()>& check) {
-  const auto end = Clock::now() + timeout;
-  while (true) {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      for (const WorkerInfo& w : AliveLocked(role)) {
-        if (!taken.count(w.worker_id)) return w;
-      }
-      if (Clock::now() > end) {
-        return absl::DeadlineExceededError(
-            absl::StrCat("no new ", role, " worker registered within ", timeout.count(), " ms"));
-      }
-      changed_.wait_for(lock, std::chrono::milliseconds(100));
+  return Await<WorkerInfo>(timeout, check, [&](std::string* why_not) -> std::optional<WorkerInfo> {
+    for (const WorkerInfo& w : AliveLocked(role)) {
+      if (!taken.count(w.worker_id)) return w;
     }
-    if (check) RTO_RETURN_IF_ERROR(check());
-  }
+    *why_not = absl::StrCat("no new ", role, " worker registered within ", timeout.count(), " ms");
+    return std::nullopt;
+  });
 }
 
 // --- run control -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -59,6 +60,11 @@ class WorkerRegistry {
 
  private:
   std::vector<WorkerInfo> AliveLocked(const std::string& role) const;
+  // Calls `attempt` with the lock held whenever the registry changes (or every 100 ms) until it
+  // gives a value; after `timeout` fails with the reason it last gave. `check` runs between polls.
+  template <typename T>
+  absl::StatusOr<T> Await(std::chrono::milliseconds timeout, const std::function<absl::Status()>& check,
+                          const std::function<std::optional<T>(std::string* why_not)>& attempt);
   const std::chrono::milliseconds timeout_;
   mutable std::mutex mu_;
   std::condition_variable changed_;
