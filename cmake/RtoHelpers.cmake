@@ -7,7 +7,7 @@
 #   A GoogleTest executable registered with ctest (one ctest entry per binary).
 
 add_library(rto_torch_pch STATIC ${PROJECT_SOURCE_DIR}/cmake/torch_pch.cc)
-target_link_libraries(rto_torch_pch PUBLIC ${TORCH_LIBRARIES})
+target_link_libraries(rto_torch_pch PUBLIC rto_libtorch)
 target_precompile_headers(rto_torch_pch PRIVATE <ATen/ATen.h>)
 
 function(_rto_common_setup target)
@@ -17,7 +17,7 @@ function(_rto_common_setup target)
 endfunction()
 
 function(_rto_torch_setup target)
-  target_link_libraries(${target} PUBLIC ${TORCH_LIBRARIES})
+  target_link_libraries(${target} PUBLIC rto_libtorch)
   target_precompile_headers(${target} REUSE_FROM rto_torch_pch)
   # LibTorch's headers trip these; our own code is still checked by -Wall -Wextra.
   target_compile_options(${target} PRIVATE -Wno-unused-parameter -Wno-sign-compare)
