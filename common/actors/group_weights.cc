@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <iostream>
+
 #include "absl/strings/str_cat.h"
 #include "common/util/status_macros.h"
 
@@ -23,6 +25,12 @@ absl::StatusOr<BroadcastStats> GroupWeights::Run(const Transformer& model, int64
   if (group_ == nullptr || group_->generation() != options_.generation || group_->rank() != options_.rank) {
     group_.reset();
     RTO_ASSIGN_OR_RETURN(group_, WeightGroup::Join(options_, server_.get()));
+    std::cerr << "weights: group generation " << options_.generation << ", rank " << options_.rank << " of "
+              << options_.world_size << ": " << group_->transport()
+              << (group_->why_not_shared_memory().empty()
+                      ? ""
+                      : " (no shared memory: " + group_->why_not_shared_memory() + ")")
+              << "\n";
   }
   absl::StatusOr<BroadcastStats> stats = group_->Broadcast(parameters, version);
   if (!stats.ok()) group_.reset();  // a failed group is formed again next time

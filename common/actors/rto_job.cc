@@ -119,7 +119,8 @@ absl::Status RtoJobConfig::Read(ConfigReader& c) {
         c.Read("launch.scorer_replicas", &launch.scorer_replicas), c.Read("launch.host", &launch.host),
         c.Read("launch.startup_timeout_s", &launch.startup_timeout_s),
         c.Read("launch.weight_sync_timeout_s", &launch.weight_sync_timeout_s),
-        c.Read("launch.bucket_mb", &launch.bucket_mb), c.Read("launch.rpc_deadline_s", &launch.rpc_deadline_s),
+        c.Read("launch.bucket_mb", &launch.bucket_mb), c.Read("launch.weight_transport", &launch.weight_transport),
+        c.Read("launch.rpc_deadline_s", &launch.rpc_deadline_s),
         c.Read("launch.max_message_mb", &launch.max_message_mb), c.Read("launch.mailbox", &launch.mailbox),
         c.Read("launch.restart_workers", &launch.restart_workers), c.Read("launch.heartbeat_s", &launch.heartbeat_s),
         c.Read("launch.heartbeat_timeout_s", &launch.heartbeat_timeout_s)}) {
@@ -129,6 +130,10 @@ absl::Status RtoJobConfig::Read(ConfigReader& c) {
       launch.max_message_mb < 1) {
     return absl::InvalidArgumentError(
         "launch.rollout_workers, scorer_replicas, bucket_mb, mailbox and max_message_mb must be >= 1");
+  }
+  if (launch.weight_transport != "auto" && launch.weight_transport != "gloo") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("launch.weight_transport must be auto or gloo, not '", launch.weight_transport, "'"));
   }
   if (!(launch.heartbeat_s > 0) || !(launch.heartbeat_timeout_s > launch.heartbeat_s)) {
     return absl::InvalidArgumentError("launch.heartbeat_s must be > 0 and launch.heartbeat_timeout_s above it");

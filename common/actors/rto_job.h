@@ -42,6 +42,7 @@ struct RtoJobConfig {
     double startup_timeout_s = 120;
     double weight_sync_timeout_s = 60;
     int64_t bucket_mb = 32;
+    std::string weight_transport = "auto";  // auto: shared memory when every rank shares a host; gloo
     double rpc_deadline_s = 600;
     int64_t max_message_mb = 256;
     int64_t mailbox = 8;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <future>
+#include <iostream>
 #include <random>
 #include <thread>
 
@@ -325,6 +326,10 @@ absl::StatusOr<int64_t> RemoteLearner::PublishWeights() {
   v1::PublishWeightsResponse response;
   RTO_RETURN_IF_ERROR(Call(options_, false, "learner PublishWeights",
                            [&](grpc::ClientContext& c) { return stub_->PublishWeights(&c, request, &response); }));
+  if (response.transport() != weight_transport_) {
+    std::cerr << "coordinator: weights go to the rollout workers through " << response.transport() << "\n";
+    weight_transport_ = response.transport();
+  }
   return response.version();
 }
 

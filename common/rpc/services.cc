@@ -89,8 +89,11 @@ grpc::Status RolloutService::SyncWeights(grpc::ServerContext*, const v1::SyncWei
     response->set_version(version);
     response->set_bytes(weights_.last_bytes());
     response->set_seconds(weights_.last_seconds());
+    response->set_transport(weights_.last_transport());
     if (metrics_) {
       metrics_->Histogram("weight_sync_seconds", "time to receive a weight broadcast").Observe(weights_.last_seconds());
+      metrics_->Gauge("weight_sync_shared_memory", "1 when the last weight sync went through shared memory")
+          .Set(weights_.last_transport() == "shm" ? 1 : 0);
       metrics_->Counter("weight_sync_bytes_total", "weight bytes received").Increment(weights_.last_bytes());
       metrics_->Gauge("policy_version", "version of the weights generating now").Set(version);
     }
@@ -212,8 +215,11 @@ grpc::Status LearnerService::PublishWeights(grpc::ServerContext*, const v1::Publ
     response->set_version(version);
     response->set_bytes(weights_.last_bytes());
     response->set_seconds(weights_.last_seconds());
+    response->set_transport(weights_.last_transport());
     if (metrics_) {
       metrics_->Histogram("weight_sync_seconds", "time to broadcast the weights").Observe(weights_.last_seconds());
+      metrics_->Gauge("weight_sync_shared_memory", "1 when the last weight sync went through shared memory")
+          .Set(weights_.last_transport() == "shm" ? 1 : 0);
       metrics_->Counter("weight_sync_bytes_total", "weight bytes broadcast").Increment(weights_.last_bytes());
     }
     return absl::OkStatus();

@@ -29,7 +29,7 @@ struct ServiceOptions {
 };
 
 // What a service needs from the torch side for weights: which broadcast group to use next, the
-// hash of the current weights, and the last transfer's size and time.
+// hash of the current weights, and the last transfer's size, time and transport.
 class WeightControl {
  public:
   virtual ~WeightControl() = default;
@@ -37,7 +37,8 @@ class WeightControl {
   virtual uint64_t Hash() = 0;
   virtual int64_t last_bytes() = 0;
   virtual double last_seconds() = 0;
-  virtual int store_port() = 0;  // the learner's weight store (0 elsewhere)
+  virtual std::string last_transport() = 0;  // "shm", "gloo" or "nccl"
+  virtual int store_port() = 0;              // the learner's weight store (0 elsewhere)
 };
 
 class RolloutService final : public v1::Rollout::Service {

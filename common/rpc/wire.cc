@@ -155,6 +155,7 @@ WeightGroupOptions FromProto(const v1::WeightGroupSpec& s) {
   o.world_size = s.world_size();
   if (s.timeout_ms() > 0) o.timeout = std::chrono::milliseconds(s.timeout_ms());
   if (s.bucket_bytes() > 0) o.bucket_bytes = s.bucket_bytes();
+  o.shared_memory = !s.no_shared_memory();
   return o;
 }
 
@@ -166,6 +167,7 @@ void ToProto(const WeightGroupOptions& o, v1::WeightGroupSpec* s) {
   s->set_world_size(o.world_size);
   s->set_timeout_ms(o.timeout.count());
   s->set_bucket_bytes(o.bucket_bytes);
+  s->set_no_shared_memory(!o.shared_memory);
 }
 
 }  // namespace rto::wire

@@ -52,8 +52,7 @@ absl::Status ReadThreadPlan(ConfigReader& config, ThreadPlan* plan) {
 }
 
 int ApplyThreadPlan(const ThreadPlan& plan, int processes) {
-  const int intra = plan.intra_op > 0 ? static_cast<int>(plan.intra_op)
-                                      : CoresPerProcess(AvailableCores(), processes);
+  const int intra = plan.intra_op > 0 ? static_cast<int>(plan.intra_op) : CoresPerProcess(AvailableCores(), processes);
   at::set_num_threads(intra);
   // LibTorch refuses a second setting, or one after the inter-op pool has started: the first
   // plan of the process stands.

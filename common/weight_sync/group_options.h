@@ -15,7 +15,10 @@ struct WeightGroupOptions {
   int world_size = 1;
   int64_t generation = 0;  // a new group per membership change
   std::chrono::milliseconds timeout{30000};
-  int64_t bucket_bytes = 32ll << 20;
+  int64_t bucket_bytes = 32ll << 20;  // per Gloo/NCCL bucket; also the shared-memory ring's size
+  // CPU weights go through a shared-memory ring (shared_memory_ring.h) when every rank of the
+  // generation reaches the learner's segment (one host, one /dev/shm); false: always Gloo.
+  bool shared_memory = true;
   // The CUDA device of this rank's weights: -1 (weights on the CPU) forms a Gloo group, >= 0 an
   // NCCL group. Every rank of a generation must agree; each sets it from its own weights.
   int cuda_device = -1;

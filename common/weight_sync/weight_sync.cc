@@ -10,9 +10,11 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <chrono>
-#include <functional>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/util/status_macros.h"
+#include "common/weight_sync/shared_memory_ring.h"
 
 namespace rto {
 namespace {
@@ -44,6 +46,33 @@ at::Tensor Bytes(const at::Tensor& t) {
                        at::TensorOptions().dtype(at::kByte).device(t.device()));
 }
 
+// Walks the concatenated bytes of a list of tensors in order, a span at a time.
+class ByteCursor {
+ public:
+  explicit ByteCursor(const std::vector<at::Tensor>& tensors) : tensors_(tensors) {}
+  // Calls fn(tensor, offset in its bytes, offset in the span, length) for the next n bytes.
+  template <typename Fn>
+  void Next(int64_t n, Fn fn) {
+    for (int64_t filled = 0; filled < n && index_ < tensors_.size();) {
+      const at::Tensor& t = tensors_[index_];
+      const int64_t size = t.numel() * t.element_size();
+      const int64_t take = std::min(n - filled, size - offset_);
+      if (take > 0) fn(t, offset_, filled, take);
+      filled += take;
+      offset_ += take;
+      if (offset_ == size) {
+        ++index_;
+        offset_ = 0;
+      }
+    }
+  }
+
+ private:
+  const std::vector<at::Tensor>& tensors_;
+  size_t index_ = 0;
+  int64_t offset_ = 0;
+};
+
 }  // namespace
 
 struct WeightStoreServer::Impl {
@@ -71,10 +100,9 @@ absl::StatusOr<std::unique_ptr<WeightStoreServer>> WeightStoreServer::Start(cons
 }
 
 struct WeightGroup::Impl {
-  c10::intrusive_ptr<c10d::Store> store;  // the server's, or a client
-  // One broadcast from rank 0 through the group's backend (Gloo or NCCL), waited on for at most
-  // the timeout; false when it did not complete in time.
-  std::function<bool(std::vector<at::Tensor>&, const c10d::BroadcastOptions&, std::chrono::milliseconds)> broadcast;
+  c10::intrusive_ptr<c10d::Store> store;      // the generation's prefix of the server's store
+  c10::intrusive_ptr<c10d::Backend> backend;  // Gloo or NCCL
+  std::unique_ptr<SharedMemoryRing> ring;     // when every rank shares the learner's /dev/shm
 };
 
 WeightGroup::WeightGroup(const WeightGroupOptions& options, std::unique_ptr<Impl> impl)
@@ -90,6 +118,7 @@ absl::StatusOr<std::unique_ptr<WeightGroup>> WeightGroup::Join(const WeightGroup
   }
   if (o.bucket_bytes < 1) return absl::InvalidArgumentError("bucket_bytes must be >= 1");
   auto impl = std::make_unique<Impl>();
+  const bool nccl = o.cuda_device >= 0;
   try {
     c10::intrusive_ptr<c10d::Store> base;
     if (server != nullptr) {
@@ -103,16 +132,13 @@ absl::StatusOr<std::unique_ptr<WeightGroup>> WeightGroup::Join(const WeightGroup
     }
     // The backend is part of the prefix: ranks that disagree about it time out naming the
     // generation instead of exchanging bytes through different transports.
-    const bool nccl = o.cuda_device >= 0;
     impl->store = c10::make_intrusive<c10d::PrefixStore>(
         absl::StrCat("weights/", o.generation, nccl ? "/nccl/" : "/gloo/"), base);
     if (nccl) {
 #ifdef USE_C10D_NCCL
       auto options = c10d::ProcessGroupNCCL::Options::create();
       options->timeout = o.timeout;
-      auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl->store, o.rank, o.world_size, options);
-      impl->broadcast = [group](std::vector<at::Tensor>& t, const c10d::BroadcastOptions& b,
-                                std::chrono::milliseconds timeout) { return group->broadcast(t, b)->wait(timeout); };
+      impl->backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl->store, o.rank, o.world_size, options);
 #else
       return absl::FailedPreconditionError(
           "the weights are on CUDA, which needs an NCCL group, and this build's LibTorch has no NCCL "
@@ -125,16 +151,77 @@ absl::StatusOr<std::unique_ptr<WeightGroup>> WeightGroup::Join(const WeightGroup
       const bool local = o.rank == 0 || o.store_host.rfind("127.", 0) == 0 || o.store_host == "localhost";
       options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname(o.store_host)
                                        : c10d::ProcessGroupGloo::createDefaultDevice());
-      auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, o.rank, o.world_size, options);
-      impl->broadcast = [group](std::vector<at::Tensor>& t, const c10d::BroadcastOptions& b,
-                                std::chrono::milliseconds timeout) { return group->broadcast(t, b)->wait(timeout); };
+      impl->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, o.rank, o.world_size, options);
     }
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("rank ", o.rank, " could not join weight group generation ",
                                                o.generation, " of ", o.world_size, " via ", o.store_host, ":",
                                                o.store_port, ": ", e.what()));
   }
-  return std::unique_ptr<WeightGroup>(new WeightGroup(o, std::move(impl)));
+  auto group = std::unique_ptr<WeightGroup>(new WeightGroup(o, std::move(impl)));
+  group->transport_ = nccl ? "nccl" : "gloo";
+  if (!nccl && o.world_size > 1) RTO_RETURN_IF_ERROR(group->AgreeOnSharedMemory());
+  return group;
+}
+
+absl::Status WeightGroup::AgreeOnSharedMemory() {
+  // Rank 0 makes the ring and names it in the store; every other rank tries to open it. One
+  // that cannot (another host, another container's /dev/shm) or that was told not to
+  // (shared_memory false) makes the whole group use Gloo.
+  constexpr char kKey[] = "shared_memory_ring";
+  try {
+    if (!options_.shared_memory) {
+      why_not_shared_memory_ = "shared memory is turned off";
+      if (options_.rank == 0) impl_->store->set(kKey, std::vector<uint8_t>());
+    } else if (options_.rank == 0) {
+      // bucket_bytes of ring in 8 slots: the writer fills one while the readers drain another.
+      const int32_t slots = 8;
+      absl::StatusOr<std::unique_ptr<SharedMemoryRing>> ring =
+          SharedMemoryRing::Create({.slot_bytes = std::max<int64_t>(options_.bucket_bytes / slots, 1),
+                                    .slots = slots,
+                                    .readers = options_.world_size - 1});
+      std::string value;
+      if (ring.ok()) {
+        impl_->ring = std::move(*ring);
+        value = absl::StrCat(impl_->ring->name(), " ", impl_->ring->nonce());
+      } else {
+        why_not_shared_memory_ = std::string(ring.status().message());
+      }
+      impl_->store->set(kKey, std::vector<uint8_t>(value.begin(), value.end()));
+    } else {
+      const std::vector<uint8_t> bytes = impl_->store->get(kKey);
+      const std::string value(bytes.begin(), bytes.end());
+      const size_t space = value.find(' ');
+      if (space == std::string::npos) {
+        why_not_shared_memory_ = "the learner could not make a shared-memory ring";
+      } else {
+        absl::StatusOr<std::unique_ptr<SharedMemoryRing>> ring =
+            SharedMemoryRing::Open(value.substr(0, space), std::stoull(value.substr(space + 1)), options_.rank - 1);
+        if (ring.ok()) {
+          impl_->ring = std::move(*ring);
+        } else {
+          why_not_shared_memory_ = std::string(ring.status().message());
+        }
+      }
+    }
+    std::vector<at::Tensor> opened = {at::tensor({impl_->ring ? int64_t{1} : int64_t{0}}, at::kLong)};
+    c10d::AllreduceOptions all;
+    all.reduceOp = c10d::ReduceOp::MIN;
+    all.timeout = options_.timeout;
+    if (!impl_->backend->allreduce(opened, all)->wait(options_.timeout)) {
+      return absl::DeadlineExceededError("the weight group's shared-memory agreement timed out");
+    }
+    if (impl_->ring && options_.rank == 0) impl_->ring->Unlink();  // every rank that could open it has
+    if (opened[0].item<int64_t>() == 0) {
+      impl_->ring.reset();
+      if (why_not_shared_memory_.empty()) why_not_shared_memory_ = "another rank cannot reach the learner's ring";
+    }
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("rank ", options_.rank, " of weight group generation ",
+                                               options_.generation, ": shared-memory agreement failed: ", e.what()));
+  }
+  if (impl_->ring) transport_ = "shm";
+  return absl::OkStatus();
 }
 
 absl::Status WeightGroup::BroadcastOne(at::Tensor& tensor) {
@@ -143,7 +230,7 @@ absl::Status WeightGroup::BroadcastOne(at::Tensor& tensor) {
   b.rootRank = 0;
   b.timeout = options_.timeout;
   try {
-    if (!impl_->broadcast(one, b, options_.timeout)) {
+    if (!impl_->backend->broadcast(one, b)->wait(options_.timeout)) {
       return absl::DeadlineExceededError(
           absl::StrCat("weight broadcast timed out after ", options_.timeout.count(), " ms"));
     }
@@ -160,6 +247,7 @@ absl::StatusOr<BroadcastStats> WeightGroup::Broadcast(const std::vector<at::Tens
   int64_t total = 0;
   for (const at::Tensor& t : tensors) {
     if (!t.is_contiguous()) return absl::InvalidArgumentError("weight broadcast needs contiguous tensors");
+    if (impl_->ring && !t.is_cpu()) return absl::InvalidArgumentError("a shared-memory weight group moves CPU tensors");
     total += t.numel() * t.element_size();
   }
   const bool root = options_.rank == 0;
@@ -173,49 +261,66 @@ absl::StatusOr<BroadcastStats> WeightGroup::Broadcast(const std::vector<at::Tens
   const bool layout_matches = header[1].item<int64_t>() == static_cast<int64_t>(tensors.size()) &&
                               sent_total == total && header[3].item<int64_t>() == LayoutHash(tensors);
 
-  // Stream the tensors' bytes through buckets; a receiver whose layout does not match still
-  // takes every bucket (into scratch) so that the sender completes, then reports the mismatch.
-  const int64_t bucket_size = std::min(options_.bucket_bytes, std::max<int64_t>(sent_total, 1));
-  at::Tensor bucket = at::empty({bucket_size}, at::TensorOptions().dtype(at::kByte).device(device));
-  size_t tensor_index = 0;
-  int64_t tensor_offset = 0, buckets = 0;
-  for (int64_t begin = 0; begin < sent_total; begin += bucket_size) {
-    const int64_t n = std::min(bucket_size, sent_total - begin);
-    at::Tensor chunk = bucket.narrow(0, 0, n);
-    // Which slices of which tensors this bucket covers (the same walk on both sides).
-    struct Slice {
-      at::Tensor bytes;
-      int64_t offset, length, at;
-    };
-    std::vector<Slice> slices;
-    if (layout_matches) {
-      for (int64_t filled = 0; filled < n;) {
-        at::Tensor bytes = Bytes(tensors[tensor_index]);
-        const int64_t take = std::min(n - filled, bytes.numel() - tensor_offset);
-        slices.push_back({bytes, tensor_offset, take, filled});
-        filled += take;
-        tensor_offset += take;
-        if (tensor_offset == bytes.numel()) {
-          ++tensor_index;
-          tensor_offset = 0;
-        }
-      }
-    }
+  // Both sides walk the tensors' bytes in the same order; a receiver whose layout does not match
+  // still takes every byte (and drops it) so that the sender completes, then reports the mismatch.
+  ByteCursor cursor(tensors);
+  int64_t buckets = 0;
+  if (impl_->ring) {
+    const auto deadline = start + options_.timeout;
+    absl::Status streamed;
     if (root) {
-      for (const Slice& s : slices) chunk.narrow(0, s.at, s.length).copy_(s.bytes.narrow(0, s.offset, s.length));
+      streamed = impl_->ring->Write(
+          sent_total,
+          [&](uint8_t* slot, int64_t, int64_t n) {
+            cursor.Next(n, [&](const at::Tensor& t, int64_t offset, int64_t pos, int64_t length) {
+              std::memcpy(slot + pos, static_cast<const uint8_t*>(t.data_ptr()) + offset, length);
+            });
+            ++buckets;
+          },
+          deadline);
+    } else {
+      streamed = impl_->ring->Read(
+          sent_total,
+          [&](const uint8_t* slot, int64_t, int64_t n) {
+            if (layout_matches) {
+              cursor.Next(n, [&](const at::Tensor& t, int64_t offset, int64_t pos, int64_t length) {
+                std::memcpy(static_cast<uint8_t*>(t.data_ptr()) + offset, slot + pos, length);
+              });
+            }
+            ++buckets;
+          },
+          deadline);
     }
-    if (auto s = BroadcastOne(chunk); !s.ok()) return s;
-    if (!root) {
-      for (const Slice& s : slices) s.bytes.narrow(0, s.offset, s.length).copy_(chunk.narrow(0, s.at, s.length));
+    if (!streamed.ok()) {
+      return absl::Status(streamed.code(), absl::StrCat("rank ", options_.rank, " (generation ", options_.generation,
+                                                        "): ", streamed.message()));
     }
-    ++buckets;
+  } else {
+    const int64_t bucket_size = std::min(options_.bucket_bytes, std::max<int64_t>(sent_total, 1));
+    at::Tensor bucket = at::empty({bucket_size}, at::TensorOptions().dtype(at::kByte).device(device));
+    for (int64_t begin = 0; begin < sent_total; begin += bucket_size) {
+      at::Tensor chunk = bucket.narrow(0, 0, std::min(bucket_size, sent_total - begin));
+      if (root) {
+        cursor.Next(chunk.numel(), [&](const at::Tensor& t, int64_t offset, int64_t pos, int64_t length) {
+          chunk.narrow(0, pos, length).copy_(Bytes(t).narrow(0, offset, length));
+        });
+      }
+      if (auto s = BroadcastOne(chunk); !s.ok()) return s;
+      if (!root && layout_matches) {
+        cursor.Next(chunk.numel(), [&](const at::Tensor& t, int64_t offset, int64_t pos, int64_t length) {
+          Bytes(t).narrow(0, offset, length).copy_(chunk.narrow(0, pos, length));
+        });
+      }
+      ++buckets;
+    }
   }
   if (!layout_matches) {
     return absl::FailedPreconditionError(
         absl::StrCat("rank ", options_.rank, ": the broadcast weights (", header[1].item<int64_t>(), " tensors, ",
                      sent_total, " bytes) do not match this model (", tensors.size(), " tensors, ", total, " bytes)"));
   }
-  return BroadcastStats{sent_version, sent_total, buckets, std::chrono::duration<double>(Clock::now() - start).count()};
+  return BroadcastStats{sent_version, sent_total, buckets, std::chrono::duration<double>(Clock::now() - start).count(),
+                        transport_};
 }
 
 uint64_t HashTensors(const std::vector<at::Tensor>& tensors) {

@@ -4,6 +4,12 @@
 // order, as flattened byte buckets of bounded size, behind a header carrying the version and the
 // layout.
 //
+// When every rank reaches the learner's shared-memory segment (one host, one /dev/shm) and the
+// weights are on the CPU, the bytes go through a shared-memory ring instead (the learner writes
+// them once, each worker reads them once, at memory speed; shared_memory_ring.h): the ranks agree
+// on it when the group forms, so the choice is automatic, and transport() tells which it is.
+// The header still goes over Gloo.
+//
 // Every collective has a timeout: a dead or stuck peer makes Broadcast fail within it instead of
 // hanging. Membership changes make a new group generation (keys prefixed by the generation in the
 // same store), so a worker that joins late or restarts is brought back by re-forming the group.
@@ -41,8 +47,9 @@ class WeightStoreServer {
 struct BroadcastStats {
   int64_t version = 0;
   int64_t bytes = 0;
-  int64_t buckets = 0;
+  int64_t buckets = 0;  // Gloo/NCCL buckets or shared-memory chunks
   double seconds = 0;
+  std::string transport;  // "shm", "gloo" or "nccl"
 };
 
 class WeightGroup {
@@ -60,15 +67,21 @@ class WeightGroup {
 
   int rank() const { return options_.rank; }
   int64_t generation() const { return options_.generation; }
+  // "shm", "gloo" or "nccl"; with `why` when shared memory was possible but not taken.
+  const std::string& transport() const { return transport_; }
+  const std::string& why_not_shared_memory() const { return why_not_shared_memory_; }
 
  private:
   struct Impl;
   WeightGroup(const WeightGroupOptions& options, std::unique_ptr<Impl> impl);
   // One broadcast from rank 0, waited on with the timeout.
   absl::Status BroadcastOne(at::Tensor& tensor);
+  // Whether every rank opened the learner's ring (an all-reduce): keeps it, or drops it.
+  absl::Status AgreeOnSharedMemory();
 
   WeightGroupOptions options_;
   std::unique_ptr<Impl> impl_;
+  std::string transport_, why_not_shared_memory_;
 };
 
 // A hash of the tensors' bytes (FNV-1a over each tensor in order): equal weights hash equal, so

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/config/config.h"
 #include "common/rpc/worker_agent.h"
+#include "common/runtime/threads.h"
 #include "common/util/args.h"
 #include "common/util/status_macros.h"
 
@@ -33,8 +34,11 @@ absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc
   f.advertise = args.GetString("advertise", "");
   if (f.advertise.empty()) f.advertise = ReachableHost(f.host);
   RTO_ASSIGN_OR_RETURN(ConfigReader config, ConfigReader::Load(path, args.GetAll("set")));
+  ThreadPlan threads;
+  RTO_RETURN_IF_ERROR(ReadThreadPlan(config, &threads));
   RTO_RETURN_IF_ERROR(f.config.Read(config));
-  std::cerr << "rto-" << role << ": config " << path << "\n";
+  const int intra_op = ApplyThreadPlan(threads);
+  std::cerr << "rto-" << role << ": config " << path << ", " << intra_op << " intra-op threads\n";
   return f;
 }
 

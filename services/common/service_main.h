@@ -31,6 +31,7 @@ struct ServiceFlags {
   std::string coordinator, name, advertise;
   RtoJobConfig config;
 };
+// Also applies the config's thread plan (common/runtime/threads.h) to this process.
 absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc, char** argv);
 
 // WeightControl over a GroupWeights channel and the model it fills or sends.
@@ -42,6 +43,7 @@ class ModelWeightControl : public WeightControl {
   uint64_t Hash() override { return HashWeights(model_()); }
   int64_t last_bytes() override { return weights_->last().bytes; }
   double last_seconds() override { return weights_->last().seconds; }
+  std::string last_transport() override { return weights_->last().transport; }
   int store_port() override { return weights_->store_port(); }
 
  private:

@@ -36,6 +36,7 @@
 #include "common/rpc/metrics.h"
 #include "common/rpc/services.h"
 #include "common/rpc/worker_agent.h"
+#include "common/runtime/threads.h"
 #include "common/util/args.h"
 #include "common/util/file.h"
 #include "common/util/status_macros.h"
@@ -76,11 +77,13 @@ std::string Tail(const std::string& path, int lines) {
 // The services `rto launch` runs as processes on this machine.
 class LocalProcesses {
  public:
-  LocalProcesses(std::string bin_dir, std::string config_path, std::string log_dir, std::string host)
+  // threads > 0 overrides every service's threads.intra_op (its share of this machine's cores).
+  LocalProcesses(std::string bin_dir, std::string config_path, std::string log_dir, std::string host, int threads)
       : bin_dir_(std::move(bin_dir)),
         config_path_(std::move(config_path)),
         log_dir_(std::move(log_dir)),
-        host_(std::move(host)) {}
+        host_(std::move(host)),
+        threads_(threads) {}
   ~LocalProcesses() { StopAll(); }
 
   // Starts rto-<role> named <role>[-<index>], registering with the coordinator at `coordinator`.
@@ -156,6 +159,10 @@ class LocalProcesses {
     if (!fs::exists(bin)) return absl::NotFoundError(absl::StrCat(bin, " does not exist (build every target)"));
     std::vector<std::string> args = {bin,      "--config", config_path_,    "--host",     host_,
                                      "--name", p.name,     "--coordinator", p.coordinator};
+    if (threads_ > 0) {
+      args.push_back("--set");
+      args.push_back(absl::StrCat("threads.intra_op=", threads_));
+    }
     const pid_t pid = fork();
     if (pid < 0) return absl::InternalError(absl::StrCat("fork failed for ", p.name));
     if (pid == 0) {
@@ -165,6 +172,8 @@ class LocalProcesses {
         dup2(fd, 2);
         close(fd);
       }
+      // OpenMP reads its pool size when LibTorch loads, before the plan is applied.
+      if (threads_ > 0) setenv("OMP_NUM_THREADS", std::to_string(threads_).c_str(), 1);
       std::vector<char*> argv;
       for (std::string& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -178,6 +187,7 @@ class LocalProcesses {
   }
 
   std::string bin_dir_, config_path_, log_dir_, host_;
+  int threads_;
   std::vector<Process> processes_;
 };
 
@@ -239,6 +249,7 @@ absl::Status RunCoordinator(const RtoJobConfig& cfg, const std::string& resolved
   group.store_host = HostOf(workers["learner"][0].address);
   group.timeout = Millis(cfg.launch.weight_sync_timeout_s);
   group.bucket_bytes = cfg.launch.bucket_mb << 20;
+  group.shared_memory = cfg.launch.weight_transport == "auto";
   auto plan = std::make_shared<WeightPlan>(group);
   RTO_ASSIGN_OR_RETURN(auto learner,
                        RemoteLearner::Create(Connect(workers["learner"][0].address, client), client, plan));
@@ -342,6 +353,7 @@ absl::Status RunCoordinator(const RtoJobConfig& cfg, const std::string& resolved
 
 struct Job {
   RtoJobConfig cfg;
+  ThreadPlan threads;
   std::string resolved;
   bool resume = false;
 };
@@ -350,6 +362,7 @@ absl::StatusOr<Job> ReadJob(const Args& args) {
   Job job;
   RTO_ASSIGN_OR_RETURN(std::string path, args.GetRequired("config"));
   RTO_ASSIGN_OR_RETURN(ConfigReader reader, ConfigReader::Load(path, args.GetAll("set")));
+  RTO_RETURN_IF_ERROR(ReadThreadPlan(reader, &job.threads));
   RTO_RETURN_IF_ERROR(job.cfg.Read(reader));
   job.cfg.coordinator.parallel_roles = true;  // each role has its own process
   job.resolved = reader.Resolved();
@@ -368,7 +381,14 @@ absl::Status Launch(const std::vector<std::string>& argv) {
   const std::string bin_dir = fs::read_symlink("/proc/self/exe").parent_path().string();
   std::signal(SIGINT, OnInterrupt);
   std::signal(SIGTERM, OnInterrupt);
-  LocalProcesses local(bin_dir, fs::absolute(service_config).string(), job.cfg.out + "/logs", job.cfg.launch.host);
+  // The cores are divided among the processes that compute; this coordinator takes a share too.
+  const RtoJobConfig::Launch& l = job.cfg.launch;
+  const int processes = static_cast<int>(1 + l.scorer_replicas + l.rollout_workers +
+                                         (job.cfg.coordinator.estimator == AdvantageEstimator::kGae ? 1 : 0));
+  const int threads = job.threads.intra_op > 0 ? 0 : CoresPerProcess(AvailableCores(), processes);
+  std::cerr << "launch: " << processes << " services, " << ApplyThreadPlan(job.threads, processes)
+            << " intra-op threads each\n";
+  LocalProcesses local(bin_dir, fs::absolute(service_config).string(), job.cfg.out + "/logs", l.host, threads);
   RTO_RETURN_IF_ERROR(RunCoordinator(job.cfg, job.resolved, job.resume, {.host = job.cfg.launch.host}, &local));
   local.StopAll();
   std::cerr << "launch: done; logs in " << job.cfg.out << "/logs\n";
@@ -386,6 +406,7 @@ absl::Status ServeCoordinator(const std::vector<std::string>& argv) {
   endpoint.port = static_cast<int>(port);
   endpoint.metrics_port = static_cast<int>(metrics_port);
   endpoint.advertise = args.GetString("advertise", "");
+  ApplyThreadPlan(job.threads);
   return RunCoordinator(job.cfg, job.resolved, job.resume, endpoint, nullptr);
 }
 

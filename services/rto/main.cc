@@ -20,7 +20,7 @@ commands:
   generate --model DIR --prompts IN.jsonl --out OUT.jsonl [--max-new-tokens N]
            [--temperature T] [--top-k K] [--top-p P] [--seed S] [--batch-size B]
            [--stop-token-ids ID,ID] [--dtype D] [--device cpu|cuda[:N]] [--tokenizer DIR]
-           [--chat-template chatml|llama3|mistral|plain] [--max-prompt-tokens N]
+           [--chat-template chatml|llama3|mistral|plain] [--max-prompt-tokens N] [--threads N]
       Sample a response for every prompt with the KV cache. Lines with "prompt_ids" are token
       ids; lines with "prompt" (text or messages) or "messages" go through the tokenizer and
       chat template, and the output then holds "prompt" and "response" text for `rto eval`.

@@ -13,6 +13,7 @@
 #include "common/data/jsonl.h"
 #include "common/generate/generate.h"
 #include "common/model/checkpoint.h"
+#include "common/runtime/threads.h"
 #include "common/safetensors/directory.h"
 #include "common/tokenizer/chat_template.h"
 #include "common/tokenizer/tokenizer.h"
@@ -161,9 +162,13 @@ bool HoldsTokenIds(const std::string& path) {
 }
 
 absl::Status GenerateRun(const std::vector<std::string>& argv) {
-  RTO_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, {"model", "prompts", "out", "max-new-tokens", "temperature",
-                                                     "top-k", "top-p", "seed", "batch-size", "stop-token-ids", "dtype",
-                                                     "device", "tokenizer", "chat-template", "max-prompt-tokens"}));
+  RTO_ASSIGN_OR_RETURN(Args args,
+                       Args::Parse(argv, {"model", "prompts", "out", "max-new-tokens", "temperature", "top-k", "top-p",
+                                          "seed", "batch-size", "stop-token-ids", "dtype", "device", "tokenizer",
+                                          "chat-template", "max-prompt-tokens", "threads"}));
+  RTO_ASSIGN_OR_RETURN(int64_t threads, args.GetInt("threads", 0));
+  if (threads < 0) return absl::InvalidArgumentError("--threads must be >= 0 (0: every core this process may use)");
+  ApplyThreadPlan({.intra_op = threads});
   RTO_ASSIGN_OR_RETURN(std::string model_dir, args.GetRequired("model"));
   RTO_ASSIGN_OR_RETURN(std::string prompts_path, args.GetRequired("prompts"));
   RTO_ASSIGN_OR_RETURN(std::string out_path, args.GetRequired("out"));

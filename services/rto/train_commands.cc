@@ -3,6 +3,7 @@
 
 #include "common/actors/rto_job.h"
 #include "common/config/config.h"
+#include "common/runtime/threads.h"
 #include "common/train/preference_jobs.h"
 #include "common/train/sft_job.h"
 #include "common/util/args.h"
@@ -25,9 +26,12 @@ absl::Status Train(const std::vector<std::string>& argv) {
   RTO_ASSIGN_OR_RETURN(ConfigReader config, ConfigReader::Load(path, overrides));
   const bool resume = args.Has("resume");
   auto start = [&](auto& job_config, auto run) -> absl::Status {
+    ThreadPlan threads;
+    RTO_RETURN_IF_ERROR(ReadThreadPlan(config, &threads));
     RTO_RETURN_IF_ERROR(job_config.Read(config));
     const std::string resolved = config.Resolved();
     std::cout << "resolved config:\n" << resolved;
+    std::cout << "threads: " << ApplyThreadPlan(threads) << " intra-op\n";
     return run(job_config, resolved, resume);
   };
   if (job == "sft") {

@@ -33,10 +33,13 @@ pref=(--set "model=$w/sft/final" --set "data=$w/task/preferences.jsonl" "${short
 "$rto" train rm --config "$src/configs/rm.yaml" "${pref[@]}" --set "out=$w/rm" >/dev/null 2>&1
 "$rto" train dpo --config "$src/configs/dpo.yaml" "${pref[@]}" --set "out=$w/dpo" >/dev/null 2>&1
 check "the world is built" test -f "$w/dpo/final/model.safetensors" -a -f "$w/rm/final/reward_normalization.json"
-rl=(--config "$src/configs/rto.yaml" --set "models.policy=$w/sft/final" --set "models.dpo=$w/dpo/final"
+auto=(--config "$src/configs/rto.yaml" --set "models.policy=$w/sft/final" --set "models.dpo=$w/dpo/final"
   --set "models.reward=$w/rm/final" --set "prompts=$w/task/rl_prompts.jsonl"
   --set "eval_prompts=$w/task/eval_prompts.jsonl" --set rollout.prompts_per_step=6 --set rollout.samples_per_prompt=2
   --set rollout.max_new_tokens=12 --set eval.max_prompts=6 --set launch.rollout_workers=2)
+# Float results depend on how many threads split an operator: runs compared bitwise use the
+# same count in every process (the default divides the cores, so one process would get more).
+rl=("${auto[@]}" --set threads.intra_op=1)
 
 # Across processes and in one process: the same metrics and the same final weights.
 "$rto" launch "${rl[@]}" --set "out=$tmp/dist" --set steps=4 --set eval.every=2 --set checkpoint.every=2 \
@@ -50,6 +53,9 @@ check "launch checkpoints" test -f "$tmp/dist/checkpoints/step-4/policy/model/mo
 check "launch evaluates" test -f "$tmp/dist/samples/step-4.jsonl"
 check "every worker's weights hash equal to the learner's" contains "$tmp/dist.out" \
   "weights verified: the learner and 2 rollout workers hold version 4"
+check "on one host the weights go through shared memory" contains "$tmp/dist.out" \
+  "weights go to the rollout workers through shm"
+check "the learner says so" contains "$tmp/dist/logs/learner.log" "rank 0 of 3: shm"
 "$rto" train rto "${rl[@]}" --set "out=$tmp/local" --set steps=4 --set eval.every=2 --set checkpoint.every=2 \
   >"$tmp/local.out" 2>&1
 check "train rto exits 0" test $? -eq 0
@@ -94,8 +100,9 @@ staleness() { python3 -c "import json,sys; print(''.join(str(int(json.loads(l)['
 check "steps after a checkpoint are on-policy, the others one version old" test "$(staleness "$tmp/stale/metrics.jsonl")" = "011011"
 check "one process overlaps the same way" test "$(staleness "$tmp/stale-local/metrics.jsonl")" = "011011"
 
-# A long run to look at while it works: `rto ctl`, a Prometheus scrape, pause, resume, stop.
-"$rto" launch "${rl[@]}" --set "out=$tmp/long" --set steps=500 --set eval.every=2 --set checkpoint.every=1000 \
+# A long run to look at while it works: `rto ctl`, a Prometheus scrape, pause, resume, stop; with
+# the default thread plan, which divides this machine's cores among the five services.
+"$rto" launch "${auto[@]}" --set "out=$tmp/long" --set steps=500 --set eval.every=2 --set checkpoint.every=1000 \
   >"$tmp/long.out" 2>&1 &
 launcher=$!
 for _ in $(seq 600); do
@@ -105,6 +112,11 @@ done
 ctl() { "$rto" ctl "$@" --run "$tmp/long" --json; }
 field() { python3 -c "import json,sys; s=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
 ctl status >"$tmp/status.json"
+cores=$(python3 -c "import os; print(len(os.sched_getaffinity(0)))")
+each=$(sed -n 's/^launch: 5 services, \([0-9]*\) intra-op threads each$/\1/p' "$tmp/long.out")
+check "the services share the cores ($each threads each for 5 on $cores cores)" \
+  test -n "$each" -a "$((each * 5))" -le "$((cores > 5 ? cores : 5))"
+check "and each service runs that many" contains "$tmp/long/logs/rollout-1.log" ", $each intra-op threads"
 check "ctl status: running" test "$(field 's["state"]' <"$tmp/status.json")" = RUNNING
 check "ctl status: five workers registered and alive" \
   test "$(field 'sum(w["alive"] for w in s["workers"])' <"$tmp/status.json")" = 5
@@ -120,6 +132,8 @@ scrape "$(metrics_port rollout-0)" >"$tmp/rollout.metrics"
 check "rollout metrics count Generate calls" contains "$tmp/rollout.metrics" 'rto_rollout_requests_total{code="OK",method="Generate"}'
 check "rollout metrics carry weight-sync bytes" contains "$tmp/rollout.metrics" 'rto_rollout_weight_sync_bytes_total'
 check "rollout metrics carry the policy version" contains "$tmp/rollout.metrics" 'rto_rollout_policy_version'
+check "rollout metrics say the weights came through shared memory" contains "$tmp/rollout.metrics" \
+  'rto_rollout_weight_sync_shared_memory 1'
 scrape "$(metrics_port learner)" >"$tmp/learner.metrics"
 check "learner metrics time PublishWeights" contains "$tmp/learner.metrics" 'rto_learner_request_seconds_count{method="PublishWeights"}'
 scrape "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['metrics_port'])" "$tmp/long/logs/coordinator.json")" \
@@ -215,9 +229,10 @@ sleep 1
 check "no service is left behind" test -z "$(pgrep -f "$tmp/dead/")"
 
 # `rto coordinator` starts nothing: workers started by hand (as docker-compose or Kubernetes
-# start them) register with it, run the job, and exit when the coordinator says it is over.
+# start them) register with it, run the job, and exit when the coordinator says it is over. The
+# weights go over Gloo here, as between hosts, and arrive the same.
 svc=$tmp/dist/logs/services.yaml
-"$rto" coordinator --config "$svc" --set "out=$tmp/manual" >"$tmp/manual.out" 2>&1 &
+"$rto" coordinator --config "$svc" --set "out=$tmp/manual" --set launch.weight_transport=gloo >"$tmp/manual.out" 2>&1 &
 coordinator=$!
 for _ in $(seq 300); do
   test -f "$tmp/manual/logs/coordinator.json" && break
@@ -233,6 +248,7 @@ wait "$coordinator"
 check "rto coordinator with workers started by hand exits 0" test $? -eq 0
 check "and ends with the launched run's weights" cmp -s "$tmp/dist/final/model.safetensors" \
   "$tmp/manual/final/model.safetensors"
+check "through Gloo" contains "$tmp/manual.out" "weights go to the rollout workers through gloo"
 exited=0
 for _ in $(seq 100); do
   exited=0

@@ -23,6 +23,7 @@ class NoWeights : public WeightControl {
   uint64_t Hash() override { return 0; }
   int64_t last_bytes() override { return 0; }
   double last_seconds() override { return 0; }
+  std::string last_transport() override { return "gloo"; }
   int store_port() override { return 0; }
 };
 

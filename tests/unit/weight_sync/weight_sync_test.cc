@@ -1,4 +1,5 @@
-// Weight broadcast over a real Gloo process group on loopback, each rank in its own thread.
+// Weight broadcast over a real Gloo process group on loopback, each rank in its own thread; every
+// test runs on both transports of CPU weights: the shared-memory ring and Gloo's TCP.
 #include "common/weight_sync/weight_sync.h"
 
 #include <ATen/ATen.h>
@@ -33,7 +34,8 @@ void OnRanks(int n, const std::function<void(int)>& fn) {
   for (std::thread& t : threads) t.join();
 }
 
-class WeightSyncTest : public ::testing::Test {
+// The parameter: whether the group may use shared memory.
+class WeightSyncTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     auto s = WeightStoreServer::Start("127.0.0.1", 0, 10s);
@@ -46,12 +48,13 @@ class WeightSyncTest : public ::testing::Test {
             .world_size = world,
             .generation = generation,
             .timeout = 5s,
-            .bucket_bytes = 40};  // buckets smaller than most tensors: slices span them
+            .bucket_bytes = 40,  // buckets (and ring slots of 5) smaller than most tensors: slices span them
+            .shared_memory = GetParam()};
   }
   std::unique_ptr<WeightStoreServer> server_;
 };
 
-TEST_F(WeightSyncTest, EveryReceiverEndsWithTheSendersWeightsAndVersion) {
+TEST_P(WeightSyncTest, EveryReceiverEndsWithTheSendersWeightsAndVersion) {
   const std::vector<at::Tensor> sent = Weights(1);
   std::vector<std::vector<at::Tensor>> got(3);
   std::vector<absl::StatusOr<BroadcastStats>> stats(3, absl::UnknownError("not run"));
@@ -65,14 +68,50 @@ TEST_F(WeightSyncTest, EveryReceiverEndsWithTheSendersWeightsAndVersion) {
     ASSERT_THAT(stats[rank], IsOk()) << rank;
     EXPECT_EQ(stats[rank]->version, 17);
     EXPECT_EQ(stats[rank]->bytes, 7 * 5 * 4 + 3 * 2 + 11 * 2 * 4 + 9 * 8);
-    EXPECT_EQ(stats[rank]->buckets, (stats[rank]->bytes + 39) / 40);
+    EXPECT_EQ(stats[rank]->transport, GetParam() ? "shm" : "gloo");
+    const int64_t chunk = GetParam() ? 5 : 40;
+    EXPECT_EQ(stats[rank]->buckets, (stats[rank]->bytes + chunk - 1) / chunk);
     EXPECT_EQ(HashTensors(got[rank]), HashTensors(sent)) << rank;
     for (size_t i = 0; i < sent.size(); ++i) EXPECT_TRUE(at::equal(got[rank][i], sent[i])) << rank << " " << i;
   }
   EXPECT_NE(HashTensors(Weights(2)), HashTensors(sent));
 }
 
-TEST_F(WeightSyncTest, AReceiverWithAnotherLayoutFailsAndTheSenderStillCompletes) {
+TEST_P(WeightSyncTest, ConsecutiveBroadcastsOnOneGroupEachArriveWhole) {
+  std::vector<uint64_t> hashes;
+  for (uint64_t seed : {3, 4, 5}) hashes.push_back(HashTensors(Weights(seed)));
+  OnRanks(3, [&](int rank) {
+    auto group = WeightGroup::Join(Options(rank, 3), rank == 0 ? server_.get() : nullptr);
+    ASSERT_THAT(group, IsOk());
+    std::vector<at::Tensor> mine = rank == 0 ? Weights(3) : Weights(0, true);
+    for (int64_t version = 1; version <= 3; ++version) {
+      if (rank == 0) mine = Weights(2 + version);
+      ASSERT_THAT((*group)->Broadcast(mine, version), IsOk());
+      EXPECT_EQ(HashTensors(mine), hashes[version - 1]) << "rank " << rank << " version " << version;
+    }
+  });
+}
+
+TEST_P(WeightSyncTest, OneRankWithoutSharedMemoryMakesTheGroupUseGloo) {
+  const std::vector<at::Tensor> sent = Weights(1);
+  std::vector<std::string> transports(3);
+  std::vector<std::vector<at::Tensor>> got(3);
+  OnRanks(3, [&](int rank) {
+    WeightGroupOptions o = Options(rank, 3);
+    if (rank == 2) o.shared_memory = false;
+    auto group = WeightGroup::Join(o, rank == 0 ? server_.get() : nullptr);
+    ASSERT_THAT(group, IsOk());
+    transports[rank] = (*group)->transport();
+    got[rank] = rank == 0 ? sent : Weights(2, true);
+    ASSERT_THAT((*group)->Broadcast(got[rank], 1), IsOk());
+    EXPECT_FALSE((*group)->why_not_shared_memory().empty());
+  });
+  EXPECT_EQ(transports, (std::vector<std::string>{"gloo", "gloo", "gloo"}));
+  EXPECT_EQ(HashTensors(got[1]), HashTensors(sent));
+  EXPECT_EQ(HashTensors(got[2]), HashTensors(sent));
+}
+
+TEST_P(WeightSyncTest, AReceiverWithAnotherLayoutFailsAndTheSenderStillCompletes) {
   std::vector<absl::StatusOr<BroadcastStats>> stats(2, absl::UnknownError("not run"));
   OnRanks(2, [&](int rank) {
     auto group = WeightGroup::Join(Options(rank, 2), rank == 0 ? server_.get() : nullptr);
@@ -85,7 +124,7 @@ TEST_F(WeightSyncTest, AReceiverWithAnotherLayoutFailsAndTheSenderStillCompletes
   EXPECT_THAT(stats[1].status(), StatusIs(absl::StatusCode::kFailedPrecondition, "do not match this model"));
 }
 
-TEST_F(WeightSyncTest, AReceiverThatStopsAnsweringFailsTheBroadcastWithinTheTimeout) {
+TEST_P(WeightSyncTest, AReceiverThatStopsAnsweringFailsTheBroadcastWithinTheTimeout) {
   absl::StatusOr<BroadcastStats> root_stats = absl::UnknownError("not run");
   double seconds = 0;
   OnRanks(2, [&](int rank) {
@@ -106,7 +145,7 @@ TEST_F(WeightSyncTest, AReceiverThatStopsAnsweringFailsTheBroadcastWithinTheTime
   EXPECT_LT(seconds, 3.5);
 }
 
-TEST_F(WeightSyncTest, ANewGenerationBringsInAWorkerThatJoinedLate) {
+TEST_P(WeightSyncTest, ANewGenerationBringsInAWorkerThatJoinedLate) {
   const std::vector<at::Tensor> v1 = Weights(1), v2 = Weights(5);
   std::vector<at::Tensor> early = Weights(0, true);
   OnRanks(2, [&](int rank) {
@@ -129,7 +168,7 @@ TEST_F(WeightSyncTest, ANewGenerationBringsInAWorkerThatJoinedLate) {
   EXPECT_EQ(HashTensors(late), HashTensors(v2));
 }
 
-TEST_F(WeightSyncTest, BadOptionsAreRejected) {
+TEST_P(WeightSyncTest, BadOptionsAreRejected) {
   EXPECT_THAT(WeightGroup::Join(Options(2, 2), nullptr).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, "rank 2"));
   EXPECT_THAT(WeightGroup::Join(Options(0, 2), nullptr).status(),
@@ -141,13 +180,16 @@ TEST_F(WeightSyncTest, BadOptionsAreRejected) {
 }
 
 #ifndef USE_C10D_NCCL
-TEST_F(WeightSyncTest, WeightsOnCudaNeedALibTorchWithNccl) {
+TEST_P(WeightSyncTest, WeightsOnCudaNeedALibTorchWithNccl) {
   WeightGroupOptions o = Options(0, 1);
   o.cuda_device = 0;
   EXPECT_THAT(WeightGroup::Join(o, server_.get()).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition, "this build's LibTorch has no NCCL"));
 }
 #endif
+
+INSTANTIATE_TEST_SUITE_P(Transports, WeightSyncTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "SharedMemory" : "Gloo"; });
 
 }  // namespace
 }  // namespace rto
