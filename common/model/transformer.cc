@@ -3,6 +3,9 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/GradMode.h>
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+#include <torch/csrc/autograd/custom_function.h>
 
 #include <cmath>
 #include <limits>
@@ -56,6 +59,81 @@ at::Tensor InverseFrequencies(const ModelConfig& c) {
   }
   return inv_freq;
 }
+
+// The most negative finite value of a dtype: the additive mask of keys a query may not see. Not
+// -inf: a row with no visible key (a pad query) then gets uniform weights instead of NaN, and
+// its output is ignored.
+double MaskValue(at::ScalarType t) {
+  if (t == at::kHalf) return static_cast<double>(std::numeric_limits<c10::Half>::lowest());
+  if (t == at::kBFloat16) return static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest());
+  return std::numeric_limits<float>::lowest();
+}
+
+// Rows of hidden states per chunk of the LM head, so that one chunk of logits is about 64 MB of
+// float32 whatever the vocabulary.
+int64_t ChunkRows(int64_t vocab, int64_t chunk_tokens) {
+  return chunk_tokens > 0 ? chunk_tokens : std::max<int64_t>(1, (int64_t{16} << 20) / std::max<int64_t>(vocab, 1));
+}
+
+// log softmax(h W^T / temperature)[target] per row, a chunk of rows at a time, in the compute
+// dtype. Returns the log-probs [N] and the log-sum-exps [N].
+std::pair<at::Tensor, at::Tensor> ChunkedLogProbs(const at::Tensor& h, const at::Tensor& w, const at::Tensor& targets,
+                                                  double temperature, int64_t rows, at::ScalarType compute) {
+  at::Tensor logprobs = at::empty({h.size(0)}, h.options().dtype(compute));
+  at::Tensor lse = at::empty({h.size(0)}, h.options().dtype(compute));
+  for (int64_t start = 0; start < h.size(0); start += rows) {
+    const int64_t n = std::min(rows, h.size(0) - start);
+    at::Tensor logits = at::linear(h.narrow(0, start, n), w).to(compute);
+    if (temperature != 1.0) logits.div_(temperature);
+    at::Tensor chunk_lse = logits.logsumexp(-1);
+    lse.narrow(0, start, n).copy_(chunk_lse);
+    logprobs.narrow(0, start, n)
+        .copy_(logits.gather(1, targets.narrow(0, start, n).unsqueeze(1)).squeeze(1) - chunk_lse);
+  }
+  return {logprobs, lse};
+}
+
+// The same with a backward pass that recomputes each chunk's logits instead of keeping them:
+// training never holds more than one chunk of [rows, vocab] at a time (autograd through the
+// plain loop would keep every chunk's logits, softmax and their gradients alive). With
+// p = softmax(z), z = h W^T / T and upstream gradient g per row:
+//   dz = g (onehot(target) - p) / T,   dh = dz W,   dW = dz^T h.
+// The backward pass costs one extra product of the LM head (recomputing z).
+class LogProbsFunction : public torch::autograd::Function<LogProbsFunction> {
+ public:
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& h, const at::Tensor& w,
+                            const at::Tensor& targets, double temperature, int64_t rows) {
+    const at::ScalarType compute = ComputeType(h.scalar_type());
+    auto [logprobs, lse] = ChunkedLogProbs(h, w, targets, temperature, rows, compute);
+    ctx->save_for_backward({h, w, targets, lse});
+    ctx->saved_data["temperature"] = temperature;
+    ctx->saved_data["rows"] = rows;
+    return logprobs;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &h = saved[0], &w = saved[1], &targets = saved[2], &lse = saved[3];
+    const double temperature = ctx->saved_data["temperature"].toDouble();
+    const int64_t rows = ctx->saved_data["rows"].toInt();
+    const at::Tensor g = grads[0].contiguous();
+    at::Tensor grad_h = at::empty_like(h), grad_w = at::zeros_like(w);
+    for (int64_t start = 0; start < h.size(0); start += rows) {
+      const int64_t n = std::min(rows, h.size(0) - start);
+      at::Tensor hc = h.narrow(0, start, n), gc = g.narrow(0, start, n).unsqueeze(1);
+      at::Tensor z = at::linear(hc, w).to(lse.scalar_type());
+      if (temperature != 1.0) z.div_(temperature);
+      at::Tensor dz = z.sub_(lse.narrow(0, start, n).unsqueeze(1)).exp_().mul_(gc).neg_();  // -g p
+      dz.scatter_add_(1, targets.narrow(0, start, n).unsqueeze(1), gc);                     // + g onehot
+      if (temperature != 1.0) dz.div_(temperature);
+      dz = dz.to(w.scalar_type());
+      grad_h.narrow(0, start, n).copy_(dz.mm(w));
+      grad_w.addmm_(dz.t(), hc);
+    }
+    return {grad_h, grad_w, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
 
 }  // namespace
 
@@ -189,15 +267,11 @@ at::Tensor Transformer::Attention(const Layer& l, const at::Tensor& x, const at:
     k = cache->keys_[layer_index].narrow(2, 0, past + T);
     v = cache->values_[layer_index].narrow(2, 0, past + T);
   }
-  const int64_t S = k.size(2);
-  // Grouped-query attention without repeating keys: the g query heads that share a key head
-  // are stacked along the sequence axis, so one batched matmul serves the whole group.
-  at::Tensor grouped_q = q.reshape({B, nkv, g * T, hd});
-  at::Tensor scores = at::matmul(grouped_q, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(hd)));
-  scores = scores.view({B, nh, T, S}).to(mask.scalar_type()) + mask;
-  at::Tensor probs = at::softmax(scores, -1).to(x.scalar_type());
-  at::Tensor out = at::matmul(probs.view({B, nkv, g * T, S}), v);
-  out = out.view({B, nh, T, hd}).transpose(1, 2).reshape({B, T, nh * hd});
+  // LibTorch's fused attention; enable_gqa shares each key head among its g query heads without
+  // repeating it.
+  at::Tensor out = at::scaled_dot_product_attention(q, k, v, mask, /*dropout_p=*/0.0, /*is_causal=*/false,
+                                                    1.0 / std::sqrt(static_cast<double>(hd)), /*enable_gqa=*/g > 1);
+  out = out.transpose(1, 2).reshape({B, T, nh * hd});
   return Linear(out, l.o_w, l.o_b);
 }
 
@@ -229,10 +303,8 @@ at::Tensor Transformer::Forward(const at::Tensor& input_ids, const at::Tensor& a
   at::Tensor allowed = k_slot <= q_slot;
   if (config_.sliding_window) allowed = allowed.logical_and(q_slot - k_slot < *config_.sliding_window);
   allowed = allowed.unsqueeze(0).logical_and(key_valid.unsqueeze(1)).unsqueeze(1);  // [B, 1, T, S]
-  // The most negative finite float, not -inf: a row with no visible key (a pad query)
-  // then gets uniform weights instead of NaN, and its output is ignored.
-  at::Tensor mask_add = at::zeros(allowed.sizes(), long_opts.dtype(ComputeType(dtype_)))
-                            .masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
+  at::Tensor mask_add =
+      at::zeros(allowed.sizes(), long_opts.dtype(dtype_)).masked_fill(allowed.logical_not(), MaskValue(dtype_));
 
   at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq_;  // [B, T, hd/2]
   at::Tensor angles = at::cat({freqs, freqs}, -1).unsqueeze(1);           // [B, 1, T, hd]
@@ -268,16 +340,12 @@ at::Tensor Transformer::TokenLogProbs(const at::Tensor& hidden, const at::Tensor
                                       int64_t chunk_tokens) const {
   const at::Tensor& w = HeadWeight();
   at::Tensor h = hidden.reshape({-1, hidden.size(-1)});
-  at::Tensor t = targets.to(device_).reshape({-1, 1});
-  std::vector<at::Tensor> parts;
-  for (int64_t start = 0; start < h.size(0); start += chunk_tokens) {
-    int64_t n = std::min(chunk_tokens, h.size(0) - start);
-    at::Tensor logits = at::linear(h.narrow(0, start, n), w).to(ComputeType(dtype_));
-    if (temperature != 1.0) logits = logits / temperature;
-    parts.push_back(logits.gather(1, t.narrow(0, start, n)).squeeze(1) - logits.logsumexp(-1));
+  at::Tensor t = targets.to(device_).reshape({-1}).contiguous();
+  const int64_t rows = ChunkRows(config_.vocab_size, chunk_tokens);
+  if (at::GradMode::is_enabled() && (h.requires_grad() || w.requires_grad())) {
+    return LogProbsFunction::apply(h, w, t, temperature, rows).view(targets.sizes());
   }
-  if (parts.empty()) return at::zeros(targets.sizes(), hidden.options().dtype(ComputeType(dtype_)));
-  return at::cat(parts).view(targets.sizes());
+  return ChunkedLogProbs(h, w, t, temperature, rows, ComputeType(dtype_)).first.view(targets.sizes());
 }
 
 at::Tensor LastTokenIndex(const at::Tensor& attention_mask) {

@@ -81,10 +81,11 @@ class Transformer {
   // Score head: a scalar per position, [...] of hidden [..., hidden].
   at::Tensor Scores(const at::Tensor& hidden) const;
   // log softmax(logits / temperature)[target] for every position, with the shape of
-  // `targets`. Works through the positions in chunks of `chunk_tokens` rows so that no more
-  // than one chunk of logits exists at a time.
+  // `targets`. Works through the positions in chunks of `chunk_tokens` rows (0: about 64 MB of
+  // logits per chunk) so that no more than one chunk of logits exists at a time, in the
+  // backward pass too (it recomputes each chunk's logits).
   at::Tensor TokenLogProbs(const at::Tensor& hidden, const at::Tensor& targets, double temperature = 1.0,
-                           int64_t chunk_tokens = 2048) const;
+                           int64_t chunk_tokens = 0) const;
 
   KVCache NewCache(int64_t batch, int64_t capacity) const;
 

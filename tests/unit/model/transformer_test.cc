@@ -292,6 +292,36 @@ TEST(TransformerTest, TokenLogProbsBackpropagateToTheWeights) {
   EXPECT_GT(head->grad().abs().sum().item<double>(), 0);
 }
 
+// The chunked backward pass (which recomputes logits) against autograd through log_softmax and
+// gather, in float64: the gradients of the hidden states and of the head weight agree.
+TEST(TransformerTest, TokenLogProbsGradientsEqualThoseOfLogSoftmaxGather) {
+  auto model = RandomModel(TinyConfig(2), 33, at::kDouble);
+  const at::Tensor* head = model->FindParameter("lm_head.weight");
+  head->set_requires_grad(true);
+  PaddedBatch b = LeftPadded();
+  at::Tensor hidden = model->Forward(b.ids, b.mask).detach().requires_grad_(true);
+  at::Tensor targets = at::randint(0, 61, {3, 9}, at::kLong);
+  at::Tensor weights = at::randn({3, 9}, at::kDouble);  // an upstream gradient that varies by position
+  for (double temperature : {1.0, 0.7}) {
+    auto grads = [&](bool chunked) {
+      at::Tensor lp =
+          chunked
+              ? model->TokenLogProbs(hidden, targets, temperature, /*chunk_tokens=*/4)
+              : at::log_softmax(model->Logits(hidden) / temperature, -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+      (lp * weights).sum().backward();
+      std::pair<at::Tensor, at::Tensor> out = {hidden.grad().clone(), head->grad().clone()};
+      hidden.mutable_grad().reset();
+      head->mutable_grad().reset();
+      return out;
+    };
+    auto [h_chunked, w_chunked] = grads(true);
+    auto [h_reference, w_reference] = grads(false);
+    EXPECT_TRUE(at::allclose(h_chunked, h_reference, 1e-10, 1e-12)) << "temperature " << temperature;
+    EXPECT_TRUE(at::allclose(w_chunked, w_reference, 1e-10, 1e-12)) << "temperature " << temperature;
+    EXPECT_GT(w_chunked.abs().sum().item<double>(), 0);
+  }
+}
+
 TEST(TransformerTest, ScoresAtTheLastRealTokenOfRightPaddedRows) {
   ModelConfig c = TinyConfig(2);
   c.head = HeadKind::kScore;

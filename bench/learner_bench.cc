@@ -1,0 +1,125 @@
+// Compute efficiency of the learner: one forward and backward pass of the policy loss (token
+// log-probs of a batch, as PPO, DPO and SFT compute them) on a randomly initialised model of
+// Qwen2.5-0.5B's shape (hidden 896, 24 layers, 14 / 2 heads, intermediate 4864, vocab 151936,
+// tied embeddings, q/k/v biases), in float32 on the CPU. Its achieved GFLOP/s are compared with
+// the matmul peak this benchmark measures on the same machine, in the same run: large float32
+// matrix products at the shapes the model multiplies.
+//
+// FLOPs counted: 2 per multiply-add of every matrix product (the seven projections of each
+// layer, the LM head, and attention's QK^T and PV), times 3 for forward plus backward (the
+// backward pass does two products per forward product). Element-wise work is not counted, so
+// it shows as lost efficiency.
+//
+//   learner_bench [batch (4)] [sequence length (128)] [repeats (3)]
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "common/model/transformer.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+template <typename Fn>
+double MedianSeconds(int repeats, Fn fn) {
+  fn();  // warm-up
+  std::vector<double> s;
+  for (int i = 0; i < repeats; ++i) {
+    const auto start = Clock::now();
+    fn();
+    s.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  return Median(s);
+}
+
+rto::ModelConfig Qwen05B() {
+  rto::ModelConfig c;
+  c.vocab_size = 151936;
+  c.hidden_size = 896;
+  c.intermediate_size = 4864;
+  c.num_hidden_layers = 24;
+  c.num_attention_heads = 14;
+  c.num_key_value_heads = 2;
+  c.head_dim = 64;
+  c.tie_word_embeddings = true;
+  c.qkv_bias = true;
+  c.rope_theta = 1000000.0;
+  return c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int64_t batch = argc > 1 ? std::atoll(argv[1]) : 4, seq = argc > 2 ? std::atoll(argv[2]) : 128;
+  const int repeats = argc > 3 ? std::atoi(argv[3]) : 3;
+  const rto::ModelConfig c = Qwen05B();
+  const int64_t tokens = batch * seq;
+  std::printf("learner fwd+bwd, Qwen2.5-0.5B shape, float32, batch %ld x %ld tokens, %d threads, median of %d\n\n",
+              batch, seq, at::get_num_threads(), repeats);
+
+  // The matmul peak, at the shapes of the model's products ([tokens, in] x [in, out]).
+  struct Shape {
+    const char* what;
+    int64_t m, k, n;
+  };
+  const std::vector<Shape> shapes = {{"square 2048", 2048, 2048, 2048},
+                                     {"MLP up/gate", tokens, c.hidden_size, c.intermediate_size},
+                                     {"MLP down", tokens, c.intermediate_size, c.hidden_size},
+                                     {"LM head", tokens, c.hidden_size, c.vocab_size}};
+  std::printf("| matmul | GFLOP/s |\n|---|---:|\n");
+  double peak = 0;
+  for (const Shape& s : shapes) {
+    at::Tensor a = at::randn({s.m, s.k}), b = at::randn({s.k, s.n});
+    const double seconds = MedianSeconds(repeats, [&] { at::mm(a, b); });
+    const double gflops = 2.0 * s.m * s.k * s.n / seconds / 1e9;
+    peak = std::max(peak, gflops);
+    std::printf("| %s (%ld x %ld x %ld) | %.1f |\n", s.what, s.m, s.k, s.n, gflops);
+  }
+
+  auto model = rto::Transformer::Create(c, at::kFloat, at::kCPU);
+  if (!model.ok()) {
+    std::printf("model: %s\n", std::string(model.status().message()).c_str());
+    return 1;
+  }
+  (*model)->InitRandom(0);
+  int64_t parameters = 0;
+  std::vector<at::Tensor> params;
+  for (const rto::NamedParameter& p : (*model)->parameters()) {
+    parameters += p.tensor.numel();
+    params.push_back(p.tensor.set_requires_grad(true));
+  }
+  at::Tensor ids = at::randint(0, c.vocab_size, {batch, seq}, at::kLong);
+  at::Tensor mask = at::ones({batch, seq}, at::kLong);
+  at::Tensor targets = ids.narrow(1, 1, seq - 1);
+
+  const double seconds = MedianSeconds(repeats, [&] {
+    at::Tensor hidden = (*model)->Forward(ids, mask);
+    at::Tensor logprobs = (*model)->TokenLogProbs(hidden.narrow(1, 0, seq - 1), targets);
+    (-logprobs.mean()).backward();
+    for (at::Tensor& p : params) p.mutable_grad().reset();
+  });
+
+  const double q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
+  const double per_layer = c.hidden_size * (q + 2 * kv) + q * c.hidden_size + 3.0 * c.hidden_size * c.intermediate_size;
+  const double matmul_params = c.num_hidden_layers * per_layer + static_cast<double>(c.vocab_size) * c.hidden_size;
+  const double attention = c.num_hidden_layers * 2.0 * 2.0 * batch * seq * seq * q;  // QK^T and PV
+  const double flops = 3.0 * (2.0 * tokens * matmul_params + attention);
+  const double achieved = flops / seconds / 1e9;
+  std::printf("\nmodel: %.0fM parameters; %.1f GFLOP per fwd+bwd\n", parameters / 1e6, flops / 1e9);
+  std::printf("| fwd+bwd s | tokens/s | GFLOP/s | matmul peak GFLOP/s | efficiency |\n|---:|---:|---:|---:|---:|\n");
+  std::printf("| %.3f | %.0f | %.1f | %.1f | %.0f%% |\n", seconds, tokens / seconds, achieved, peak,
+              100 * achieved / peak);
+  return 0;
+}
