@@ -153,6 +153,9 @@ def make_step_timer(torch, threads):
             }
             if torch.get_num_threads() != threads:
                 fail(f"torch switched to {torch.get_num_threads()} threads during training (asked for {threads})")
+            model = kwargs.get("model")
+            if model is None or getattr(model, "is_activation_checkpointing", False) or args.activation_checkpointing:
+                fail("activation (gradient) checkpointing is on: rto keeps its activations")
             if self.on_end is not None:
                 self.on_end(row)
             self.steps.append(row)
@@ -173,7 +176,10 @@ def common_training_args(out_dir, steps, seed):
         data_seed=seed,
         bf16=False,  # TRL defaults to bf16; rto runs float32
         fp16=False,
-        gradient_checkpointing=False,  # TRL defaults to True; rto keeps activations
+        # TRL defaults to gradient checkpointing; rto keeps activations. transformers 5.24 calls it
+        # activation_checkpointing (gradient_checkpointing is its deprecated alias).
+        activation_checkpointing=False,
+        gradient_checkpointing=False,
         use_cpu=True,
         report_to="none",
         save_strategy="no",

@@ -131,19 +131,35 @@ if awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }'; then
   echo "vs_trl: WARNING: load average $load1 > 0.5 before the start: something else is running; the numbers will be noisy" >&2
 fi
 
-# run_timed WALL_FILE LOG CMD...: runs CMD with its output in LOG, its wall seconds in WALL_FILE.
+# CPU seconds the whole machine has been busy (/proc/stat), and those of this script's finished
+# children (bash's `times`): their difference over a command is what other processes took.
+hz=$(getconf CLK_TCK)
+machine_busy_s() { awk -v hz="$hz" '/^cpu / { printf "%.2f\n", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
+# `times` must run in this shell itself (a $(...) subshell would report its own children), so it
+# writes to a file that a subshell then reads.
+times_file=$out/.times
+children_cpu_s() {
+  awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); n += t[1] * 60 + t[2] } printf "%.2f\n", n }' "$times_file"
+}
+
+# run_timed WALL_FILE LOG CMD...: runs CMD with its output in LOG, its wall seconds in WALL_FILE
+# and, in WALL_FILE.other, the CPU seconds that other processes on the machine used meanwhile.
 run_timed() {
   local wall=$1 log=$2
   shift 2
-  local t0 t1
-  t0=$(date +%s.%N)
+  local t0 t1 b0 b1 c0 c1
+  times >"$times_file"
+  b0=$(machine_busy_s) c0=$(children_cpu_s) t0=$(date +%s.%N)
   if ! "$@" >"$log" 2>&1; then
     echo "vs_trl: FAILED: $*" >&2
     tail -n 40 "$log" >&2
     die "see $log"
   fi
   t1=$(date +%s.%N)
+  times >"$times_file"
+  b1=$(machine_busy_s) c1=$(children_cpu_s)
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >"$wall"
+  awk -v b0="$b0" -v b1="$b1" -v c0="$c0" -v c1="$c1" 'BEGIN { printf "%.2f\n", (b1 - b0) - (c1 - c0) }' >"$wall.other"
 }
 
 # --- 3a. the token ids must agree ---------------------------------------------------------------

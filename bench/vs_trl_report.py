@@ -267,6 +267,27 @@ def main():
         "The token ids agreed: rto's own prompt ids = the Python tokenizer's (identical generations), TRL's DPO "
         "ids = rto's (per pair, and total response tokens), TRL's GRPO prompt ids = rto's.",
     ]
+    # Other processes on the machine during each timed command (bench/vs_trl.sh's run_timed):
+    # busy CPU seconds of the whole machine minus those of the benchmark's own processes.
+    contention = {}
+    for rd in rounds_dirs:
+        for path in sorted(glob.glob(os.path.join(rd, "*.wall.other"))):
+            name = f"{os.path.basename(rd)}/{os.path.basename(path)[: -len('.wall.other')]}"
+            with open(path) as f:
+                other = max(0.0, float(f.read().strip()))
+            wall = read_float(path[: -len(".other")])
+            contention[name] = {"other_cpu_s": other, "wall_s": wall, "cores_taken": other / wall}
+    worst = max(contention.items(), key=lambda kv: kv[1]["cores_taken"])
+    contention_line = (
+        f"Other processes during the timed commands: at most {worst[1]['cores_taken']:.2f} of "
+        f"{meta['threads']} core(s) on average ({worst[0]}), {sum(c['other_cpu_s'] for c in contention.values()):.1f} "
+        "CPU s in all."
+    )
+    if worst[1]["cores_taken"] > 0.1:
+        contention_line = (
+            "WARNING: the machine was not idle: " + contention_line + " Oversubscribed OpenMP pools slow "
+            "torch and rto by up to 10x or more; rerun on an idle machine before trusting the ratios."
+        )
     versions = meta["versions"]
     text = "\n".join(
         [
@@ -275,6 +296,7 @@ def main():
             *table,
             "",
             f"Load average before: {meta['loadavg_before']}; after: {meta.get('loadavg_after', '?')}",
+            contention_line,
             f"Versions: rto {versions['rto']}; torch {versions['torch']}, transformers {versions['transformers']}, "
             f"trl {versions['trl']}, accelerate {versions['accelerate']}, datasets {versions['datasets']}, "
             f"python {versions['python']}",
@@ -286,7 +308,14 @@ def main():
     print(text)
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write(text + "\n")
-    results = {"meta": meta, "medians": medians, "same_work": work, "notes": notes, "rounds": rounds}
+    results = {
+        "meta": meta,
+        "medians": medians,
+        "same_work": work,
+        "notes": notes,
+        "contention": contention,
+        "rounds": rounds,
+    }
     tmp = os.path.join(out, "results.json.tmp")
     with open(tmp, "w") as f:
         json.dump(results, f, indent=2, sort_keys=True)

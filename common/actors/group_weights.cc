@@ -27,9 +27,7 @@ absl::StatusOr<BroadcastStats> GroupWeights::Run(const Transformer& model, int64
     RTO_ASSIGN_OR_RETURN(group_, WeightGroup::Join(options_, server_.get()));
     std::cerr << "weights: group generation " << options_.generation << ", rank " << options_.rank << " of "
               << options_.world_size << ": " << group_->transport()
-              << (group_->why_not_shared_memory().empty()
-                      ? ""
-                      : " (no shared memory: " + group_->why_not_shared_memory() + ")")
+              << (group_->why_not_same_host().empty() ? "" : " (no shared memory: " + group_->why_not_same_host() + ")")
               << "\n";
   }
   absl::StatusOr<BroadcastStats> stats = group_->Broadcast(parameters, version);
