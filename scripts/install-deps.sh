@@ -25,7 +25,7 @@ packages=(
   libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev
-  libpcre2-dev libutf8proc-dev
+  libpcre2-dev libutf8proc-dev libgoogle-perftools-dev
   python3 python3-pip python3-venv
 )
 
