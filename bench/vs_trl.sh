@@ -76,8 +76,12 @@ pins=(
   filelock==4.3.1 fsspec==2026.9.0 Jinja2==3.1.6 MarkupSafe==3.0.4 mpmath==1.3.0
   networkx==3.6.1 sympy==1.14.0 typing_extensions==4.16.0
 )
+pyver() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])'; }
 torch_from=own
-if [ "${BENCH_OWN_TORCH:-0}" != 1 ] && [ -f "$cuda_venv/.complete-2.15.0" ]; then torch_from=cuda-venv; fi
+if [ "${BENCH_OWN_TORCH:-0}" != 1 ] && [ -f "$cuda_venv/.complete-2.15.0" ] &&
+  [ "$(pyver "$cuda_venv/bin/python")" = "$(pyver python3)" ]; then
+  torch_from=cuda-venv
+fi
 stamp=$(printf '%s\n' "${pins[@]}" "$torch_from" | sha1sum | cut -c1-12)
 if [ ! -f "$venv/.complete-$stamp" ]; then
   echo "vs_trl: making $venv (torch from: $torch_from)"
