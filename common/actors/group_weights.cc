@@ -27,8 +27,7 @@ absl::StatusOr<BroadcastStats> GroupWeights::Run(const Transformer& model, int64
     RTO_ASSIGN_OR_RETURN(group_, WeightGroup::Join(options_, server_.get()));
     std::cerr << "weights: group generation " << options_.generation << ", rank " << options_.rank << " of "
               << options_.world_size << ": " << group_->transport()
-              << (group_->why_not_same_host().empty() ? "" : " (no shared memory: " + group_->why_not_same_host() + ")")
-              << "\n";
+              << (group_->why_not_same_host().empty() ? "" : " (" + group_->why_not_same_host() + ")") << "\n";
   }
   absl::StatusOr<BroadcastStats> stats = group_->Broadcast(parameters, version);
   if (!stats.ok()) group_.reset();  // a failed group is formed again next time

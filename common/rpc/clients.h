@@ -128,8 +128,6 @@ class RemoteLearner : public Learner {
   absl::Status SavePolicy(const std::string& dir) override;
   absl::StatusOr<v1::WeightsHashResponse> WeightsHash();
   int store_port() const { return store_port_; }
-  // How the last weight broadcast travelled: "shm", "gloo" or "nccl" (empty before the first).
-  const std::string& weight_transport() const { return weight_transport_; }
 
  private:
   RemoteLearner(std::shared_ptr<grpc::Channel> channel, ClientOptions options, std::shared_ptr<WeightPlan> plan);
@@ -139,7 +137,7 @@ class RemoteLearner : public Learner {
   std::shared_ptr<WeightPlan> plan_;
   int64_t version_ = 0;
   int store_port_ = 0;
-  std::string weight_transport_;
+  std::string weight_transport_;  // of the last broadcast, logged when it changes
 };
 
 }  // namespace rto

@@ -37,7 +37,7 @@ class WeightControl {
   virtual uint64_t Hash() = 0;
   virtual int64_t last_bytes() = 0;
   virtual double last_seconds() = 0;
-  virtual std::string last_transport() = 0;  // "shm", "gloo" or "nccl"
+  virtual std::string last_transport() = 0;  // "shm", "gloo", "nccl" or "cuda_ipc"
   virtual int store_port() = 0;              // the learner's weight store (0 elsewhere)
 };
 

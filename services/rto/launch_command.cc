@@ -25,6 +25,7 @@
 #include <fstream>
 #include <iostream>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -159,10 +160,24 @@ class LocalProcesses {
     if (!fs::exists(bin)) return absl::NotFoundError(absl::StrCat(bin, " does not exist (build every target)"));
     std::vector<std::string> args = {bin,      "--config", config_path_,    "--host",     host_,
                                      "--name", p.name,     "--coordinator", p.coordinator};
+    // This process's environment, and OMP_NUM_THREADS when the launcher sets the count: OpenMP
+    // reads it when LibTorch loads, before the service applies its plan.
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (threads_ == 0 || std::string_view(*e).rfind("OMP_NUM_THREADS=", 0) != 0) env.emplace_back(*e);
+    }
     if (threads_ > 0) {
       args.push_back("--set");
       args.push_back(absl::StrCat("threads.intra_op=", threads_));
+      env.push_back(absl::StrCat("OMP_NUM_THREADS=", threads_));
     }
+    // Everything the child needs is made before fork: between fork and exec it may only call
+    // async-signal-safe functions (another thread of this process may hold malloc's lock).
+    std::vector<char*> argv, envp;
+    for (std::string& a : args) argv.push_back(a.data());
+    for (std::string& e : env) envp.push_back(e.data());
+    argv.push_back(nullptr);
+    envp.push_back(nullptr);
     const pid_t pid = fork();
     if (pid < 0) return absl::InternalError(absl::StrCat("fork failed for ", p.name));
     if (pid == 0) {
@@ -172,12 +187,7 @@ class LocalProcesses {
         dup2(fd, 2);
         close(fd);
       }
-      // OpenMP reads its pool size when LibTorch loads, before the plan is applied.
-      if (threads_ > 0) setenv("OMP_NUM_THREADS", std::to_string(threads_).c_str(), 1);
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(bin.c_str(), argv.data());
+      execve(bin.c_str(), argv.data(), envp.data());
       _exit(127);
     }
     p.pid = pid;
