@@ -45,3 +45,14 @@ function(rto_test name)
   set_tests_properties(${name} PROPERTIES
     ENVIRONMENT "RTO_SOURCE_DIR=${PROJECT_SOURCE_DIR};RTO_BINARY_DIR=${PROJECT_BINARY_DIR}")
 endfunction()
+
+# rto_role_executable(ROLE DEPS ...)
+#   rto-ROLE from services/ROLE/main.cc, next to `rto` (where `rto launch` finds it).
+function(rto_role_executable role)
+  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  add_executable(rto-${role} main.cc)
+  _rto_common_setup(rto-${role})
+  _rto_torch_setup(rto-${role})
+  target_link_libraries(rto-${role} PRIVATE rto_service_main ${ARG_DEPS})
+  set_target_properties(rto-${role} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/services/rto)
+endfunction()

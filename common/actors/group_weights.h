@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "common/actors/in_process.h"
+#include "common/actors/weight_channel.h"
 #include "common/weight_sync/weight_sync.h"
 
 namespace rto {

@@ -1,6 +1,6 @@
 // The roles of an RTO run (DESIGN.md section 2) as interfaces. The coordinator's loop is
-// written against these only: the in-process actors (in_process.h) implement them in one
-// process, and gRPC clients implement them across processes.
+// written against these only: each role's in-process actor (services/<role>/<role>_actor.h)
+// implements its interface in one process, and its gRPC client across processes.
 //
 // Everything here is plain data, free of torch, so that it can cross a wire as it is.
 #pragma once

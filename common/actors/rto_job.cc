@@ -26,22 +26,6 @@ absl::Status ReadActorOptions(ConfigReader& c, const std::string& prefix, ActorT
   return ParseScheduleKind(o->schedule).status();
 }
 
-struct ModelSpec {
-  at::ScalarType dtype;
-  at::Device device;
-  int64_t vocab_size;  // the policy's: every model must share its tokenizer
-};
-
-absl::StatusOr<std::unique_ptr<Transformer>> Load(const std::string& dir, const ModelSpec& spec, HeadKind head) {
-  RTO_ASSIGN_OR_RETURN(auto model, LoadModel(dir, {.dtype = spec.dtype, .device = spec.device, .head = head}));
-  if (model->config().vocab_size != spec.vocab_size) {
-    return absl::InvalidArgumentError(absl::StrCat(dir, ": vocabulary of ", model->config().vocab_size,
-                                                   " tokens, but the policy has ", spec.vocab_size,
-                                                   " (every model must share the policy's tokenizer)"));
-  }
-  return model;
-}
-
 absl::StatusOr<std::vector<PromptItem>> ReadPromptItems(const std::string& path, TextEncoder& encoder, int64_t limit) {
   RTO_ASSIGN_OR_RETURN(std::vector<PromptRow> rows, ReadPrompts(path, {}));
   std::vector<PromptItem> out;
@@ -171,61 +155,18 @@ absl::Status RtoJobConfig::Read(ConfigReader& c) {
   return c.CheckNoUnknownKeys();
 }
 
-static absl::StatusOr<ModelSpec> Spec(const RtoJobConfig& cfg) {
+absl::StatusOr<std::unique_ptr<Transformer>> LoadRoleModel(const RtoJobConfig& cfg, const std::string& dir,
+                                                           HeadKind head) {
   RTO_ASSIGN_OR_RETURN(at::ScalarType dtype, ParseScalarType(cfg.dtype));
   RTO_ASSIGN_OR_RETURN(at::Device device, ParseDevice(cfg.device));
   RTO_ASSIGN_OR_RETURN(ModelConfig policy, LoadModelConfig(cfg.models.policy + "/config.json"));
-  return ModelSpec{dtype, device, policy.vocab_size};
-}
-
-absl::StatusOr<std::unique_ptr<InProcessRollout>> MakeRollout(const RtoJobConfig& cfg,
-                                                              std::shared_ptr<WeightSource> weights) {
-  RTO_ASSIGN_OR_RETURN(ModelSpec spec, Spec(cfg));
-  RTO_ASSIGN_OR_RETURN(auto policy, Load(cfg.models.policy, spec, HeadKind::kLanguageModel));
-  return std::make_unique<InProcessRollout>(std::move(policy), std::move(weights));
-}
-
-absl::StatusOr<std::unique_ptr<InProcessScorer>> MakeScorer(const RtoJobConfig& cfg) {
-  RTO_ASSIGN_OR_RETURN(ModelSpec spec, Spec(cfg));
-  RTO_ASSIGN_OR_RETURN(auto reference, Load(cfg.models.reference.empty() ? cfg.models.policy : cfg.models.reference,
-                                            spec, HeadKind::kLanguageModel));
-  std::unique_ptr<Transformer> dpo, dpo_reference;
-  if (cfg.coordinator.reward.dpo_reward_scale != 0) {
-    RTO_ASSIGN_OR_RETURN(dpo, Load(cfg.models.dpo, spec, HeadKind::kLanguageModel));
-    if (!cfg.models.dpo_reference.empty()) {
-      RTO_ASSIGN_OR_RETURN(dpo_reference, Load(cfg.models.dpo_reference, spec, HeadKind::kLanguageModel));
-    }
+  RTO_ASSIGN_OR_RETURN(auto model, LoadModel(dir, {.dtype = dtype, .device = device, .head = head}));
+  if (model->config().vocab_size != policy.vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": vocabulary of ", model->config().vocab_size,
+                                                   " tokens, but the policy has ", policy.vocab_size,
+                                                   " (every model must share the policy's tokenizer)"));
   }
-  RTO_ASSIGN_OR_RETURN(auto reward, Load(cfg.models.reward, spec, HeadKind::kScore));
-  return std::make_unique<InProcessScorer>(std::move(reference), std::move(dpo), std::move(dpo_reference),
-                                           std::move(reward), cfg.coordinator.sampling.temperature);
-}
-
-absl::StatusOr<std::unique_ptr<InProcessCritic>> MakeCritic(const RtoJobConfig& cfg) {
-  if (cfg.coordinator.estimator != AdvantageEstimator::kGae) return std::unique_ptr<InProcessCritic>();
-  RTO_ASSIGN_OR_RETURN(ModelSpec spec, Spec(cfg));
-  const std::string init = cfg.models.critic.empty() ? cfg.models.reward : cfg.models.critic;
-  RTO_ASSIGN_OR_RETURN(auto value_model, Load(init, spec, HeadKind::kScore));
-  return std::make_unique<InProcessCritic>(std::move(value_model), cfg.critic, cfg.value_clip, init);
-}
-
-absl::StatusOr<std::unique_ptr<InProcessLearner>> MakeLearner(const RtoJobConfig& cfg,
-                                                              std::shared_ptr<WeightPublisher> weights) {
-  RTO_ASSIGN_OR_RETURN(ModelSpec spec, Spec(cfg));
-  RTO_ASSIGN_OR_RETURN(auto policy, Load(cfg.models.policy, spec, HeadKind::kLanguageModel));
-  return std::make_unique<InProcessLearner>(std::move(policy), cfg.actor, cfg.clip_eps,
-                                            cfg.coordinator.sampling.temperature, cfg.models.policy,
-                                            std::move(weights));
-}
-
-absl::StatusOr<InProcessRoles> MakeInProcessRoles(const RtoJobConfig& cfg) {
-  InProcessRoles r;
-  r.weights = std::make_shared<WeightStore>();
-  RTO_ASSIGN_OR_RETURN(r.learner, MakeLearner(cfg, r.weights));
-  RTO_ASSIGN_OR_RETURN(r.rollout, MakeRollout(cfg, r.weights));
-  RTO_ASSIGN_OR_RETURN(r.scorer, MakeScorer(cfg));
-  RTO_ASSIGN_OR_RETURN(r.critic, MakeCritic(cfg));
-  return r;
+  return model;
 }
 
 absl::StatusOr<std::unique_ptr<Coordinator>> MakeCoordinator(const RtoJobConfig& cfg, Coordinator::Roles roles,
@@ -264,13 +205,6 @@ absl::StatusOr<std::unique_ptr<Coordinator>> MakeCoordinator(const RtoJobConfig&
   }
   return Coordinator::Create(options, roles, std::move(prompts), std::move(eval_prompts), &tokenizer, cfg.out,
                              resolved_config, resume);
-}
-
-absl::Status RunRto(const RtoJobConfig& cfg, const std::string& resolved_config, bool resume) {
-  RTO_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, LoadTokenizer(cfg.models.policy));
-  RTO_ASSIGN_OR_RETURN(InProcessRoles roles, MakeInProcessRoles(cfg));
-  RTO_ASSIGN_OR_RETURN(auto coordinator, MakeCoordinator(cfg, roles.roles(), *tokenizer, resolved_config, resume));
-  return coordinator->Run();
 }
 
 }  // namespace rto

@@ -1,7 +1,7 @@
-// `rto train rto` and `rto train ppo`: the RL job on in-process actors. It loads the policy (also
-// the default reference), the DPO model (RTO only), the reward model and the critic's initial
-// weights (the reward model by default) from HF directories, and runs the coordinator's loop.
-// `ppo` is the same job with dpo_reward_scale 0.
+// The RL job's config (`rto train rto|ppo`, `rto launch`, the role executables): the models (the
+// policy, also the default reference; the DPO model, RTO only; the reward model; the critic's
+// initial weights, the reward model by default), the coordinator's options and the launch
+// settings; and the coordinator of a config. `ppo` is the same job with dpo_reward_scale 0.
 #pragma once
 
 #include <memory>
@@ -9,8 +9,10 @@
 
 #include "absl/status/statusor.h"
 #include "common/actors/coordinator.h"
-#include "common/actors/in_process.h"
 #include "common/config/config.h"
+#include "common/model/transformer.h"
+#include "common/tokenizer/tokenizer.h"
+#include "common/train/trainable_model.h"
 
 namespace rto {
 
@@ -54,31 +56,14 @@ struct RtoJobConfig {
   absl::Status Read(ConfigReader& config);
 };
 
-// Each role's in-process actor, as a config describes it: a service builds one, the one-process
-// job all four. MakeCritic gives null for the critic-free estimators.
-absl::StatusOr<std::unique_ptr<InProcessRollout>> MakeRollout(const RtoJobConfig& config,
-                                                              std::shared_ptr<WeightSource> weights);
-absl::StatusOr<std::unique_ptr<InProcessScorer>> MakeScorer(const RtoJobConfig& config);
-absl::StatusOr<std::unique_ptr<InProcessCritic>> MakeCritic(const RtoJobConfig& config);
-absl::StatusOr<std::unique_ptr<InProcessLearner>> MakeLearner(const RtoJobConfig& config,
-                                                              std::shared_ptr<WeightPublisher> weights);
-
-// The four in-process actors of a config, and the roles the coordinator drives.
-struct InProcessRoles {
-  std::shared_ptr<WeightStore> weights;
-  std::unique_ptr<InProcessRollout> rollout;
-  std::unique_ptr<InProcessScorer> scorer;
-  std::unique_ptr<InProcessCritic> critic;  // null for the critic-free estimators
-  std::unique_ptr<InProcessLearner> learner;
-  Coordinator::Roles roles() const { return {rollout.get(), scorer.get(), critic.get(), learner.get()}; }
-};
-absl::StatusOr<InProcessRoles> MakeInProcessRoles(const RtoJobConfig& config);
+// A model of the job (`dir`, an HF directory) in the job's dtype and on its device, checked to
+// share the policy's vocabulary (every model must share the policy's tokenizer).
+absl::StatusOr<std::unique_ptr<Transformer>> LoadRoleModel(const RtoJobConfig& config, const std::string& dir,
+                                                           HeadKind head);
 
 // The coordinator of a config over `roles`, with the prompts read and tokenised.
 absl::StatusOr<std::unique_ptr<Coordinator>> MakeCoordinator(const RtoJobConfig& config, Coordinator::Roles roles,
                                                              const Tokenizer& tokenizer,
                                                              const std::string& resolved_config, bool resume);
-
-absl::Status RunRto(const RtoJobConfig& config, const std::string& resolved_config, bool resume);
 
 }  // namespace rto

@@ -114,4 +114,14 @@ at::Tensor TokenEntropy(const Transformer& model, const at::Tensor& states, doub
   return at::cat(parts).view({states.size(0), states.size(1)});
 }
 
+TrajectoryBatch SelectRows(const TrajectoryBatch& b, const std::vector<int64_t>& rows) {
+  at::Tensor index = at::tensor(rows, at::kLong).to(b.ids.device());
+  return {b.ids.index_select(0, index),
+          b.attention.index_select(0, index),
+          b.state_positions.index_select(0, index),
+          b.last_positions.index_select(0, index),
+          b.targets.index_select(0, index),
+          b.mask.index_select(0, index)};
+}
+
 }  // namespace rto

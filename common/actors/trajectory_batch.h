@@ -27,6 +27,12 @@ absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<const Traj
                                                     int64_t vocab_size, at::Device device);
 std::vector<const Trajectory*> Pointers(const std::vector<Trajectory>& trajectories);
 
+// Rows `rows` of every tensor of the batch.
+TrajectoryBatch SelectRows(const TrajectoryBatch& batch, const std::vector<int64_t>& rows);
+
+// Log-probs at temperature 0 (greedy) are those of the plain softmax, as the sampler reports.
+inline double LogProbTemperature(double temperature) { return temperature > 0 ? temperature : 1.0; }
+
 // Hidden states [B, L, H] at the positions that predict each response token: [B, R, H].
 at::Tensor ResponseStates(const at::Tensor& hidden, const TrajectoryBatch& batch);
 

@@ -1,6 +1,7 @@
 // rto-learner: the policy and its optimiser; PPO updates, checkpoints, and the weight broadcast
 // (it hosts the c10d TCPStore the rollout workers join).
 #include "services/common/service_main.h"
+#include "services/learner/learner_actor.h"
 
 #include <chrono>
 

@@ -1,6 +1,7 @@
 // rto-rollout: a copy of the policy that samples responses, and takes the learner's weights
 // from its broadcast between generations.
 #include "services/common/service_main.h"
+#include "services/rollout/rollout_actor.h"
 
 int main(int argc, char** argv) {
   using namespace rto;

@@ -8,6 +8,7 @@
 #include "common/train/sft_job.h"
 #include "common/util/args.h"
 #include "common/util/status_macros.h"
+#include "services/coordinator/in_process_run.h"
 #include "services/rto/commands.h"
 
 namespace rto {

@@ -1,7 +1,7 @@
 // The RL loop end to end in one process: rollout/learner log-prob agreement, policy versions,
 // a short RTO run that raises the reward model's score, exact resume, the critic-free
 // estimators, and bad input at the actors' boundaries.
-#include "common/actors/rto_job.h"
+#include "services/coordinator/in_process_run.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>

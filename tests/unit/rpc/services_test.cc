@@ -5,9 +5,12 @@
 
 #include <ATen/ATen.h>
 
-#include "common/actors/in_process.h"
 #include "common/rpc/clients.h"
 #include "common/rpc/wire.h"
+#include "services/critic/critic_actor.h"
+#include "services/learner/learner_actor.h"
+#include "services/rollout/rollout_actor.h"
+#include "services/scorer/scorer_actor.h"
 #include "tests/testing/test_util.h"
 #include "tests/testing/tiny_models.h"
 

@@ -1,0 +1,38 @@
+// The training loop the learner and the critic share: epochs of shuffled mini-batches of a
+// trajectory batch, each split into micro-batches for memory, one optimiser step per mini-batch.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/actors/trajectory_batch.h"
+#include "common/train/trainable_model.h"
+
+namespace rto {
+
+// Runs `loss_of(micro_batch)` (which returns the summed per-token loss) over the micro-batches
+// of each mini-batch, normalised by the mini-batch's tokens, and steps once per mini-batch.
+template <typename LossFn>
+absl::Status TrainMiniBatches(TrainableModel& trainable, const TrajectoryBatch& batch, int64_t step, Metrics& metrics,
+                              const std::string& prefix, LossFn loss_of) {
+  const ActorTrainOptions& o = trainable.options();
+  int64_t index = 0;
+  for (const std::vector<int64_t>& mini : trainable.MiniBatches(batch.ids.size(0), step)) {
+    const double tokens =
+        batch.mask.index_select(0, at::tensor(mini, at::kLong).to(batch.mask.device())).sum().item<double>();
+    for (size_t begin = 0; begin < mini.size(); begin += o.micro_batch) {
+      std::vector<int64_t> rows(mini.begin() + begin,
+                                mini.begin() + std::min(mini.size(), begin + static_cast<size_t>(o.micro_batch)));
+      at::Tensor loss_sum = loss_of(SelectRows(batch, rows), rows, index);
+      (loss_sum / tokens).backward();
+    }
+    trainable.Step(metrics, prefix);
+    ++index;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace rto

@@ -1,0 +1,65 @@
+#include "services/critic/critic_actor.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include "common/actors/train_mini_batches.h"
+#include "common/actors/trajectory_batch.h"
+#include "common/rl/ppo_losses.h"
+#include "common/util/status_macros.h"
+
+namespace rto {
+
+InProcessCritic::InProcessCritic(std::unique_ptr<Transformer> value_model, const ActorTrainOptions& options,
+                                 double value_clip, std::string tokenizer_dir)
+    : trainable_(std::move(value_model), options), value_clip_(value_clip), tokenizer_dir_(std::move(tokenizer_dir)) {}
+
+absl::StatusOr<TokenValues> InProcessCritic::Values(const std::vector<Trajectory>& trajectories) {
+  c10::NoGradGuard no_grad;
+  Transformer& m = trainable_.model();
+  RTO_ASSIGN_OR_RETURN(TrajectoryBatch batch,
+                       MakeTrajectoryBatch(Pointers(trajectories), m.config().vocab_size, m.device()));
+  return FromTensor(m.Scores(ResponseStates(m.Forward(batch.ids, batch.attention), batch)), batch.mask);
+}
+
+absl::StatusOr<Metrics> InProcessCritic::Train(const ValueExperience& e, int64_t step) {
+  c10::AutoGradMode grad_mode(true);  // whatever the caller's mode
+  RTO_RETURN_IF_ERROR(CheckTokenValues(e.old_values, e.trajectories, "old values"));
+  RTO_RETURN_IF_ERROR(CheckTokenValues(e.returns, e.trajectories, "returns"));
+  Transformer& m = trainable_.model();
+  RTO_ASSIGN_OR_RETURN(TrajectoryBatch batch,
+                       MakeTrajectoryBatch(Pointers(e.trajectories), m.config().vocab_size, m.device()));
+  const int64_t r = batch.mask.size(1);
+  const at::Tensor old_values = ToTensor(e.old_values, r).to(m.device());
+  const at::Tensor returns = ToTensor(e.returns, r).to(m.device());
+  Metrics metrics;
+  double loss = 0, clipped = 0, tokens = 0;
+  RTO_RETURN_IF_ERROR(TrainMiniBatches(trainable_, batch, step, metrics, "critic/",
+                                       [&](const TrajectoryBatch& mb, const std::vector<int64_t>& rows, int64_t) {
+                                         at::Tensor index = at::tensor(rows, at::kLong).to(m.device());
+                                         at::Tensor values =
+                                             m.Scores(ResponseStates(m.Forward(mb.ids, mb.attention), mb));
+                                         rl::ValueLossResult v =
+                                             rl::ValueLoss(values, old_values.index_select(0, index),
+                                                           returns.index_select(0, index), mb.mask, value_clip_);
+                                         loss += v.loss_sum.item<double>();
+                                         clipped += v.clipped;
+                                         tokens += mb.mask.sum().item<double>();
+                                         return v.loss_sum;
+                                       }));
+  metrics["critic/value_loss"] = loss / tokens;
+  metrics["critic/clip_frac"] = clipped / tokens;
+  return metrics;
+}
+
+absl::Status InProcessCritic::Save(const std::string& dir) { return trainable_.Save(dir, tokenizer_dir_); }
+absl::Status InProcessCritic::Restore(const std::string& dir) { return trainable_.Restore(dir); }
+
+absl::StatusOr<std::unique_ptr<InProcessCritic>> MakeCritic(const RtoJobConfig& cfg) {
+  if (cfg.coordinator.estimator != AdvantageEstimator::kGae) return std::unique_ptr<InProcessCritic>();
+  const std::string init = cfg.models.critic.empty() ? cfg.models.reward : cfg.models.critic;
+  RTO_ASSIGN_OR_RETURN(auto value_model, LoadRoleModel(cfg, init, HeadKind::kScore));
+  return std::make_unique<InProcessCritic>(std::move(value_model), cfg.critic, cfg.value_clip, init);
+}
+
+}  // namespace rto

@@ -1,0 +1,35 @@
+// The critic role's actor: the value model (initialised from the reward model) with its
+// optimiser; values per response token, and training on returns with the clipped value loss.
+// Not thread-safe: one thread (its mailbox's).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/actors/roles.h"
+#include "common/actors/rto_job.h"
+#include "common/train/trainable_model.h"
+
+namespace rto {
+
+class InProcessCritic : public Critic {
+ public:
+  // `value_model` has a score head (initialised from the RM); `tokenizer_dir` goes into saves.
+  InProcessCritic(std::unique_ptr<Transformer> value_model, const ActorTrainOptions& options, double value_clip,
+                  std::string tokenizer_dir);
+  absl::StatusOr<TokenValues> Values(const std::vector<Trajectory>& trajectories) override;
+  absl::StatusOr<Metrics> Train(const ValueExperience& experience, int64_t step) override;
+  absl::Status Save(const std::string& dir) override;
+  absl::Status Restore(const std::string& dir) override;
+
+ private:
+  TrainableModel trainable_;
+  double value_clip_;
+  std::string tokenizer_dir_;
+};
+
+// The critic actor of a config; null for the critic-free estimators (GRPO, RLOO, REINFORCE++).
+absl::StatusOr<std::unique_ptr<InProcessCritic>> MakeCritic(const RtoJobConfig& config);
+
+}  // namespace rto

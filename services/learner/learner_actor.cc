@@ -1,0 +1,104 @@
+#include "services/learner/learner_actor.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <algorithm>
+
+#include "common/actors/train_mini_batches.h"
+#include "common/actors/trajectory_batch.h"
+#include "common/rl/ppo_losses.h"
+#include "common/train/model_state.h"
+#include "common/util/file.h"
+#include "common/util/json_file.h"
+#include "common/util/status_macros.h"
+
+namespace rto {
+
+InProcessLearner::InProcessLearner(std::unique_ptr<Transformer> policy, const ActorTrainOptions& options,
+                                   double clip_eps, double temperature, std::string tokenizer_dir,
+                                   std::shared_ptr<WeightPublisher> weights)
+    : trainable_(std::move(policy), options),
+      clip_eps_(clip_eps),
+      temperature_(LogProbTemperature(temperature)),
+      tokenizer_dir_(std::move(tokenizer_dir)),
+      weights_(std::move(weights)) {}
+
+absl::StatusOr<PolicyEvaluation> InProcessLearner::Evaluate(const std::vector<Trajectory>& trajectories) {
+  c10::NoGradGuard no_grad;
+  Transformer& m = trainable_.model();
+  RTO_ASSIGN_OR_RETURN(TrajectoryBatch batch,
+                       MakeTrajectoryBatch(Pointers(trajectories), m.config().vocab_size, m.device()));
+  const at::Tensor states = ResponseStates(m.Forward(batch.ids, batch.attention), batch);
+  PolicyEvaluation out;
+  out.logprobs = FromTensor(m.TokenLogProbs(states, batch.targets, temperature_), batch.mask);
+  out.entropy = FromTensor(TokenEntropy(m, states, temperature_), batch.mask);
+  return out;
+}
+
+absl::StatusOr<Metrics> InProcessLearner::Train(const PolicyExperience& e, int64_t step) {
+  c10::AutoGradMode grad_mode(true);  // whatever the caller's mode
+  RTO_RETURN_IF_ERROR(CheckTokenValues(e.old_logprobs, e.trajectories, "old log-probs"));
+  RTO_RETURN_IF_ERROR(CheckTokenValues(e.advantages, e.trajectories, "advantages"));
+  Transformer& m = trainable_.model();
+  RTO_ASSIGN_OR_RETURN(TrajectoryBatch batch,
+                       MakeTrajectoryBatch(Pointers(e.trajectories), m.config().vocab_size, m.device()));
+  const int64_t r = batch.mask.size(1);
+  const at::Tensor old_logprobs = ToTensor(e.old_logprobs, r).to(m.device());
+  const at::Tensor advantages = ToTensor(e.advantages, r).to(m.device());
+  Metrics metrics;
+  double loss = 0, clipped = 0, approx_kl = 0, tokens = 0, first_ratio_dev = 0;
+  RTO_RETURN_IF_ERROR(
+      TrainMiniBatches(trainable_, batch, step, metrics, "policy/",
+                       [&](const TrajectoryBatch& mb, const std::vector<int64_t>& rows, int64_t mini_index) {
+                         at::Tensor index = at::tensor(rows, at::kLong).to(m.device());
+                         at::Tensor states = ResponseStates(m.Forward(mb.ids, mb.attention), mb);
+                         at::Tensor logprobs = m.TokenLogProbs(states, mb.targets, temperature_);
+                         rl::PolicyLossResult p = rl::PolicyLoss(logprobs, old_logprobs.index_select(0, index),
+                                                                 advantages.index_select(0, index), mb.mask, clip_eps_);
+                         loss += p.loss_sum.item<double>();
+                         clipped += p.clipped;
+                         approx_kl += p.approx_kl;
+                         tokens += mb.mask.sum().item<double>();
+                         if (mini_index == 0) first_ratio_dev = std::max(first_ratio_dev, p.ratio_max_dev);
+                         return p.loss_sum;
+                       }));
+  ++version_;
+  metrics["policy/loss"] = loss / tokens;
+  metrics["ppo/clip_frac"] = clipped / tokens;
+  metrics["ppo/approx_kl"] = approx_kl / tokens;
+  metrics["ppo/first_minibatch_ratio_max_dev"] = first_ratio_dev;
+  return metrics;
+}
+
+absl::StatusOr<int64_t> InProcessLearner::PublishWeights() {
+  RTO_RETURN_IF_ERROR(weights_->Publish(trainable_.model(), version_));
+  return version_;
+}
+
+absl::Status InProcessLearner::Save(const std::string& dir) {
+  RTO_RETURN_IF_ERROR(trainable_.Save(dir, tokenizer_dir_));
+  return WriteFileAtomically(dir + "/learner.json", nlohmann::json{{"version", version_}}.dump() + "\n");
+}
+
+absl::Status InProcessLearner::Restore(const std::string& dir) {
+  RTO_RETURN_IF_ERROR(trainable_.Restore(dir));
+  const std::string path = dir + "/learner.json";
+  RTO_ASSIGN_OR_RETURN(nlohmann::json state, ReadJsonObject(path));
+  RTO_ASSIGN_OR_RETURN(version_, JsonInt(state, path, "version"));
+  return absl::OkStatus();
+}
+
+absl::Status InProcessLearner::SavePolicy(const std::string& dir) {
+  return SaveModelWithTokenizer(trainable_.model(), dir, tokenizer_dir_);
+}
+
+absl::StatusOr<std::unique_ptr<InProcessLearner>> MakeLearner(const RtoJobConfig& cfg,
+                                                              std::shared_ptr<WeightPublisher> weights) {
+  RTO_ASSIGN_OR_RETURN(auto policy, LoadRoleModel(cfg, cfg.models.policy, HeadKind::kLanguageModel));
+  return std::make_unique<InProcessLearner>(std::move(policy), cfg.actor, cfg.clip_eps,
+                                            cfg.coordinator.sampling.temperature, cfg.models.policy,
+                                            std::move(weights));
+}
+
+}  // namespace rto
