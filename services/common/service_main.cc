@@ -5,10 +5,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/config/config.h"
-#include "common/rpc/worker_agent.h"
 #include "common/runtime/threads.h"
 #include "common/util/args.h"
 #include "common/util/status_macros.h"
+#include "services/coordinator/worker_agent.h"
 
 namespace rto {
 namespace {

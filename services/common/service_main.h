@@ -20,7 +20,8 @@
 #include "common/actors/group_weights.h"
 #include "common/actors/rto_job.h"
 #include "common/rpc/metrics.h"
-#include "common/rpc/services.h"
+#include "common/rpc/server.h"
+#include "common/rpc/weight_control.h"
 
 namespace rto {
 

@@ -1,6 +1,7 @@
 // rto-critic: the value model (initialised from the reward model) and its optimiser.
 #include "services/common/service_main.h"
 #include "services/critic/critic_actor.h"
+#include "services/critic/critic_service.h"
 
 int main(int argc, char** argv) {
   using namespace rto;

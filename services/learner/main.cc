@@ -2,6 +2,7 @@
 // (it hosts the c10d TCPStore the rollout workers join).
 #include "services/common/service_main.h"
 #include "services/learner/learner_actor.h"
+#include "services/learner/learner_service.h"
 
 #include <chrono>
 

@@ -2,6 +2,7 @@
 // from its broadcast between generations.
 #include "services/common/service_main.h"
 #include "services/rollout/rollout_actor.h"
+#include "services/rollout/rollout_service.h"
 
 int main(int argc, char** argv) {
   using namespace rto;

@@ -1,6 +1,7 @@
 // rto-scorer: frozen reference, DPO and reward models; per-token log-probs and RM scores.
 #include "services/common/service_main.h"
 #include "services/scorer/scorer_actor.h"
+#include "services/scorer/scorer_service.h"
 
 int main(int argc, char** argv) {
   using namespace rto;

@@ -1,16 +1,23 @@
 // Real gRPC services over real in-process actors (tiny random models), called through stubs:
 // bad requests get INVALID_ARGUMENT or RESOURCE_EXHAUSTED with a reason and the service keeps
 // serving; good ones work.
-#include "common/rpc/services.h"
+#include "common/rpc/server.h"
 
 #include <ATen/ATen.h>
 
-#include "common/rpc/clients.h"
 #include "common/rpc/wire.h"
 #include "services/critic/critic_actor.h"
+#include "services/critic/critic_client.h"
+#include "services/critic/critic_service.h"
 #include "services/learner/learner_actor.h"
+#include "services/learner/learner_client.h"
+#include "services/learner/learner_service.h"
 #include "services/rollout/rollout_actor.h"
+#include "services/rollout/rollout_client.h"
+#include "services/rollout/rollout_service.h"
 #include "services/scorer/scorer_actor.h"
+#include "services/scorer/scorer_client.h"
+#include "services/scorer/scorer_service.h"
 #include "tests/testing/test_util.h"
 #include "tests/testing/tiny_models.h"
 

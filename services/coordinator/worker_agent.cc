@@ -1,4 +1,4 @@
-#include "common/rpc/worker_agent.h"
+#include "services/coordinator/worker_agent.h"
 
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>

@@ -1,12 +1,12 @@
-#include "common/rpc/control_plane.h"
+#include "services/coordinator/control_plane.h"
 
 #include <atomic>
 #include <chrono>
 #include <future>
 #include <thread>
 
-#include "common/rpc/services.h"
-#include "common/rpc/worker_agent.h"
+#include "common/rpc/server.h"
+#include "services/coordinator/worker_agent.h"
 #include "tests/testing/test_util.h"
 
 namespace rto {

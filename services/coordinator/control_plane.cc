@@ -1,4 +1,4 @@
-#include "common/rpc/control_plane.h"
+#include "services/coordinator/control_plane.h"
 
 #include <algorithm>
 #include <optional>

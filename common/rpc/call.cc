@@ -1,0 +1,33 @@
+#include "common/rpc/call.h"
+
+#include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace rto {
+
+std::shared_ptr<grpc::Channel> Connect(const std::string& address, const ClientOptions& options) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+  args.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+absl::Status WaitHealthy(const std::shared_ptr<grpc::Channel>& channel, const std::string& name,
+                         std::chrono::milliseconds timeout) {
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  grpc::Status last;
+  while (std::chrono::steady_clock::now() < end) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    last = stub->Check(&context, request, &response);
+    if (last.ok() && response.status() == grpc::health::v1::HealthCheckResponse::SERVING) return absl::OkStatus();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::DeadlineExceededError(absl::StrCat(name, " did not become healthy within ", timeout.count(),
+                                                  " ms (last answer: ", last.error_message(), ")"));
+}
+
+}  // namespace rto

@@ -1,0 +1,69 @@
+// How the clients of the roles call: channels with the configured message limit, a deadline on
+// every call, retries with exponential backoff and jitter for idempotent calls only (on
+// UNAVAILABLE and RESOURCE_EXHAUSTED), health checks, and the split of a batch over replicas.
+// Torch-free.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "common/rpc/status.h"
+#include "rto/v1/trajectory.pb.h"
+
+namespace rto {
+
+struct ClientOptions {
+  std::chrono::milliseconds deadline{std::chrono::minutes(10)};
+  int attempts = 4;  // idempotent calls only
+  std::chrono::milliseconds backoff{100};
+  int64_t max_message_bytes = 256 << 20;
+};
+
+std::shared_ptr<grpc::Channel> Connect(const std::string& address, const ClientOptions& options);
+// Polls grpc.health.v1 until the server answers SERVING or `timeout` passes.
+absl::Status WaitHealthy(const std::shared_ptr<grpc::Channel>& channel, const std::string& name,
+                         std::chrono::milliseconds timeout);
+
+// Calls fn(context) with a deadline; retries idempotent calls on UNAVAILABLE and
+// RESOURCE_EXHAUSTED with exponential backoff and jitter.
+template <typename Fn>
+absl::Status Call(const ClientOptions& o, bool idempotent, const std::string& what, Fn fn) {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  for (int attempt = 0;; ++attempt) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + o.deadline);
+    const grpc::Status s = fn(context);
+    if (s.ok()) return absl::OkStatus();
+    const bool transient =
+        s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+    if (!idempotent || !transient || attempt + 1 >= o.attempts) return FromGrpc(s, what);
+    const double jitter = std::uniform_real_distribution<double>(0.5, 1.5)(rng);
+    std::this_thread::sleep_for(o.backoff * (1 << attempt) * jitter);
+  }
+}
+
+// Save / Restore / SavePolicy of `dir` through the stub's `method`; idempotent.
+template <typename Stub, typename Method>
+absl::Status CheckpointCall(const ClientOptions& o, Stub& stub, Method method, const std::string& what,
+                            const std::string& dir) {
+  v1::CheckpointRequest request;
+  request.set_dir(dir);
+  v1::CheckpointResponse response;
+  return Call(o, true, what, [&](grpc::ClientContext& c) { return (stub.*method)(&c, request, &response); });
+}
+
+// [begin, end) of share i when n items are split into `parts` contiguous shares.
+inline std::pair<size_t, size_t> Share(size_t n, size_t parts, size_t i) {
+  const size_t base = n / parts, extra = n % parts;
+  const size_t begin = i * base + std::min(i, extra);
+  return {begin, begin + base + (i < extra ? 1 : 0)};
+}
+
+}  // namespace rto

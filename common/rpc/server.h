@@ -1,0 +1,42 @@
+// What every role's gRPC service shares: server start-up (with grpc.health.v1), the mailbox's
+// depth as a metric, and the checkpoint RPCs (Save / Restore / SavePolicy of a directory) run on
+// the actor thread. Torch-free.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/rpc/mailbox.h"
+#include "common/rpc/metrics.h"
+#include "rto/v1/trajectory.pb.h"
+
+namespace rto {
+
+struct ServiceOptions {
+  int64_t mailbox_capacity = 8;
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0 picks a free port
+  int64_t max_message_bytes = 256 << 20;
+};
+// Starts a server with `services` and grpc.health.v1 (SERVING once started); *bound_port gets
+// the port.
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(const std::vector<grpc::Service*>& services,
+                                                          const ServerOptions& options, int* bound_port);
+
+// rto_<role>_mailbox_depth: work waiting or running in the actor's mailbox.
+void ObserveMailbox(ServiceMetrics* metrics, const Mailbox& mailbox);
+
+// Save / Restore / SavePolicy: `fn(dir)` on the actor thread; an empty directory is refused.
+grpc::Status HandleCheckpoint(ServiceMetrics* metrics, Mailbox& mailbox, const char* method,
+                              const v1::CheckpointRequest& request,
+                              const std::function<absl::Status(const std::string&)>& fn);
+
+}  // namespace rto

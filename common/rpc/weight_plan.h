@@ -1,0 +1,26 @@
+// The weight broadcast group as the coordinator plans it, handed to the rollout and learner
+// clients. Torch-free.
+#pragma once
+
+#include <mutex>
+
+#include "common/weight_sync/group_options.h"
+
+namespace rto {
+
+// The weight broadcast group as the control plane sees it: the learner's store, the current
+// generation and its size (learner + rollout workers). Thread-safe.
+class WeightPlan {
+ public:
+  explicit WeightPlan(WeightGroupOptions base) : base_(std::move(base)) {}
+  // A new generation of `world_size` ranks (after membership changed).
+  void Reform(int world_size);
+  void set_store_port(int port);
+  WeightGroupOptions For(int rank) const;
+
+ private:
+  mutable std::mutex mu_;
+  WeightGroupOptions base_;
+};
+
+}  // namespace rto

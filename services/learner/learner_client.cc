@@ -1,0 +1,94 @@
+#include "services/learner/learner_client.h"
+
+#include <algorithm>
+#include <future>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "common/rpc/wire.h"
+#include "common/util/status_macros.h"
+
+namespace rto {
+
+RemoteLearner::RemoteLearner(std::shared_ptr<grpc::Channel> channel, ClientOptions options,
+                             std::shared_ptr<WeightPlan> plan)
+    : stub_(v1::Learner::NewStub(channel)), options_(options), plan_(std::move(plan)) {}
+
+absl::StatusOr<std::unique_ptr<RemoteLearner>> RemoteLearner::Create(std::shared_ptr<grpc::Channel> channel,
+                                                                     ClientOptions options,
+                                                                     std::shared_ptr<WeightPlan> plan) {
+  std::unique_ptr<RemoteLearner> l(new RemoteLearner(std::move(channel), options, std::move(plan)));
+  RTO_RETURN_IF_ERROR(l->RefreshStatus());
+  return l;
+}
+
+absl::Status RemoteLearner::RefreshStatus() {
+  v1::LearnerStatusResponse response;
+  RTO_RETURN_IF_ERROR(Call(options_, true, "learner Status", [&](grpc::ClientContext& c) {
+    return stub_->Status(&c, v1::LearnerStatusRequest(), &response);
+  }));
+  version_ = response.version();
+  store_port_ = response.store_port();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PolicyEvaluation> RemoteLearner::Evaluate(const std::vector<Trajectory>& trajectories) {
+  v1::TrajectoryBatch request;
+  wire::ToProto(trajectories, &request);
+  v1::PolicyEvaluation response;
+  RTO_RETURN_IF_ERROR(Call(options_, true, "learner Evaluate",
+                           [&](grpc::ClientContext& c) { return stub_->Evaluate(&c, request, &response); }));
+  PolicyEvaluation out;
+  RTO_ASSIGN_OR_RETURN(out.logprobs, wire::FromProto(response.logprobs(), "logprobs"));
+  RTO_ASSIGN_OR_RETURN(out.entropy, wire::FromProto(response.entropy(), "entropy"));
+  return out;
+}
+
+absl::StatusOr<Metrics> RemoteLearner::Train(const PolicyExperience& e, int64_t step) {
+  v1::PolicyExperience request;
+  wire::ToProto(e.trajectories, request.mutable_batch());
+  wire::ToProto(e.old_logprobs, request.mutable_old_logprobs());
+  wire::ToProto(e.advantages, request.mutable_advantages());
+  request.set_step(step);
+  v1::Stats response;
+  RTO_RETURN_IF_ERROR(Call(options_, false, "learner Train",
+                           [&](grpc::ClientContext& c) { return stub_->Train(&c, request, &response); }));
+  RTO_RETURN_IF_ERROR(RefreshStatus());
+  return wire::FromProto(response);
+}
+
+absl::StatusOr<int64_t> RemoteLearner::PublishWeights() {
+  v1::PublishWeightsRequest request;
+  wire::ToProto(plan_->For(0), request.mutable_group());
+  v1::PublishWeightsResponse response;
+  RTO_RETURN_IF_ERROR(Call(options_, false, "learner PublishWeights",
+                           [&](grpc::ClientContext& c) { return stub_->PublishWeights(&c, request, &response); }));
+  if (response.transport() != weight_transport_) {
+    std::cerr << "coordinator: weights go to the rollout workers through " << response.transport() << "\n";
+    weight_transport_ = response.transport();
+  }
+  return response.version();
+}
+
+absl::Status RemoteLearner::Save(const std::string& dir) {
+  return CheckpointCall(options_, *stub_, &v1::Learner::Stub::Save, "learner Save", dir);
+}
+
+absl::Status RemoteLearner::Restore(const std::string& dir) {
+  RTO_RETURN_IF_ERROR(CheckpointCall(options_, *stub_, &v1::Learner::Stub::Restore, "learner Restore", dir));
+  return RefreshStatus();
+}
+
+absl::Status RemoteLearner::SavePolicy(const std::string& dir) {
+  return CheckpointCall(options_, *stub_, &v1::Learner::Stub::SavePolicy, "learner SavePolicy", dir);
+}
+
+absl::StatusOr<v1::WeightsHashResponse> RemoteLearner::WeightsHash() {
+  v1::WeightsHashResponse response;
+  RTO_RETURN_IF_ERROR(Call(options_, true, "learner WeightsHash", [&](grpc::ClientContext& c) {
+    return stub_->WeightsHash(&c, v1::WeightsHashRequest(), &response);
+  }));
+  return response;
+}
+
+}  // namespace rto

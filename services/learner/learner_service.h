@@ -1,0 +1,45 @@
+// The learner role's gRPC service: a thin shell over its actor (the Learner interface). Handlers
+// never touch a model: they decode and validate the request, post the work into the actor's
+// mailbox, wait for the result and encode it. A full mailbox answers RESOURCE_EXHAUSTED; bad
+// requests answer INVALID_ARGUMENT with the reason; every request is counted and timed.
+// Torch-free.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/actors/roles.h"
+#include "common/rpc/mailbox.h"
+#include "common/rpc/metrics.h"
+#include "common/rpc/server.h"
+#include "common/rpc/weight_control.h"
+#include "rto/v1/learner.grpc.pb.h"
+
+namespace rto {
+
+class LearnerService final : public v1::Learner::Service {
+ public:
+  LearnerService(Learner& actor, WeightControl& weights, ServiceMetrics* metrics, ServiceOptions options);
+  grpc::Status Evaluate(grpc::ServerContext* context, const v1::TrajectoryBatch* request,
+                        v1::PolicyEvaluation* response) override;
+  grpc::Status Train(grpc::ServerContext* context, const v1::PolicyExperience* request, v1::Stats* response) override;
+  grpc::Status PublishWeights(grpc::ServerContext* context, const v1::PublishWeightsRequest* request,
+                              v1::PublishWeightsResponse* response) override;
+  grpc::Status Status(grpc::ServerContext* context, const v1::LearnerStatusRequest* request,
+                      v1::LearnerStatusResponse* response) override;
+  grpc::Status Save(grpc::ServerContext* context, const v1::CheckpointRequest* request,
+                    v1::CheckpointResponse* response) override;
+  grpc::Status Restore(grpc::ServerContext* context, const v1::CheckpointRequest* request,
+                       v1::CheckpointResponse* response) override;
+  grpc::Status SavePolicy(grpc::ServerContext* context, const v1::CheckpointRequest* request,
+                          v1::CheckpointResponse* response) override;
+  grpc::Status WeightsHash(grpc::ServerContext* context, const v1::WeightsHashRequest* request,
+                           v1::WeightsHashResponse* response) override;
+
+ private:
+  Learner& actor_;
+  WeightControl& weights_;
+  ServiceMetrics* metrics_;
+  Mailbox mailbox_;
+};
+
+}  // namespace rto

@@ -1,0 +1,37 @@
+// The rollout role's gRPC service: a thin shell over its actor (the Rollout interface). Handlers
+// never touch a model: they decode and validate the request, post the work into the actor's
+// mailbox, wait for the result and encode it. A full mailbox answers RESOURCE_EXHAUSTED; bad
+// requests answer INVALID_ARGUMENT with the reason; every request is counted and timed.
+// Torch-free.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/actors/roles.h"
+#include "common/rpc/mailbox.h"
+#include "common/rpc/metrics.h"
+#include "common/rpc/server.h"
+#include "common/rpc/weight_control.h"
+#include "rto/v1/rollout.grpc.pb.h"
+
+namespace rto {
+
+class RolloutService final : public v1::Rollout::Service {
+ public:
+  RolloutService(Rollout& actor, WeightControl& weights, ServiceMetrics* metrics, ServiceOptions options);
+  grpc::Status Generate(grpc::ServerContext* context, const v1::GenerateRequest* request,
+                        grpc::ServerWriter<v1::GenerateResponse>* writer) override;
+  grpc::Status SyncWeights(grpc::ServerContext* context, const v1::SyncWeightsRequest* request,
+                           v1::SyncWeightsResponse* response) override;
+  grpc::Status WeightsHash(grpc::ServerContext* context, const v1::WeightsHashRequest* request,
+                           v1::WeightsHashResponse* response) override;
+
+ private:
+  Rollout& actor_;
+  WeightControl& weights_;
+  ServiceMetrics* metrics_;
+  Mailbox mailbox_;
+  int64_t version_ = 0;
+};
+
+}  // namespace rto

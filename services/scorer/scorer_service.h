@@ -1,0 +1,30 @@
+// The scorer role's gRPC service: a thin shell over its actor (the Scorer interface). Handlers
+// never touch a model: they decode and validate the request, post the work into the actor's
+// mailbox, wait for the result and encode it. A full mailbox answers RESOURCE_EXHAUSTED; bad
+// requests answer INVALID_ARGUMENT with the reason; every request is counted and timed.
+// Torch-free.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/actors/roles.h"
+#include "common/rpc/mailbox.h"
+#include "common/rpc/metrics.h"
+#include "common/rpc/server.h"
+#include "rto/v1/scorer.grpc.pb.h"
+
+namespace rto {
+
+class ScorerService final : public v1::Scorer::Service {
+ public:
+  ScorerService(Scorer& actor, ServiceMetrics* metrics, ServiceOptions options);
+  grpc::Status Score(grpc::ServerContext* context, const v1::ScoreRequest* request,
+                     v1::ScoreResponse* response) override;
+
+ private:
+  Scorer& actor_;
+  ServiceMetrics* metrics_;
+  Mailbox mailbox_;
+};
+
+}  // namespace rto
