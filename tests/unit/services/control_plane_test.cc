@@ -215,7 +215,9 @@ TEST(ControlPlaneTest, AWorkerStartedBeforeTheCoordinatorRegistersWhenItComesUp)
   EXPECT_FALSE(agent.registered());
   CoordinatorServer coordinator(port);
   EXPECT_TRUE(Eventually([&] { return coordinator.registry.Workers().size() == 1; }));
-  EXPECT_TRUE(agent.registered());
+  // The registry knows the worker as soon as the coordinator has answered; the agent once it has
+  // read the answer.
+  EXPECT_TRUE(Eventually([&] { return agent.registered(); }));
 }
 
 TEST(ControlPlaneTest, AWorkerRegistersAgainWithARestartedCoordinator) {

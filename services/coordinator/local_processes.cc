@@ -1,0 +1,153 @@
+#include "services/coordinator/local_processes.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string_view>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/util/status_macros.h"
+
+namespace rto {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Children, for the signal handler (which may only call async-signal-safe functions).
+constexpr int kMaxChildren = 256;
+pid_t g_children[kMaxChildren];
+volatile std::sig_atomic_t g_num_children = 0;
+
+void OnInterrupt(int sig) {
+  for (int i = 0; i < g_num_children; ++i) kill(g_children[i], SIGTERM);
+  _exit(128 + sig);
+}
+
+std::string Tail(const std::string& path, int lines) {
+  std::ifstream in(path);
+  std::vector<std::string> all;
+  for (std::string line; std::getline(in, line);) all.push_back(line);
+  std::string out;
+  for (size_t i = all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0; i < all.size(); ++i) {
+    out += "  | " + all[i] + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+void LocalProcesses::StopChildrenOnSignal() {
+  std::signal(SIGINT, OnInterrupt);
+  std::signal(SIGTERM, OnInterrupt);
+}
+
+absl::Status LocalProcesses::Spawn(const std::string& role, int index, const std::string& coordinator) {
+  Process p;
+  p.role = role;
+  p.name = index < 0 ? role : absl::StrCat(role, "-", index);
+  p.log = absl::StrCat(options_.log_dir, "/", p.name, ".log");
+  p.coordinator = coordinator;
+  processes_.push_back(p);
+  return Start(processes_.back());
+}
+
+absl::StatusOr<std::vector<std::string>> LocalProcesses::RestartExited(const std::string& role) {
+  std::vector<std::string> restarted;
+  for (Process& p : processes_) {
+    if (p.role != role || !Exited(p)) continue;
+    std::cerr << "launch: " << p.name << " (pid " << p.pid << ") died; starting a replacement\n";
+    RTO_RETURN_IF_ERROR(Start(p));
+    restarted.push_back(p.name);
+  }
+  return restarted;
+}
+
+absl::Status LocalProcesses::CheckAlive() {
+  std::string dead;
+  for (Process& p : processes_) {
+    if (!Exited(p)) continue;
+    dead += absl::StrCat(p.name, " (pid ", p.pid, ") exited with status ",
+                         WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 128 + WTERMSIG(p.status), "; the end of ", p.log,
+                         ":\n", Tail(p.log, 20));
+  }
+  if (dead.empty()) return absl::OkStatus();
+  return absl::UnavailableError("a service died: " + dead);
+}
+
+void LocalProcesses::StopAll() {
+  for (Process& p : processes_) {
+    if (!p.exited) kill(p.pid, SIGTERM);
+  }
+  const auto end = Clock::now() + std::chrono::seconds(10);
+  for (Process& p : processes_) {
+    while (!Exited(p)) {
+      if (Clock::now() > end) {
+        kill(p.pid, SIGKILL);
+        waitpid(p.pid, &p.status, 0);
+        p.exited = true;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+  }
+  g_num_children = 0;
+}
+
+bool LocalProcesses::Exited(Process& p) {
+  if (!p.exited && waitpid(p.pid, &p.status, WNOHANG) == p.pid) p.exited = true;
+  return p.exited;
+}
+
+absl::Status LocalProcesses::Start(Process& p) {
+  const std::string bin = absl::StrCat(options_.bin_dir, "/rto-", p.role);
+  if (!std::filesystem::exists(bin)) {
+    return absl::NotFoundError(absl::StrCat(bin, " does not exist (build every target)"));
+  }
+  std::vector<std::string> args = {bin,      "--config", options_.config_path, "--host",     options_.host,
+                                   "--name", p.name,     "--coordinator",      p.coordinator};
+  // This process's environment, and OMP_NUM_THREADS when the launcher sets the count: OpenMP
+  // reads it when LibTorch loads, before the service applies its plan.
+  const int threads = options_.threads;
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (threads == 0 || std::string_view(*e).rfind("OMP_NUM_THREADS=", 0) != 0) env.emplace_back(*e);
+  }
+  if (threads > 0) {
+    args.push_back("--set");
+    args.push_back(absl::StrCat("threads.intra_op=", threads));
+    env.push_back(absl::StrCat("OMP_NUM_THREADS=", threads));
+  }
+  // Everything the child needs is made before fork: between fork and exec it may only call
+  // async-signal-safe functions (another thread of this process may hold malloc's lock).
+  std::vector<char*> argv, envp;
+  for (std::string& a : args) argv.push_back(a.data());
+  for (std::string& e : env) envp.push_back(e.data());
+  argv.push_back(nullptr);
+  envp.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) return absl::InternalError(absl::StrCat("fork failed for ", p.name));
+  if (pid == 0) {
+    const int fd = open(p.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    execve(bin.c_str(), argv.data(), envp.data());
+    _exit(127);
+  }
+  p.pid = pid;
+  p.exited = false;
+  if (g_num_children < kMaxChildren) g_children[g_num_children++] = pid;
+  return absl::OkStatus();
+}
+
+}  // namespace rto
