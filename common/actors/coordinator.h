@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/actors/experience.h"
 #include "common/actors/roles.h"
 #include "common/data/batching.h"
 #include "common/rl/rewards.h"
@@ -22,9 +23,6 @@
 #include "common/train/run_dir.h"
 
 namespace rto {
-
-enum class AdvantageEstimator { kGae, kGrpo, kRloo, kReinforcePlusPlus };
-absl::StatusOr<AdvantageEstimator> ParseAdvantageEstimator(absl::string_view name);  // gae|grpo|rloo|reinforce++
 
 struct CoordinatorOptions {
   int64_t steps = 100;
@@ -113,6 +111,15 @@ class Coordinator {
   // Generate (or sync), and on UNAVAILABLE recover once, sync the new workers and try again.
   absl::StatusOr<std::vector<Trajectory>> GenerateWithRecovery(const RolloutRequest& request);
   absl::Status SyncWithRecovery();
+  // The stages of a step, in order.
+  absl::StatusOr<std::vector<Trajectory>> AcquireBatch(Metrics& m, double& sync_s);
+  absl::Status CheckStaleness(const std::vector<Trajectory>& trajectories, Metrics& m) const;
+  absl::Status PrefetchNext(double& sync_s);
+  absl::StatusOr<StepAnswers> GatherAnswers(const std::vector<Trajectory>& trajectories, Metrics& m);
+  absl::Status TrainRoles(std::vector<Trajectory> trajectories, StepAnswers answers, const Experience& experience,
+                          Metrics& m);
+  template <typename Fn>
+  auto Timed(double* seconds, Fn fn) const;
   absl::Status Save(const std::string& dir);
   absl::Status Restore(const std::string& dir);
   // Writes samples/step-<step>.jsonl (eval prompts answered by the current policy) and returns
