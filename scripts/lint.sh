@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Style and static checks: clang-format on every C++ file, clang-tidy (.clang-tidy) on the
-# torch-free units. LibTorch units are left to the compiler's warnings: clang-tidy cannot read
-# the GCC precompiled header they share. Needs a configured build/ (compile_commands.json).
+# torch-free units, and at most 60 lines per function in common/actors, common/rpc and services.
+# LibTorch units are left to the compiler's warnings: clang-tidy cannot read the GCC precompiled
+# header they share. Needs a configured build/ (compile_commands.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 files=$(git ls-files '*.cc' '*.h')
@@ -10,4 +11,7 @@ torch_free=$(git ls-files 'common/util/*.cc' 'common/safetensors/*.cc' 'common/t
   'common/synth/*.cc' 'common/model/config.cc' 'services/rto/synth_commands.cc' \
   'common/weight_sync/shared_memory_ring.cc')
 clang-tidy -p build --quiet --warnings-as-errors='*' $torch_free
+# Short functions where the distributed system lives: stages with names, not long bodies.
+scripts/check_function_length.py --max 60 $(git ls-files 'common/actors/*.cc' 'common/rpc/*.cc' 'services/*.cc' \
+  'services/*/*.cc')
 echo "lint: clean"

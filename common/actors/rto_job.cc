@@ -46,112 +46,127 @@ absl::StatusOr<std::vector<PromptItem>> ReadPromptItems(const std::string& path,
 
 }  // namespace
 
-absl::Status RtoJobConfig::Read(ConfigReader& c) {
-  CoordinatorOptions& k = coordinator;
-  int64_t checkpoint_every = k.checkpoint_every, keep = k.keep_checkpoints;
-  int64_t epochs = 1, mini_batch = 16, micro_batch = 16, eval_max_new_tokens = 64;
-  double eval_temperature = 1.0;
-  bool normalize = false;
-  for (absl::Status s : {c.Read("models.policy", &models.policy),
-                         c.Read("models.reference", &models.reference),
-                         c.Read("models.dpo", &models.dpo),
-                         c.Read("models.dpo_reference", &models.dpo_reference),
-                         c.Read("models.reward", &models.reward),
-                         c.Read("models.critic", &models.critic),
-                         c.Read("prompts", &prompts),
-                         c.Read("eval_prompts", &eval_prompts),
-                         c.Read("out", &out),
-                         c.Read("chat_template", &chat_template),
-                         c.Read("max_prompt_tokens", &max_prompt_tokens),
-                         c.Read("device", &device),
-                         c.Read("dtype", &dtype),
-                         c.Read("seed", &seed),
-                         c.Read("steps", &k.steps),
-                         c.Read("rollout.prompts_per_step", &k.prompts_per_step),
-                         c.Read("rollout.samples_per_prompt", &k.samples_per_prompt),
-                         c.Read("rollout.max_new_tokens", &k.sampling.max_new_tokens),
-                         c.Read("rollout.temperature", &k.sampling.temperature),
-                         c.Read("rollout.top_k", &k.sampling.top_k),
-                         c.Read("rollout.top_p", &k.sampling.top_p),
-                         c.Read("rollout.max_staleness", &k.max_staleness),
-                         c.Read("reward.dpo_reward_scale", &k.reward.dpo_reward_scale),
-                         c.Read("reward.dpo_reward_clip", &k.reward.dpo_reward_clip),
-                         c.Read("reward.reward_clip", &k.reward.reward_clip),
-                         c.Read("reward.normalize", &normalize),
-                         c.Read("kl.coef", &k.kl_coef),
-                         c.Read("kl.target", &k.kl_target),
-                         c.Read("kl.horizon", &k.kl_horizon),
-                         c.Read("advantage.estimator", &estimator),
-                         c.Read("advantage.gamma", &k.gamma),
-                         c.Read("advantage.lambda", &k.lambda),
-                         c.Read("advantage.whiten", &k.whiten_advantages),
-                         c.Read("ppo.epochs", &epochs),
-                         c.Read("ppo.mini_batch", &mini_batch),
-                         c.Read("ppo.micro_batch", &micro_batch),
-                         c.Read("ppo.clip_eps", &clip_eps),
-                         c.Read("ppo.value_clip", &value_clip),
-                         c.Read("eval.every", &k.eval_every),
-                         c.Read("eval.max_prompts", &max_eval_prompts),
-                         c.Read("eval.temperature", &eval_temperature),
-                         c.Read("eval.max_new_tokens", &eval_max_new_tokens),
-                         c.Read("checkpoint.every", &checkpoint_every),
-                         c.Read("checkpoint.keep", &keep)}) {
-    RTO_RETURN_IF_ERROR(s);
-  }
-  for (absl::Status s :
-       {c.Read("launch.rollout_workers", &launch.rollout_workers),
-        c.Read("launch.scorer_replicas", &launch.scorer_replicas), c.Read("launch.host", &launch.host),
-        c.Read("launch.startup_timeout_s", &launch.startup_timeout_s),
-        c.Read("launch.weight_sync_timeout_s", &launch.weight_sync_timeout_s),
-        c.Read("launch.bucket_mb", &launch.bucket_mb), c.Read("launch.weight_transport", &launch.weight_transport),
-        c.Read("launch.rpc_deadline_s", &launch.rpc_deadline_s),
-        c.Read("launch.max_message_mb", &launch.max_message_mb), c.Read("launch.mailbox", &launch.mailbox),
-        c.Read("launch.restart_workers", &launch.restart_workers), c.Read("launch.heartbeat_s", &launch.heartbeat_s),
-        c.Read("launch.heartbeat_timeout_s", &launch.heartbeat_timeout_s)}) {
-    RTO_RETURN_IF_ERROR(s);
-  }
-  if (launch.rollout_workers < 1 || launch.scorer_replicas < 1 || launch.bucket_mb < 1 || launch.mailbox < 1 ||
-      launch.max_message_mb < 1) {
-    return absl::InvalidArgumentError(
-        "launch.rollout_workers, scorer_replicas, bucket_mb, mailbox and max_message_mb must be >= 1");
-  }
-  if (launch.weight_transport != "auto" && launch.weight_transport != "gloo") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("launch.weight_transport must be auto or gloo, not '", launch.weight_transport, "'"));
-  }
-  if (!(launch.heartbeat_s > 0) || !(launch.heartbeat_timeout_s > launch.heartbeat_s)) {
-    return absl::InvalidArgumentError("launch.heartbeat_s must be > 0 and launch.heartbeat_timeout_s above it");
-  }
-  RTO_RETURN_IF_ERROR(ReadActorOptions(c, "actor", &actor));
-  RTO_RETURN_IF_ERROR(ReadActorOptions(c, "critic", &critic));
+namespace {
+
+absl::Status ReadAll(std::initializer_list<absl::Status> reads) {
+  for (const absl::Status& s : reads) RTO_RETURN_IF_ERROR(s);
+  return absl::OkStatus();
+}
+
+// The models, the data and where the run goes.
+absl::Status ReadRunKeys(ConfigReader& c, RtoJobConfig& j) {
+  RTO_RETURN_IF_ERROR(
+      ReadAll({c.Read("models.policy", &j.models.policy), c.Read("models.reference", &j.models.reference),
+               c.Read("models.dpo", &j.models.dpo), c.Read("models.dpo_reference", &j.models.dpo_reference),
+               c.Read("models.reward", &j.models.reward), c.Read("models.critic", &j.models.critic),
+               c.Read("prompts", &j.prompts), c.Read("eval_prompts", &j.eval_prompts), c.Read("out", &j.out),
+               c.Read("chat_template", &j.chat_template), c.Read("max_prompt_tokens", &j.max_prompt_tokens),
+               c.Read("device", &j.device), c.Read("dtype", &j.dtype), c.Read("seed", &j.seed)}));
   for (const auto& [key, value] :
-       {std::pair{"models.policy", &models.policy}, std::pair{"models.reward", &models.reward},
-        std::pair{"prompts", &prompts}, std::pair{"out", &out}}) {
+       {std::pair{"models.policy", &j.models.policy}, std::pair{"models.reward", &j.models.reward},
+        std::pair{"prompts", &j.prompts}, std::pair{"out", &j.out}}) {
     if (value->empty()) return absl::InvalidArgumentError(absl::StrCat("config key '", key, "' is required"));
   }
-  if (k.reward.dpo_reward_scale != 0 && models.dpo.empty()) {
+  return absl::OkStatus();
+}
+
+// The coordinator's loop: sampling, rewards, KL, advantages, evaluation and checkpoints.
+absl::Status ReadLoopKeys(ConfigReader& c, RtoJobConfig& j) {
+  CoordinatorOptions& k = j.coordinator;
+  double eval_temperature = 1.0;
+  int64_t eval_max_new_tokens = 64;
+  bool normalize = false;
+  RTO_RETURN_IF_ERROR(ReadAll({c.Read("steps", &k.steps),
+                               c.Read("rollout.prompts_per_step", &k.prompts_per_step),
+                               c.Read("rollout.samples_per_prompt", &k.samples_per_prompt),
+                               c.Read("rollout.max_new_tokens", &k.sampling.max_new_tokens),
+                               c.Read("rollout.temperature", &k.sampling.temperature),
+                               c.Read("rollout.top_k", &k.sampling.top_k),
+                               c.Read("rollout.top_p", &k.sampling.top_p),
+                               c.Read("rollout.max_staleness", &k.max_staleness),
+                               c.Read("reward.dpo_reward_scale", &k.reward.dpo_reward_scale),
+                               c.Read("reward.dpo_reward_clip", &k.reward.dpo_reward_clip),
+                               c.Read("reward.reward_clip", &k.reward.reward_clip),
+                               c.Read("reward.normalize", &normalize),
+                               c.Read("kl.coef", &k.kl_coef),
+                               c.Read("kl.target", &k.kl_target),
+                               c.Read("kl.horizon", &k.kl_horizon),
+                               c.Read("advantage.estimator", &j.estimator),
+                               c.Read("advantage.gamma", &k.gamma),
+                               c.Read("advantage.lambda", &k.lambda),
+                               c.Read("advantage.whiten", &k.whiten_advantages),
+                               c.Read("eval.every", &k.eval_every),
+                               c.Read("eval.max_prompts", &j.max_eval_prompts),
+                               c.Read("eval.temperature", &eval_temperature),
+                               c.Read("eval.max_new_tokens", &eval_max_new_tokens),
+                               c.Read("checkpoint.every", &k.checkpoint_every),
+                               c.Read("checkpoint.keep", &k.keep_checkpoints)}));
+  if (k.reward.dpo_reward_scale != 0 && j.models.dpo.empty()) {
     return absl::InvalidArgumentError("reward.dpo_reward_scale is not 0, so models.dpo is required");
   }
-  if (epochs < 1 || mini_batch < 1 || micro_batch < 1) {
-    return absl::InvalidArgumentError("ppo.epochs, ppo.mini_batch and ppo.micro_batch must be >= 1");
-  }
-  RTO_ASSIGN_OR_RETURN(k.estimator, ParseAdvantageEstimator(estimator));
+  RTO_ASSIGN_OR_RETURN(k.estimator, ParseAdvantageEstimator(j.estimator));
   k.reward.normalize_reward = normalize;
-  k.checkpoint_every = checkpoint_every;
-  k.keep_checkpoints = keep;
-  k.data_seed = static_cast<uint64_t>(seed);
-  k.sampling.seed = static_cast<uint64_t>(seed);
+  k.data_seed = static_cast<uint64_t>(j.seed);
+  k.sampling.seed = static_cast<uint64_t>(j.seed);
   k.eval_sampling = k.sampling;
   k.eval_sampling.temperature = eval_temperature;
   k.eval_sampling.max_new_tokens = eval_max_new_tokens;
+  return absl::OkStatus();
+}
+
+// PPO's epochs and batching, and each actor's optimiser (actor.*, critic.*).
+absl::Status ReadTrainingKeys(ConfigReader& c, RtoJobConfig& j) {
+  int64_t epochs = 1, mini_batch = 16, micro_batch = 16;
+  RTO_RETURN_IF_ERROR(ReadAll({c.Read("ppo.epochs", &epochs), c.Read("ppo.mini_batch", &mini_batch),
+                               c.Read("ppo.micro_batch", &micro_batch), c.Read("ppo.clip_eps", &j.clip_eps),
+                               c.Read("ppo.value_clip", &j.value_clip)}));
+  if (epochs < 1 || mini_batch < 1 || micro_batch < 1) {
+    return absl::InvalidArgumentError("ppo.epochs, ppo.mini_batch and ppo.micro_batch must be >= 1");
+  }
+  RTO_RETURN_IF_ERROR(ReadActorOptions(c, "actor", &j.actor));
+  RTO_RETURN_IF_ERROR(ReadActorOptions(c, "critic", &j.critic));
+  const CoordinatorOptions& k = j.coordinator;
   const int64_t batch = k.prompts_per_step * k.samples_per_prompt;
-  for (ActorTrainOptions* o : {&actor, &critic}) {
+  for (ActorTrainOptions* o : {&j.actor, &j.critic}) {
     o->epochs = epochs;
     o->mini_batch = mini_batch;
     o->micro_batch = micro_batch;
-    o->seed = static_cast<uint64_t>(seed);
+    o->seed = static_cast<uint64_t>(j.seed);
     o->total_optimizer_steps = k.steps * epochs * ((batch + mini_batch - 1) / mini_batch);
   }
+  return absl::OkStatus();
+}
+
+absl::Status ReadLaunchKeys(ConfigReader& c, RtoJobConfig::Launch& l) {
+  RTO_RETURN_IF_ERROR(ReadAll(
+      {c.Read("launch.rollout_workers", &l.rollout_workers), c.Read("launch.scorer_replicas", &l.scorer_replicas),
+       c.Read("launch.host", &l.host), c.Read("launch.startup_timeout_s", &l.startup_timeout_s),
+       c.Read("launch.weight_sync_timeout_s", &l.weight_sync_timeout_s), c.Read("launch.bucket_mb", &l.bucket_mb),
+       c.Read("launch.weight_transport", &l.weight_transport), c.Read("launch.rpc_deadline_s", &l.rpc_deadline_s),
+       c.Read("launch.max_message_mb", &l.max_message_mb), c.Read("launch.mailbox", &l.mailbox),
+       c.Read("launch.restart_workers", &l.restart_workers), c.Read("launch.heartbeat_s", &l.heartbeat_s),
+       c.Read("launch.heartbeat_timeout_s", &l.heartbeat_timeout_s)}));
+  if (l.rollout_workers < 1 || l.scorer_replicas < 1 || l.bucket_mb < 1 || l.mailbox < 1 || l.max_message_mb < 1) {
+    return absl::InvalidArgumentError(
+        "launch.rollout_workers, scorer_replicas, bucket_mb, mailbox and max_message_mb must be >= 1");
+  }
+  if (l.weight_transport != "auto" && l.weight_transport != "gloo") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("launch.weight_transport must be auto or gloo, not '", l.weight_transport, "'"));
+  }
+  if (!(l.heartbeat_s > 0) || !(l.heartbeat_timeout_s > l.heartbeat_s)) {
+    return absl::InvalidArgumentError("launch.heartbeat_s must be > 0 and launch.heartbeat_timeout_s above it");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RtoJobConfig::Read(ConfigReader& c) {
+  RTO_RETURN_IF_ERROR(ReadRunKeys(c, *this));
+  RTO_RETURN_IF_ERROR(ReadLoopKeys(c, *this));
+  RTO_RETURN_IF_ERROR(ReadTrainingKeys(c, *this));  // after the loop: the schedules span its steps
+  RTO_RETURN_IF_ERROR(ReadLaunchKeys(c, launch));
   return c.CheckNoUnknownKeys();
 }
 

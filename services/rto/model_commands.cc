@@ -161,6 +161,76 @@ bool HoldsTokenIds(const std::string& path) {
   return false;
 }
 
+// --temperature, --top-k, --top-p, --seed, --max-new-tokens and --stop-token-ids (default: the
+// model's EOS tokens), checked against the model's vocabulary.
+absl::StatusOr<SamplingParams> ParseSampling(const Args& args, const ModelConfig& config) {
+  SamplingParams params;
+  RTO_ASSIGN_OR_RETURN(params.max_new_tokens, args.GetInt("max-new-tokens", 64));
+  RTO_ASSIGN_OR_RETURN(params.temperature, args.GetDouble("temperature", 1.0));
+  RTO_ASSIGN_OR_RETURN(params.top_k, args.GetInt("top-k", 0));
+  RTO_ASSIGN_OR_RETURN(params.top_p, args.GetDouble("top-p", 1.0));
+  RTO_ASSIGN_OR_RETURN(int64_t seed, args.GetInt("seed", 0));
+  params.seed = static_cast<uint64_t>(seed);
+  if (args.Has("stop-token-ids")) {
+    RTO_ASSIGN_OR_RETURN(params.stop_token_ids, args.GetIntList("stop-token-ids"));
+  } else {
+    params.stop_token_ids = config.eos_token_ids;
+  }
+  RTO_RETURN_IF_ERROR(ValidateSamplingParams(params, config.vocab_size));
+  return params;
+}
+
+// Token ids in and out, or text through the model's tokenizer and chat template (then
+// *tokenizer is set, to decode the responses).
+absl::StatusOr<std::vector<PromptInput>> ReadGenerationPrompts(const Args& args, const std::string& path,
+                                                               const std::string& model_dir,
+                                                               std::unique_ptr<Tokenizer>* tokenizer) {
+  if (HoldsTokenIds(path)) return ReadPromptIds(path);
+  RTO_ASSIGN_OR_RETURN(*tokenizer, LoadTokenizer(args.GetString("tokenizer", model_dir)));
+  TextEncoderOptions text;
+  if (args.Has("chat-template")) {
+    RTO_ASSIGN_OR_RETURN(text.chat_template, ParseChatTemplateName(args.GetString("chat-template", "")));
+  } else {
+    RTO_ASSIGN_OR_RETURN(text.chat_template, DetectChatTemplate((*tokenizer)->chat_template()));
+  }
+  RTO_ASSIGN_OR_RETURN(text.max_prompt_tokens, args.GetInt("max-prompt-tokens", 0));
+  TextEncoder encoder(**tokenizer, text);
+  return ReadTextPrompts(path, encoder);
+}
+
+// One JSONL line per prompt, batch by batch; *new_tokens counts the generated tokens.
+absl::StatusOr<std::string> GenerateLines(const Transformer& model, const std::vector<PromptInput>& prompts,
+                                          const SamplingParams& params, int64_t batch_size, const Tokenizer* tokenizer,
+                                          int64_t* new_tokens) {
+  std::string output;
+  for (size_t begin = 0; begin < prompts.size(); begin += batch_size) {
+    size_t end = std::min(prompts.size(), begin + static_cast<size_t>(batch_size));
+    std::vector<std::vector<int64_t>> batch;
+    std::vector<uint64_t> seeds;  // the line index keys each prompt's random stream
+    for (size_t i = begin; i < end; ++i) {
+      batch.push_back(prompts[i].ids);
+      seeds.push_back(i);
+    }
+    RTO_ASSIGN_OR_RETURN(std::vector<Generation> gens, Generate(model, batch, params, seeds));
+    for (size_t i = 0; i < gens.size(); ++i) {
+      const Generation& g = gens[i];
+      json line = {{"index", begin + i},
+                   {"response_ids", g.tokens},
+                   {"logprobs", g.logprobs},
+                   {"finish_reason", g.finish_reason == FinishReason::kStop ? "stop" : "length"}};
+      if (tokenizer != nullptr) {
+        line["prompt"] = prompts[begin + i].original;
+        line["response"] = tokenizer->Decode(g.tokens, /*skip_special_tokens=*/true);
+      } else {
+        line["prompt_ids"] = prompts[begin + i].original;
+      }
+      output += line.dump() + "\n";
+      *new_tokens += static_cast<int64_t>(g.tokens.size());
+    }
+  }
+  return output;
+}
+
 absl::Status GenerateRun(const std::vector<std::string>& argv) {
   RTO_ASSIGN_OR_RETURN(Args args,
                        Args::Parse(argv, {"model", "prompts", "out", "max-new-tokens", "temperature", "top-k", "top-p",
@@ -172,78 +242,24 @@ absl::Status GenerateRun(const std::vector<std::string>& argv) {
   RTO_ASSIGN_OR_RETURN(std::string model_dir, args.GetRequired("model"));
   RTO_ASSIGN_OR_RETURN(std::string prompts_path, args.GetRequired("prompts"));
   RTO_ASSIGN_OR_RETURN(std::string out_path, args.GetRequired("out"));
-  SamplingParams params;
-  RTO_ASSIGN_OR_RETURN(params.max_new_tokens, args.GetInt("max-new-tokens", 64));
-  RTO_ASSIGN_OR_RETURN(params.temperature, args.GetDouble("temperature", 1.0));
-  RTO_ASSIGN_OR_RETURN(params.top_k, args.GetInt("top-k", 0));
-  RTO_ASSIGN_OR_RETURN(params.top_p, args.GetDouble("top-p", 1.0));
-  RTO_ASSIGN_OR_RETURN(int64_t seed, args.GetInt("seed", 0));
-  params.seed = static_cast<uint64_t>(seed);
   RTO_ASSIGN_OR_RETURN(int64_t batch_size, args.GetInt("batch-size", 16));
   if (batch_size < 1) return absl::InvalidArgumentError("--batch-size must be at least 1");
-
   LoadOptions load;
   if (args.Has("dtype")) {
     RTO_ASSIGN_OR_RETURN(load.dtype, ParseScalarType(args.GetString("dtype", "")));
   }
   RTO_ASSIGN_OR_RETURN(load.device, ParseDevice(args.GetString("device", "cpu")));
   RTO_ASSIGN_OR_RETURN(auto model, LoadModel(model_dir, load));
-  if (args.Has("stop-token-ids")) {
-    RTO_ASSIGN_OR_RETURN(params.stop_token_ids, args.GetIntList("stop-token-ids"));
-  } else {
-    params.stop_token_ids = model->config().eos_token_ids;
-  }
-  RTO_RETURN_IF_ERROR(ValidateSamplingParams(params, model->config().vocab_size));
-
-  // Token ids in and out, or text through the model's tokenizer and chat template.
+  RTO_ASSIGN_OR_RETURN(SamplingParams params, ParseSampling(args, model->config()));
   std::unique_ptr<Tokenizer> tokenizer;
-  std::unique_ptr<TextEncoder> encoder;
-  std::vector<PromptInput> prompts;
-  if (HoldsTokenIds(prompts_path)) {
-    RTO_ASSIGN_OR_RETURN(prompts, ReadPromptIds(prompts_path));
-  } else {
-    RTO_ASSIGN_OR_RETURN(tokenizer, LoadTokenizer(args.GetString("tokenizer", model_dir)));
-    TextEncoderOptions text;
-    if (args.Has("chat-template")) {
-      RTO_ASSIGN_OR_RETURN(text.chat_template, ParseChatTemplateName(args.GetString("chat-template", "")));
-    } else {
-      RTO_ASSIGN_OR_RETURN(text.chat_template, DetectChatTemplate(tokenizer->chat_template()));
-    }
-    RTO_ASSIGN_OR_RETURN(text.max_prompt_tokens, args.GetInt("max-prompt-tokens", 0));
-    encoder = std::make_unique<TextEncoder>(*tokenizer, text);
-    RTO_ASSIGN_OR_RETURN(prompts, ReadTextPrompts(prompts_path, *encoder));
-  }
+  RTO_ASSIGN_OR_RETURN(std::vector<PromptInput> prompts,
+                       ReadGenerationPrompts(args, prompts_path, model_dir, &tokenizer));
 
-  std::string output;
   int64_t new_tokens = 0;
   const auto start = std::chrono::steady_clock::now();
-  for (size_t begin = 0; begin < prompts.size(); begin += batch_size) {
-    size_t end = std::min(prompts.size(), begin + static_cast<size_t>(batch_size));
-    std::vector<std::vector<int64_t>> batch;
-    std::vector<uint64_t> seeds;  // the line index keys each prompt's random stream
-    for (size_t i = begin; i < end; ++i) {
-      batch.push_back(prompts[i].ids);
-      seeds.push_back(i);
-    }
-    absl::StatusOr<std::vector<Generation>> gens = Generate(*model, batch, params, seeds);
-    if (!gens.ok()) return absl::InvalidArgumentError(absl::StrCat(prompts_path, ": ", gens.status().message()));
-    for (size_t i = 0; i < gens->size(); ++i) {
-      const Generation& g = (*gens)[i];
-      json line = {{"index", begin + i},
-                   {"response_ids", g.tokens},
-                   {"logprobs", g.logprobs},
-                   {"finish_reason", g.finish_reason == FinishReason::kStop ? "stop" : "length"}};
-      if (tokenizer) {
-        line["prompt"] = prompts[begin + i].original;
-        line["response"] = tokenizer->Decode(g.tokens, /*skip_special_tokens=*/true);
-      } else {
-        line["prompt_ids"] = prompts[begin + i].original;
-      }
-      output += line.dump() + "\n";
-      new_tokens += static_cast<int64_t>(g.tokens.size());
-    }
-  }
-  RTO_RETURN_IF_ERROR(WriteFileAtomically(out_path, output));
+  absl::StatusOr<std::string> output = GenerateLines(*model, prompts, params, batch_size, tokenizer.get(), &new_tokens);
+  if (!output.ok()) return absl::InvalidArgumentError(absl::StrCat(prompts_path, ": ", output.status().message()));
+  RTO_RETURN_IF_ERROR(WriteFileAtomically(out_path, *output));
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << absl::StrFormat("wrote %d responses to %s: %d new tokens in %.2f s (%.1f tokens/s)\n", prompts.size(),
                                out_path, new_tokens, seconds, new_tokens / std::max(seconds, 1e-9));
