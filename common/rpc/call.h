@@ -20,8 +20,8 @@
 namespace rto {
 
 struct ClientOptions {
-  std::chrono::milliseconds deadline{std::chrono::minutes(10)};
-  int attempts = 4;  // idempotent calls only
+  std::chrono::milliseconds deadline{std::chrono::minutes(10)};  // one call, all its attempts together
+  int attempts = 4;                                              // idempotent calls only
   std::chrono::milliseconds backoff{100};
   int64_t max_message_bytes = 256 << 20;
 };
@@ -31,21 +31,27 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& address, const ClientO
 absl::Status WaitHealthy(const std::shared_ptr<grpc::Channel>& channel, const std::string& name,
                          std::chrono::milliseconds timeout);
 
-// Calls fn(context) with a deadline; retries idempotent calls on UNAVAILABLE and
-// RESOURCE_EXHAUSTED with exponential backoff and jitter.
+// Calls fn(context); retries idempotent calls on UNAVAILABLE and RESOURCE_EXHAUSTED with
+// exponential backoff and jitter. The deadline bounds the whole call: every attempt carries the
+// same one (the server drops work whose deadline has passed), and no retry starts after it.
 template <typename Fn>
 absl::Status Call(const ClientOptions& o, bool idempotent, const std::string& what, Fn fn) {
   thread_local std::mt19937_64 rng(std::random_device{}());
+  const auto deadline = std::chrono::system_clock::now() + o.deadline;
   for (int attempt = 0;; ++attempt) {
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + o.deadline);
+    context.set_deadline(deadline);
     const grpc::Status s = fn(context);
     if (s.ok()) return absl::OkStatus();
     const bool transient =
         s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
-    if (!idempotent || !transient || attempt + 1 >= o.attempts) return FromGrpc(s, what);
     const double jitter = std::uniform_real_distribution<double>(0.5, 1.5)(rng);
-    std::this_thread::sleep_for(o.backoff * (1 << attempt) * jitter);
+    const auto backoff = std::chrono::duration_cast<std::chrono::milliseconds>(o.backoff * (1 << attempt) * jitter);
+    if (!idempotent || !transient || attempt + 1 >= o.attempts ||
+        std::chrono::system_clock::now() + backoff >= deadline) {
+      return FromGrpc(s, what);
+    }
+    std::this_thread::sleep_for(backoff);
   }
 }
 

@@ -5,6 +5,7 @@
 // RESOURCE_EXHAUSTED at once. Torch-free.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -26,10 +27,19 @@ class Mailbox {
   Mailbox(const Mailbox&) = delete;
   Mailbox& operator=(const Mailbox&) = delete;
 
+  using Deadline = std::chrono::system_clock::time_point;  // as grpc::ServerContext::deadline()
+
   // Runs `work` on the actor thread and returns its result; RESOURCE_EXHAUSTED when `capacity`
-  // pieces of work are already waiting or running. Exceptions thrown by `work` become INTERNAL.
+  // pieces of work are already waiting or running. Work whose caller's deadline has passed by the
+  // time the actor reaches it is not run (DEADLINE_EXCEEDED): nobody waits for its answer, and
+  // running it late would only delay the work behind it. Exceptions thrown by `work` become
+  // INTERNAL.
   template <typename T>
-  absl::StatusOr<T> Call(std::function<absl::StatusOr<T>()> work);
+  absl::StatusOr<T> Call(Deadline deadline, std::function<absl::StatusOr<T>()> work);
+  template <typename T>
+  absl::StatusOr<T> Call(std::function<absl::StatusOr<T>()> work) {
+    return Call<T>(Deadline::max(), std::move(work));
+  }
 
   int64_t depth() const;  // work waiting or running
   int64_t capacity() const { return capacity_; }
@@ -49,13 +59,17 @@ class Mailbox {
 };
 
 template <typename T>
-absl::StatusOr<T> Mailbox::Call(std::function<absl::StatusOr<T>()> work) {
+absl::StatusOr<T> Mailbox::Call(Deadline deadline, std::function<absl::StatusOr<T>()> work) {
   auto promise = std::make_shared<std::promise<absl::StatusOr<T>>>();
   std::future<absl::StatusOr<T>> result = promise->get_future();
-  const bool posted = Post([this, promise, work = std::move(work)] {
+  const bool posted = Post([this, promise, deadline, work = std::move(work)] {
     absl::StatusOr<T> result = absl::InternalError("the actor produced no result");
     try {
-      result = work();
+      if (std::chrono::system_clock::now() > deadline) {
+        result = absl::DeadlineExceededError("the caller's deadline passed while the request waited in the mailbox");
+      } else {
+        result = work();
+      }
     } catch (const std::exception& e) {
       result = absl::InternalError(absl::StrCat("the actor failed: ", e.what()));
     }

@@ -13,16 +13,17 @@ void ObserveMailbox(ServiceMetrics* metrics, const Mailbox& mailbox) {
 }
 
 // Save / Restore / SavePolicy: `fn(dir)` on the actor thread.
-grpc::Status HandleCheckpoint(ServiceMetrics* metrics, Mailbox& mailbox, const char* method,
+grpc::Status HandleCheckpoint(ServiceMetrics* metrics, Mailbox& mailbox, Mailbox::Deadline deadline, const char* method,
                               const v1::CheckpointRequest& request,
                               const std::function<absl::Status(const std::string&)>& fn) {
   return Handle(metrics, method, [&]() -> absl::Status {
     if (request.dir().empty()) return absl::InvalidArgumentError("an empty checkpoint directory");
     return mailbox
-        .Call<bool>([&]() -> absl::StatusOr<bool> {
-          RTO_RETURN_IF_ERROR(fn(request.dir()));
-          return true;
-        })
+        .Call<bool>(deadline,
+                    [&]() -> absl::StatusOr<bool> {
+                      RTO_RETURN_IF_ERROR(fn(request.dir()));
+                      return true;
+                    })
         .status();
   });
 }

@@ -35,7 +35,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(const std::vector<grpc
 void ObserveMailbox(ServiceMetrics* metrics, const Mailbox& mailbox);
 
 // Save / Restore / SavePolicy: `fn(dir)` on the actor thread; an empty directory is refused.
-grpc::Status HandleCheckpoint(ServiceMetrics* metrics, Mailbox& mailbox, const char* method,
+grpc::Status HandleCheckpoint(ServiceMetrics* metrics, Mailbox& mailbox, Mailbox::Deadline deadline, const char* method,
                               const v1::CheckpointRequest& request,
                               const std::function<absl::Status(const std::string&)>& fn);
 

@@ -10,38 +10,42 @@ namespace rto {
 CriticService::CriticService(Critic& actor, ServiceMetrics* metrics, ServiceOptions options)
     : actor_(actor), metrics_(metrics), mailbox_(options.mailbox_capacity) {}
 
-grpc::Status CriticService::Values(grpc::ServerContext*, const v1::TrajectoryBatch* request,
+grpc::Status CriticService::Values(grpc::ServerContext* context, const v1::TrajectoryBatch* request,
                                    v1::TokenValues* response) {
   return Handle(metrics_, "Values", [&]() -> absl::Status {
     RTO_ASSIGN_OR_RETURN(std::vector<Trajectory> batch, wire::FromProto(*request));
     ObserveMailbox(metrics_, mailbox_);
-    RTO_ASSIGN_OR_RETURN(TokenValues values, mailbox_.Call<TokenValues>([&] { return actor_.Values(batch); }));
+    RTO_ASSIGN_OR_RETURN(TokenValues values,
+                         mailbox_.Call<TokenValues>(context->deadline(), [&] { return actor_.Values(batch); }));
     wire::ToProto(values, response);
     return absl::OkStatus();
   });
 }
 
-grpc::Status CriticService::Train(grpc::ServerContext*, const v1::ValueExperience* request, v1::Stats* response) {
+grpc::Status CriticService::Train(grpc::ServerContext* context, const v1::ValueExperience* request,
+                                  v1::Stats* response) {
   return Handle(metrics_, "Train", [&]() -> absl::Status {
     ValueExperience e;
     RTO_ASSIGN_OR_RETURN(e.trajectories, wire::FromProto(request->batch()));
     RTO_ASSIGN_OR_RETURN(e.old_values, wire::FromProto(request->old_values(), "old_values"));
     RTO_ASSIGN_OR_RETURN(e.returns, wire::FromProto(request->returns(), "returns"));
     ObserveMailbox(metrics_, mailbox_);
-    RTO_ASSIGN_OR_RETURN(Metrics m, mailbox_.Call<Metrics>([&] { return actor_.Train(e, request->step()); }));
+    RTO_ASSIGN_OR_RETURN(Metrics m,
+                         mailbox_.Call<Metrics>(context->deadline(), [&] { return actor_.Train(e, request->step()); }));
     wire::ToProto(m, response);
     return absl::OkStatus();
   });
 }
 
-grpc::Status CriticService::Save(grpc::ServerContext*, const v1::CheckpointRequest* request, v1::CheckpointResponse*) {
-  return HandleCheckpoint(metrics_, mailbox_, "Save", *request,
+grpc::Status CriticService::Save(grpc::ServerContext* context, const v1::CheckpointRequest* request,
+                                 v1::CheckpointResponse*) {
+  return HandleCheckpoint(metrics_, mailbox_, context->deadline(), "Save", *request,
                           [&](const std::string& dir) { return actor_.Save(dir); });
 }
 
-grpc::Status CriticService::Restore(grpc::ServerContext*, const v1::CheckpointRequest* request,
+grpc::Status CriticService::Restore(grpc::ServerContext* context, const v1::CheckpointRequest* request,
                                     v1::CheckpointResponse*) {
-  return HandleCheckpoint(metrics_, mailbox_, "Restore", *request,
+  return HandleCheckpoint(metrics_, mailbox_, context->deadline(), "Restore", *request,
                           [&](const std::string& dir) { return actor_.Restore(dir); });
 }
 

@@ -10,39 +10,42 @@ namespace rto {
 LearnerService::LearnerService(Learner& actor, WeightControl& weights, ServiceMetrics* metrics, ServiceOptions options)
     : actor_(actor), weights_(weights), metrics_(metrics), mailbox_(options.mailbox_capacity) {}
 
-grpc::Status LearnerService::Evaluate(grpc::ServerContext*, const v1::TrajectoryBatch* request,
+grpc::Status LearnerService::Evaluate(grpc::ServerContext* context, const v1::TrajectoryBatch* request,
                                       v1::PolicyEvaluation* response) {
   return Handle(metrics_, "Evaluate", [&]() -> absl::Status {
     RTO_ASSIGN_OR_RETURN(std::vector<Trajectory> batch, wire::FromProto(*request));
     ObserveMailbox(metrics_, mailbox_);
-    RTO_ASSIGN_OR_RETURN(PolicyEvaluation e, mailbox_.Call<PolicyEvaluation>([&] { return actor_.Evaluate(batch); }));
+    RTO_ASSIGN_OR_RETURN(PolicyEvaluation e,
+                         mailbox_.Call<PolicyEvaluation>(context->deadline(), [&] { return actor_.Evaluate(batch); }));
     wire::ToProto(e.logprobs, response->mutable_logprobs());
     wire::ToProto(e.entropy, response->mutable_entropy());
     return absl::OkStatus();
   });
 }
 
-grpc::Status LearnerService::Train(grpc::ServerContext*, const v1::PolicyExperience* request, v1::Stats* response) {
+grpc::Status LearnerService::Train(grpc::ServerContext* context, const v1::PolicyExperience* request,
+                                   v1::Stats* response) {
   return Handle(metrics_, "Train", [&]() -> absl::Status {
     PolicyExperience e;
     RTO_ASSIGN_OR_RETURN(e.trajectories, wire::FromProto(request->batch()));
     RTO_ASSIGN_OR_RETURN(e.old_logprobs, wire::FromProto(request->old_logprobs(), "old_logprobs"));
     RTO_ASSIGN_OR_RETURN(e.advantages, wire::FromProto(request->advantages(), "advantages"));
     ObserveMailbox(metrics_, mailbox_);
-    RTO_ASSIGN_OR_RETURN(Metrics m, mailbox_.Call<Metrics>([&] { return actor_.Train(e, request->step()); }));
+    RTO_ASSIGN_OR_RETURN(Metrics m,
+                         mailbox_.Call<Metrics>(context->deadline(), [&] { return actor_.Train(e, request->step()); }));
     wire::ToProto(m, response);
     if (metrics_) metrics_->Gauge("policy_version", "the learner's update count").Set(actor_.version());
     return absl::OkStatus();
   });
 }
 
-grpc::Status LearnerService::PublishWeights(grpc::ServerContext*, const v1::PublishWeightsRequest* request,
+grpc::Status LearnerService::PublishWeights(grpc::ServerContext* context, const v1::PublishWeightsRequest* request,
                                             v1::PublishWeightsResponse* response) {
   return Handle(metrics_, "PublishWeights", [&]() -> absl::Status {
     WeightGroupOptions group = wire::FromProto(request->group());
     if (group.rank != 0) return absl::InvalidArgumentError("the learner is rank 0 of the weight group");
     group.store_port = weights_.store_port();
-    RTO_ASSIGN_OR_RETURN(int64_t version, mailbox_.Call<int64_t>([&] {
+    RTO_ASSIGN_OR_RETURN(int64_t version, mailbox_.Call<int64_t>(context->deadline(), [&] {
       weights_.SetGroup(group);
       return actor_.PublishWeights();
     }));
@@ -60,38 +63,40 @@ grpc::Status LearnerService::PublishWeights(grpc::ServerContext*, const v1::Publ
   });
 }
 
-grpc::Status LearnerService::Status(grpc::ServerContext*, const v1::LearnerStatusRequest*,
+grpc::Status LearnerService::Status(grpc::ServerContext* context, const v1::LearnerStatusRequest*,
                                     v1::LearnerStatusResponse* response) {
   return Handle(metrics_, "Status", [&]() -> absl::Status {
-    RTO_ASSIGN_OR_RETURN(int64_t version,
-                         mailbox_.Call<int64_t>([&]() -> absl::StatusOr<int64_t> { return actor_.version(); }));
+    RTO_ASSIGN_OR_RETURN(int64_t version, mailbox_.Call<int64_t>(context->deadline(), [&]() -> absl::StatusOr<int64_t> {
+      return actor_.version();
+    }));
     response->set_version(version);
     response->set_store_port(weights_.store_port());
     return absl::OkStatus();
   });
 }
 
-grpc::Status LearnerService::Save(grpc::ServerContext*, const v1::CheckpointRequest* request, v1::CheckpointResponse*) {
-  return HandleCheckpoint(metrics_, mailbox_, "Save", *request,
+grpc::Status LearnerService::Save(grpc::ServerContext* context, const v1::CheckpointRequest* request,
+                                  v1::CheckpointResponse*) {
+  return HandleCheckpoint(metrics_, mailbox_, context->deadline(), "Save", *request,
                           [&](const std::string& dir) { return actor_.Save(dir); });
 }
 
-grpc::Status LearnerService::Restore(grpc::ServerContext*, const v1::CheckpointRequest* request,
+grpc::Status LearnerService::Restore(grpc::ServerContext* context, const v1::CheckpointRequest* request,
                                      v1::CheckpointResponse*) {
-  return HandleCheckpoint(metrics_, mailbox_, "Restore", *request,
+  return HandleCheckpoint(metrics_, mailbox_, context->deadline(), "Restore", *request,
                           [&](const std::string& dir) { return actor_.Restore(dir); });
 }
 
-grpc::Status LearnerService::SavePolicy(grpc::ServerContext*, const v1::CheckpointRequest* request,
+grpc::Status LearnerService::SavePolicy(grpc::ServerContext* context, const v1::CheckpointRequest* request,
                                         v1::CheckpointResponse*) {
-  return HandleCheckpoint(metrics_, mailbox_, "SavePolicy", *request,
+  return HandleCheckpoint(metrics_, mailbox_, context->deadline(), "SavePolicy", *request,
                           [&](const std::string& dir) { return actor_.SavePolicy(dir); });
 }
 
-grpc::Status LearnerService::WeightsHash(grpc::ServerContext*, const v1::WeightsHashRequest*,
+grpc::Status LearnerService::WeightsHash(grpc::ServerContext* context, const v1::WeightsHashRequest*,
                                          v1::WeightsHashResponse* response) {
   return Handle(metrics_, "WeightsHash", [&]() -> absl::Status {
-    RTO_ASSIGN_OR_RETURN(uint64_t hash, mailbox_.Call<uint64_t>([&]() -> absl::StatusOr<uint64_t> {
+    RTO_ASSIGN_OR_RETURN(uint64_t hash, mailbox_.Call<uint64_t>(context->deadline(), [&]() -> absl::StatusOr<uint64_t> {
       response->set_version(actor_.version());
       return weights_.Hash();
     }));

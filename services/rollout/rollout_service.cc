@@ -10,7 +10,7 @@ namespace rto {
 RolloutService::RolloutService(Rollout& actor, WeightControl& weights, ServiceMetrics* metrics, ServiceOptions options)
     : actor_(actor), weights_(weights), metrics_(metrics), mailbox_(options.mailbox_capacity) {}
 
-grpc::Status RolloutService::Generate(grpc::ServerContext*, const v1::GenerateRequest* request,
+grpc::Status RolloutService::Generate(grpc::ServerContext* context, const v1::GenerateRequest* request,
                                       grpc::ServerWriter<v1::GenerateResponse>* writer) {
   return Handle(metrics_, "Generate", [&]() -> absl::Status {
     RolloutRequest r;
@@ -28,24 +28,25 @@ grpc::Status RolloutService::Generate(grpc::ServerContext*, const v1::GenerateRe
     // stays far below the size limit. Only the actor thread writes during the call.
     int64_t tokens = 0;
     RTO_RETURN_IF_ERROR(mailbox_
-                            .Call<bool>([&]() -> absl::StatusOr<bool> {
-                              bool client_gone = false;
-                              RTO_RETURN_IF_ERROR(actor_.GenerateStreaming(r, [&](Trajectory t) {
-                                tokens += static_cast<int64_t>(t.response.size());
-                                v1::GenerateResponse message;
-                                wire::ToProto(t, message.add_trajectories());
-                                if (!client_gone && !writer->Write(message)) client_gone = true;
-                              }));
-                              if (client_gone) return absl::CancelledError("the client went away");
-                              return true;
-                            })
+                            .Call<bool>(context->deadline(),
+                                        [&]() -> absl::StatusOr<bool> {
+                                          bool client_gone = false;
+                                          RTO_RETURN_IF_ERROR(actor_.GenerateStreaming(r, [&](Trajectory t) {
+                                            tokens += static_cast<int64_t>(t.response.size());
+                                            v1::GenerateResponse message;
+                                            wire::ToProto(t, message.add_trajectories());
+                                            if (!client_gone && !writer->Write(message)) client_gone = true;
+                                          }));
+                                          if (client_gone) return absl::CancelledError("the client went away");
+                                          return true;
+                                        })
                             .status());
     if (metrics_) metrics_->Counter("generated_tokens_total", "response tokens generated").Increment(tokens);
     return absl::OkStatus();
   });
 }
 
-grpc::Status RolloutService::SyncWeights(grpc::ServerContext*, const v1::SyncWeightsRequest* request,
+grpc::Status RolloutService::SyncWeights(grpc::ServerContext* context, const v1::SyncWeightsRequest* request,
                                          v1::SyncWeightsResponse* response) {
   return Handle(metrics_, "SyncWeights", [&]() -> absl::Status {
     const WeightGroupOptions group = wire::FromProto(request->group());
@@ -54,7 +55,7 @@ grpc::Status RolloutService::SyncWeights(grpc::ServerContext*, const v1::SyncWei
           absl::StrCat("a rollout worker's rank must be in [1, ", group.world_size, "), not ", group.rank));
     }
     ObserveMailbox(metrics_, mailbox_);
-    RTO_ASSIGN_OR_RETURN(int64_t version, mailbox_.Call<int64_t>([&]() -> absl::StatusOr<int64_t> {
+    RTO_ASSIGN_OR_RETURN(int64_t version, mailbox_.Call<int64_t>(context->deadline(), [&]() -> absl::StatusOr<int64_t> {
       weights_.SetGroup(group);
       RTO_RETURN_IF_ERROR(actor_.SyncWeights(request->version()));
       version_ = request->version();
@@ -75,10 +76,10 @@ grpc::Status RolloutService::SyncWeights(grpc::ServerContext*, const v1::SyncWei
   });
 }
 
-grpc::Status RolloutService::WeightsHash(grpc::ServerContext*, const v1::WeightsHashRequest*,
+grpc::Status RolloutService::WeightsHash(grpc::ServerContext* context, const v1::WeightsHashRequest*,
                                          v1::WeightsHashResponse* response) {
   return Handle(metrics_, "WeightsHash", [&]() -> absl::Status {
-    RTO_ASSIGN_OR_RETURN(uint64_t hash, mailbox_.Call<uint64_t>([&]() -> absl::StatusOr<uint64_t> {
+    RTO_ASSIGN_OR_RETURN(uint64_t hash, mailbox_.Call<uint64_t>(context->deadline(), [&]() -> absl::StatusOr<uint64_t> {
       response->set_version(version_);
       return weights_.Hash();
     }));

@@ -10,12 +10,14 @@ namespace rto {
 ScorerService::ScorerService(Scorer& actor, ServiceMetrics* metrics, ServiceOptions options)
     : actor_(actor), metrics_(metrics), mailbox_(options.mailbox_capacity) {}
 
-grpc::Status ScorerService::Score(grpc::ServerContext*, const v1::ScoreRequest* request, v1::ScoreResponse* response) {
+grpc::Status ScorerService::Score(grpc::ServerContext* context, const v1::ScoreRequest* request,
+                                  v1::ScoreResponse* response) {
   return Handle(metrics_, "Score", [&]() -> absl::Status {
     RTO_ASSIGN_OR_RETURN(std::vector<Trajectory> batch, wire::FromProto(request->batch()));
     ObserveMailbox(metrics_, mailbox_);
-    RTO_ASSIGN_OR_RETURN(ScoreResult r,
-                         mailbox_.Call<ScoreResult>([&] { return actor_.Score(batch, request->with_dpo()); }));
+    RTO_ASSIGN_OR_RETURN(ScoreResult r, mailbox_.Call<ScoreResult>(context->deadline(), [&] {
+      return actor_.Score(batch, request->with_dpo());
+    }));
     wire::ToProto(r.ref_logprobs, response->mutable_ref_logprobs());
     if (request->with_dpo()) wire::ToProto(r.dpo_logratio, response->mutable_dpo_logratio());
     wire::PackF32(r.rm_scores, response->mutable_rm_scores());

@@ -73,5 +73,34 @@ TEST(MailboxTest, ErrorsAndExceptionsComeBackAsStatuses) {
   EXPECT_THAT(box.Call<int>([]() -> absl::StatusOr<int> { return 1; }), IsOk());
 }
 
+TEST(MailboxTest, WorkWhoseCallerGaveUpIsNotRun) {
+  Mailbox box(2);
+  std::atomic<bool> release{false}, late_ran{false};
+  std::thread busy([&] {
+    (void)box.Call<int>([&]() -> absl::StatusOr<int> {
+      while (!release) std::this_thread::sleep_for(1ms);
+      return 0;
+    });
+  });
+  while (box.depth() < 1) std::this_thread::sleep_for(1ms);
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(100ms);
+    release = true;
+  });
+  // Its deadline passes while it waits behind the busy work.
+  const auto deadline = std::chrono::system_clock::now() + 20ms;
+  EXPECT_THAT(box.Call<int>(deadline,
+                            [&]() -> absl::StatusOr<int> {
+                              late_ran = true;
+                              return 1;
+                            })
+                  .status(),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, "waited in the mailbox"));
+  EXPECT_FALSE(late_ran);
+  releaser.join();
+  busy.join();
+  EXPECT_THAT(box.Call<int>(std::chrono::system_clock::now() + 10s, []() -> absl::StatusOr<int> { return 2; }), IsOk());
+}
+
 }  // namespace
 }  // namespace rto
