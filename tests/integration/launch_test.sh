@@ -205,7 +205,9 @@ for _ in $(seq 600); do
 done
 pkill -9 -f "rto-rollout --config $tmp/replace/logs/services.yaml" -n
 wait "$launcher"
-check "a run that lost a worker completes" test $? -eq 0
+replaced=$?
+check "a run that lost a worker completes" test $replaced -eq 0
+[ $replaced -eq 0 ] || { echo "the end of its output:"; tail -n 30 "$tmp/replace.out"; }
 check "the launcher replaced the worker" contains "$tmp/replace.out" "died; starting a replacement"
 check "the coordinator gave its slot to the new process" contains "$tmp/replace.out" "takes its place"
 "$rto" train rto "${rl[@]}" --set "out=$tmp/replace-local" "${ft[@]}" >/dev/null 2>&1
