@@ -112,15 +112,15 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Coordinat
 absl::Status Coordinator::SyncRollout() {
   // Publishing and receiving are the two ends of one broadcast: they run at the same time.
   const int64_t version = roles_.learner->version();
-  std::future<absl::StatusOr<int64_t>> published =
-      std::async(std::launch::async, [this] { return roles_.learner->PublishWeights(); });
-  const absl::Status received = roles_.rollout->SyncWeights(version);
-  const absl::StatusOr<int64_t> sent = published.get();
+  std::future<absl::StatusOr<WeightSyncStats>> published =
+      std::async(std::launch::async, [this] { return roles_.learner->PublishWeights(std::nullopt); });
+  const absl::StatusOr<WeightSyncStats> received = roles_.rollout->SyncWeights({.version = version});
+  const absl::StatusOr<WeightSyncStats> sent = published.get();
   if (!sent.ok()) return sent.status();
-  if (*sent != version) {
-    return absl::InternalError(absl::StrCat("the learner published version ", *sent, ", not ", version));
+  if (sent->version != version) {
+    return absl::InternalError(absl::StrCat("the learner published version ", sent->version, ", not ", version));
   }
-  RTO_RETURN_IF_ERROR(received);
+  RTO_RETURN_IF_ERROR(received.status());
   rollout_version_ = version;
   return absl::OkStatus();
 }
@@ -268,7 +268,7 @@ absl::StatusOr<StepAnswers> Coordinator::GatherAnswers(const std::vector<Traject
   const bool with_dpo = options_.reward.dpo_reward_scale != 0;
   double score_s = 0, logprobs_s = 0, values_s = 0;
   auto scored = Timed(&score_s, [&] { return roles_.scorer->Score(trajectories, with_dpo); });
-  auto evaluated = Timed(&logprobs_s, [&] { return roles_.learner->Evaluate(trajectories); });
+  auto evaluated = Timed(&logprobs_s, [&] { return roles_.learner->LogProbs(trajectories); });
   std::future<absl::StatusOr<TokenValues>> valued;
   if (roles_.critic != nullptr) valued = Timed(&values_s, [&] { return roles_.critic->Values(trajectories); });
   absl::StatusOr<ScoreResult> score_result = scored.get();
@@ -336,7 +336,7 @@ absl::StatusOr<Metrics> Coordinator::Step() {
   return m;
 }
 
-absl::StatusOr<Metrics> Coordinator::Evaluate() {
+absl::StatusOr<Metrics> Coordinator::WriteEvalSamples() {
   Metrics m;
   if (eval_prompts_.empty() || tokenizer_ == nullptr) return m;
   RolloutRequest request;
@@ -398,7 +398,7 @@ absl::Status Coordinator::Restore(const std::string& dir) {
 
 absl::Status Coordinator::Run() {
   if (options_.eval_every > 0 && step_ == 0) {
-    RTO_ASSIGN_OR_RETURN(Metrics initial, Evaluate());
+    RTO_ASSIGN_OR_RETURN(Metrics initial, WriteEvalSamples());
     std::cerr << absl::StrFormat("initial policy: eval/rm_score %.4f\n", initial["eval/rm_score"]);
   }
   Metrics last;
@@ -416,7 +416,7 @@ absl::Status Coordinator::Run() {
     RTO_ASSIGN_OR_RETURN(Metrics m, Step());
     m["time/step_s"] = SecondsSince(start);
     if (EvaluateAfter(step_)) {
-      RTO_ASSIGN_OR_RETURN(Metrics e, Evaluate());
+      RTO_ASSIGN_OR_RETURN(Metrics e, WriteEvalSamples());
       m.insert(e.begin(), e.end());
     }
     RTO_RETURN_IF_ERROR(run_.LogStep(step_ - 1, options_.steps, m));

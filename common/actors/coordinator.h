@@ -124,7 +124,7 @@ class Coordinator {
   absl::Status Restore(const std::string& dir);
   // Writes samples/step-<step>.jsonl (eval prompts answered by the current policy) and returns
   // eval metrics.
-  absl::StatusOr<Metrics> Evaluate();
+  absl::StatusOr<Metrics> WriteEvalSamples();
 
   CoordinatorOptions options_;
   Roles roles_;

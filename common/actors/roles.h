@@ -7,12 +7,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/generate/sampling.h"
 #include "common/util/metrics.h"
+#include "common/weight_sync/group_options.h"
 
 namespace rto {
 
@@ -45,6 +47,28 @@ struct RolloutRequest {
 // Per-token values are one vector per trajectory, as long as its response.
 using TokenValues = std::vector<std::vector<float>>;
 
+// The weights of `version`, to be taken from the learner. Across processes the broadcast group
+// of this transfer comes with it (which generation, this rank, the learner's store); a client
+// that knows the group plan fills it in, so the coordinator's loop never names one.
+struct WeightSync {
+  int64_t version = 0;
+  std::optional<WeightGroupOptions> group;
+};
+
+// What one publication or reception of the weights moved.
+struct WeightSyncStats {
+  int64_t version = 0;
+  int64_t bytes = 0;
+  double seconds = 0;
+  std::string transport;  // "memory" (one process), "shm", "gloo", "nccl" or "cuda_ipc"
+};
+
+// Which weights a role holds: their version and a hash of their bytes (equal weights, equal hash).
+struct WeightsFingerprint {
+  int64_t version = 0;
+  uint64_t hash = 0;
+};
+
 class Rollout {
  public:
   virtual ~Rollout() = default;
@@ -59,8 +83,10 @@ class Rollout {
     for (Trajectory& t : *all) on_finished(std::move(t));
     return absl::OkStatus();
   }
-  // Takes the weights the learner published as `version` (between generations, never inside one).
-  virtual absl::Status SyncWeights(int64_t version) = 0;
+  // Takes the weights the learner publishes as `sync.version` (between generations, never inside
+  // one).
+  virtual absl::StatusOr<WeightSyncStats> SyncWeights(const WeightSync& sync) = 0;
+  virtual absl::StatusOr<WeightsFingerprint> Fingerprint() = 0;
 };
 
 struct ScoreResult {
@@ -104,11 +130,14 @@ struct PolicyExperience {
 class Learner {
  public:
   virtual ~Learner() = default;
-  virtual absl::StatusOr<PolicyEvaluation> Evaluate(const std::vector<Trajectory>& trajectories) = 0;
+  // The policy's log-probs and entropy at its current weights (PPO's old log-probs).
+  virtual absl::StatusOr<PolicyEvaluation> LogProbs(const std::vector<Trajectory>& trajectories) = 0;
   // PPO epochs over shuffled mini-batches; the shuffle is keyed by `step`.
   virtual absl::StatusOr<Metrics> Train(const PolicyExperience& experience, int64_t step) = 0;
-  // Makes the current weights available to rollout workers and returns their version.
-  virtual absl::StatusOr<int64_t> PublishWeights() = 0;
+  // Sends the current weights to the rollout workers (across processes, through `group`, which a
+  // client that knows the group plan fills in).
+  virtual absl::StatusOr<WeightSyncStats> PublishWeights(const std::optional<WeightGroupOptions>& group) = 0;
+  virtual absl::StatusOr<WeightsFingerprint> Fingerprint() = 0;
   virtual int64_t version() const = 0;
   // `dir` gets model/ (HF directory with the tokenizer), the optimiser and the version.
   virtual absl::Status Save(const std::string& dir) = 0;

@@ -4,23 +4,42 @@
 #include <c10/core/GradMode.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/weight_sync/weight_sync.h"
 
 namespace rto {
+namespace {
 
-absl::Status WeightStore::Publish(const Transformer& model, int64_t version) {
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+int64_t Bytes(const std::vector<at::Tensor>& tensors) {
+  int64_t n = 0;
+  for (const at::Tensor& t : tensors) n += t.numel() * t.element_size();
+  return n;
+}
+
+}  // namespace
+
+absl::StatusOr<WeightSyncStats> InProcessWeightChannel::Publish(const Transformer& model, int64_t version,
+                                                                const std::optional<WeightGroupOptions>&) {
+  const auto start = Clock::now();
   c10::NoGradGuard no_grad;
   std::vector<at::Tensor> copy;
   for (const NamedParameter& p : model.parameters()) copy.push_back(p.tensor.detach().clone());
+  const int64_t bytes = Bytes(copy);
   {
     std::lock_guard<std::mutex> lock(mu_);
     weights_ = std::move(copy);
     version_ = version;
   }
   published_.notify_all();
-  return absl::OkStatus();
+  return WeightSyncStats{version, bytes, SecondsSince(start), "memory"};
 }
 
-absl::Status WeightStore::Receive(Transformer& model, int64_t version) {
+absl::StatusOr<WeightSyncStats> InProcessWeightChannel::Receive(Transformer& model, const WeightSync& sync) {
+  const auto start = Clock::now();
+  const int64_t version = sync.version;
   std::unique_lock<std::mutex> lock(mu_);
   if (!published_.wait_for(lock, timeout_, [&] { return version_ >= version; })) {
     return absl::DeadlineExceededError(absl::StrCat("weights of version ", version, " were not published within ",
@@ -42,7 +61,13 @@ absl::Status WeightStore::Receive(Transformer& model, int64_t version) {
     }
     to.copy_(weights_[i]);
   }
-  return absl::OkStatus();
+  return WeightSyncStats{version, Bytes(weights_), SecondsSince(start), "memory"};
+}
+
+WeightsFingerprint Fingerprint(const Transformer& model, int64_t version) {
+  std::vector<at::Tensor> parameters;
+  for (const NamedParameter& p : model.parameters()) parameters.push_back(p.tensor);
+  return {version, HashTensors(parameters)};
 }
 
 }  // namespace rto

@@ -4,36 +4,39 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/actors/roles.h"
 #include "common/model/transformer.h"
 
 namespace rto {
 
 // How the learner's weights reach the rollouts. The learner publishes; each rollout receives,
-// blocking until the version it expects is sent (as a receiver of a broadcast does). In one
-// process that is WeightStore; across processes GroupWeights (group_weights.h), a c10d
-// broadcast (common/weight_sync).
+// blocking until the version it expects is sent (as a receiver of a broadcast does).
 class WeightPublisher {
  public:
   virtual ~WeightPublisher() = default;
-  virtual absl::Status Publish(const Transformer& model, int64_t version) = 0;
+  virtual absl::StatusOr<WeightSyncStats> Publish(const Transformer& model, int64_t version,
+                                                  const std::optional<WeightGroupOptions>& group) = 0;
 };
 class WeightSource {
  public:
   virtual ~WeightSource() = default;
   // REQUIRES: the model has the publisher's parameters (checked).
-  virtual absl::Status Receive(Transformer& model, int64_t version) = 0;
+  virtual absl::StatusOr<WeightSyncStats> Receive(Transformer& model, const WeightSync& sync) = 0;
 };
 
-// The in-process channel: a copy of the published weights. Thread-safe.
-class WeightStore : public WeightPublisher, public WeightSource {
+// The channel within one process: a copy of the published weights; groups play no part.
+// Thread-safe.
+class InProcessWeightChannel : public WeightPublisher, public WeightSource {
  public:
-  explicit WeightStore(std::chrono::milliseconds timeout = std::chrono::seconds(60)) : timeout_(timeout) {}
-  absl::Status Publish(const Transformer& model, int64_t version) override;
-  // Waits up to the timeout for `version` to be published.
-  absl::Status Receive(Transformer& model, int64_t version) override;
+  explicit InProcessWeightChannel(std::chrono::milliseconds timeout = std::chrono::seconds(60)) : timeout_(timeout) {}
+  absl::StatusOr<WeightSyncStats> Publish(const Transformer& model, int64_t version,
+                                          const std::optional<WeightGroupOptions>& group) override;
+  // Waits up to the timeout for `sync.version` to be published.
+  absl::StatusOr<WeightSyncStats> Receive(Transformer& model, const WeightSync& sync) override;
 
  private:
   std::chrono::milliseconds timeout_;
@@ -42,5 +45,8 @@ class WeightStore : public WeightPublisher, public WeightSource {
   std::vector<at::Tensor> weights_;
   int64_t version_ = -1;
 };
+
+// The fingerprint of a model's weights (FNV-1a over every parameter's bytes, in order).
+WeightsFingerprint Fingerprint(const Transformer& model, int64_t version);
 
 }  // namespace rto

@@ -13,6 +13,14 @@ void ObserveMailbox(ServiceMetrics* metrics, const Mailbox& mailbox) {
 }
 
 // Save / Restore / SavePolicy: `fn(dir)` on the actor thread.
+void ObserveWeightSync(ServiceMetrics* metrics, const WeightSyncStats& stats, const std::string& verb) {
+  if (metrics == nullptr) return;
+  metrics->Histogram("weight_sync_seconds", "time of a weight transfer (" + verb + ")").Observe(stats.seconds);
+  metrics->Counter("weight_sync_bytes_total", "weight bytes " + verb).Increment(static_cast<double>(stats.bytes));
+  metrics->Gauge("weight_sync_shared_memory", "1 when the last weight sync went through shared memory")
+      .Set(stats.transport == "shm" ? 1 : 0);
+}
+
 grpc::Status HandleCheckpoint(ServiceMetrics* metrics, Mailbox& mailbox, Mailbox::Deadline deadline, const char* method,
                               const v1::CheckpointRequest& request,
                               const std::function<absl::Status(const std::string&)>& fn) {

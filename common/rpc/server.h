@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/actors/roles.h"
 #include "common/rpc/mailbox.h"
 #include "common/rpc/metrics.h"
 #include "rto/v1/trajectory.pb.h"
@@ -33,6 +34,10 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(const std::vector<grpc
 
 // rto_<role>_mailbox_depth: work waiting or running in the actor's mailbox.
 void ObserveMailbox(ServiceMetrics* metrics, const Mailbox& mailbox);
+
+// rto_<role>_weight_sync_seconds, _bytes_total and _shared_memory of one transfer; `verb` says
+// what the role did ("received", "broadcast").
+void ObserveWeightSync(ServiceMetrics* metrics, const WeightSyncStats& stats, const std::string& verb);
 
 // Save / Restore / SavePolicy: `fn(dir)` on the actor thread; an empty directory is refused.
 grpc::Status HandleCheckpoint(ServiceMetrics* metrics, Mailbox& mailbox, Mailbox::Deadline deadline, const char* method,

@@ -170,4 +170,33 @@ void ToProto(const WeightGroupOptions& o, v1::WeightGroupSpec* s) {
   s->set_no_shared_memory(!o.shared_memory);
 }
 
+namespace {
+
+template <typename Response>
+void StatsToProto(const WeightSyncStats& s, Response* out) {
+  out->set_version(s.version);
+  out->set_bytes(s.bytes);
+  out->set_seconds(s.seconds);
+  out->set_transport(s.transport);
+}
+
+template <typename Response>
+WeightSyncStats StatsFromProto(const Response& r) {
+  return {r.version(), r.bytes(), r.seconds(), r.transport()};
+}
+
+}  // namespace
+
+void ToProto(const WeightSyncStats& stats, v1::SyncWeightsResponse* out) { StatsToProto(stats, out); }
+void ToProto(const WeightSyncStats& stats, v1::PublishWeightsResponse* out) { StatsToProto(stats, out); }
+WeightSyncStats FromProto(const v1::SyncWeightsResponse& response) { return StatsFromProto(response); }
+WeightSyncStats FromProto(const v1::PublishWeightsResponse& response) { return StatsFromProto(response); }
+
+void ToProto(const WeightsFingerprint& fingerprint, v1::WeightsHashResponse* out) {
+  out->set_version(fingerprint.version);
+  out->set_hash(fingerprint.hash);
+}
+
+WeightsFingerprint FromProto(const v1::WeightsHashResponse& response) { return {response.version(), response.hash()}; }
+
 }  // namespace rto::wire

@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "common/actors/roles.h"
 #include "common/weight_sync/group_options.h"
+#include "rto/v1/learner.pb.h"
 #include "rto/v1/rollout.pb.h"
 #include "rto/v1/trajectory.pb.h"
 
@@ -38,5 +39,14 @@ void ToProto(const WeightGroupOptions& options, v1::WeightGroupSpec* spec);
 
 void ToProto(const Metrics& metrics, v1::Stats* out);
 Metrics FromProto(const v1::Stats& stats);
+
+// What a weight transfer moved, as the rollout's and the learner's replies carry it.
+void ToProto(const WeightSyncStats& stats, v1::SyncWeightsResponse* out);
+void ToProto(const WeightSyncStats& stats, v1::PublishWeightsResponse* out);
+WeightSyncStats FromProto(const v1::SyncWeightsResponse& response);
+WeightSyncStats FromProto(const v1::PublishWeightsResponse& response);
+
+void ToProto(const WeightsFingerprint& fingerprint, v1::WeightsHashResponse* out);
+WeightsFingerprint FromProto(const v1::WeightsHashResponse& response);
 
 }  // namespace rto::wire

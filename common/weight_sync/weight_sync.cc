@@ -75,16 +75,16 @@ class ByteCursor {
 
 }  // namespace
 
-struct WeightStoreServer::Impl {
+struct WeightRendezvous::Impl {
   c10::intrusive_ptr<c10d::TCPStore> store;
 };
 
-WeightStoreServer::WeightStoreServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-WeightStoreServer::~WeightStoreServer() = default;
-int WeightStoreServer::port() const { return impl_->store->getPort(); }
+WeightRendezvous::WeightRendezvous(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+WeightRendezvous::~WeightRendezvous() = default;
+int WeightRendezvous::port() const { return impl_->store->getPort(); }
 
-absl::StatusOr<std::unique_ptr<WeightStoreServer>> WeightStoreServer::Start(const std::string& host, int port,
-                                                                            std::chrono::milliseconds timeout) {
+absl::StatusOr<std::unique_ptr<WeightRendezvous>> WeightRendezvous::Start(const std::string& host, int port,
+                                                                          std::chrono::milliseconds timeout) {
   c10d::TCPStoreOptions o;
   o.port = static_cast<uint16_t>(port);
   o.isServer = true;
@@ -93,7 +93,7 @@ absl::StatusOr<std::unique_ptr<WeightStoreServer>> WeightStoreServer::Start(cons
   try {
     auto impl = std::make_unique<Impl>();
     impl->store = c10::make_intrusive<c10d::TCPStore>(host, o);
-    return std::unique_ptr<WeightStoreServer>(new WeightStoreServer(std::move(impl)));
+    return std::unique_ptr<WeightRendezvous>(new WeightRendezvous(std::move(impl)));
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("cannot start the weight store on ", host, ":", port, ": ", e.what()));
   }
@@ -114,7 +114,7 @@ WeightGroup::WeightGroup(const WeightGroupOptions& options, std::unique_ptr<Impl
     : options_(options), impl_(std::move(impl)) {}
 WeightGroup::~WeightGroup() = default;
 
-absl::StatusOr<std::unique_ptr<WeightGroup>> WeightGroup::Join(const WeightGroupOptions& o, WeightStoreServer* server) {
+absl::StatusOr<std::unique_ptr<WeightGroup>> WeightGroup::Join(const WeightGroupOptions& o, WeightRendezvous* server) {
   if (o.world_size < 1 || o.rank < 0 || o.rank >= o.world_size) {
     return absl::InvalidArgumentError(absl::StrCat("rank ", o.rank, " outside a group of ", o.world_size));
   }

@@ -35,18 +35,18 @@ class Backend;
 namespace rto {
 
 // The learner's store server, which outlives group generations.
-class WeightStoreServer {
+class WeightRendezvous {
  public:
   // port 0 picks a free port; see port().
-  static absl::StatusOr<std::unique_ptr<WeightStoreServer>> Start(const std::string& host, int port,
-                                                                  std::chrono::milliseconds timeout);
-  ~WeightStoreServer();
+  static absl::StatusOr<std::unique_ptr<WeightRendezvous>> Start(const std::string& host, int port,
+                                                                 std::chrono::milliseconds timeout);
+  ~WeightRendezvous();
   int port() const;
 
  private:
   friend class WeightGroup;
   struct Impl;
-  explicit WeightStoreServer(std::unique_ptr<Impl> impl);
+  explicit WeightRendezvous(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -63,7 +63,7 @@ class WeightGroup {
   // Forms the group; every rank of the generation must call this within the timeout. Rank 0
   // passes the server it hosts; the others connect to options.store_host:store_port.
   static absl::StatusOr<std::unique_ptr<WeightGroup>> Join(const WeightGroupOptions& options,
-                                                           WeightStoreServer* server = nullptr);
+                                                           WeightRendezvous* server = nullptr);
   ~WeightGroup();
 
   // Rank 0 sends `tensors` tagged `version`; the others receive into theirs (same shapes, dtypes

@@ -17,11 +17,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/actors/group_weights.h"
+#include "common/actors/broadcast_weight_channel.h"
 #include "common/actors/rto_job.h"
 #include "common/rpc/metrics.h"
 #include "common/rpc/server.h"
-#include "common/rpc/weight_control.h"
 
 namespace rto {
 
@@ -34,23 +33,6 @@ struct ServiceFlags {
 };
 // Also applies the config's thread plan (common/runtime/threads.h) to this process.
 absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc, char** argv);
-
-// WeightControl over a GroupWeights channel and the model it fills or sends.
-class ModelWeightControl : public WeightControl {
- public:
-  ModelWeightControl(std::shared_ptr<GroupWeights> weights, std::function<const Transformer&()> model)
-      : weights_(std::move(weights)), model_(std::move(model)) {}
-  void SetGroup(const WeightGroupOptions& options) override { weights_->SetGroup(options); }
-  uint64_t Hash() override { return HashWeights(model_()); }
-  int64_t last_bytes() override { return weights_->last().bytes; }
-  double last_seconds() override { return weights_->last().seconds; }
-  std::string last_transport() override { return weights_->last().transport; }
-  int store_port() override { return weights_->store_port(); }
-
- private:
-  std::shared_ptr<GroupWeights> weights_;
-  std::function<const Transformer&()> model_;
-};
 
 // Starts the server, registers with the coordinator (with --coordinator), serves until SIGTERM,
 // SIGINT or the coordinator's shutdown, then shuts down. Returns the process exit code.

@@ -189,17 +189,17 @@ class DistributedRun {
 
   // After the last sync every worker must hold exactly the learner's weights.
   absl::Status VerifyWorkerWeights() {
-    RTO_ASSIGN_OR_RETURN(v1::WeightsHashResponse reference, learner_->WeightsHash());
+    RTO_ASSIGN_OR_RETURN(WeightsFingerprint reference, learner_->Fingerprint());
     for (size_t i = 0; i < rollout_->workers().size(); ++i) {
-      RTO_ASSIGN_OR_RETURN(v1::WeightsHashResponse worker, rollout_->workers()[i]->WeightsHash());
-      if (worker.hash() != reference.hash() || worker.version() != reference.version()) {
-        return absl::InternalError(absl::StrCat(rollout_slots_[i].name, " holds weights ", worker.hash(), " (version ",
-                                                worker.version(), ") but the learner ", reference.hash(), " (version ",
-                                                reference.version(), ")"));
+      RTO_ASSIGN_OR_RETURN(WeightsFingerprint worker, rollout_->workers()[i]->Fingerprint());
+      if (worker.hash != reference.hash || worker.version != reference.version) {
+        return absl::InternalError(absl::StrCat(rollout_slots_[i].name, " holds weights ", worker.hash, " (version ",
+                                                worker.version, ") but the learner ", reference.hash, " (version ",
+                                                reference.version, ")"));
       }
     }
     std::cerr << "coordinator: weights verified: the learner and " << rollout_->workers().size()
-              << " rollout workers hold version " << reference.version() << " (hash " << std::hex << reference.hash()
+              << " rollout workers hold version " << reference.version << " (hash " << std::hex << reference.hash
               << std::dec << ")\n";
     return absl::OkStatus();
   }

@@ -6,7 +6,7 @@ namespace rto {
 
 absl::StatusOr<InProcessRoles> MakeInProcessRoles(const RtoJobConfig& cfg) {
   InProcessRoles r;
-  r.weights = std::make_shared<WeightStore>();
+  r.weights = std::make_shared<InProcessWeightChannel>();
   RTO_ASSIGN_OR_RETURN(r.learner, MakeLearner(cfg, r.weights));
   RTO_ASSIGN_OR_RETURN(r.rollout, MakeRollout(cfg, r.weights));
   RTO_ASSIGN_OR_RETURN(r.scorer, MakeScorer(cfg));

@@ -1,5 +1,5 @@
 // The RL job in one process (`rto train rto|ppo`): the four roles' in-process actors, the weights
-// passed through a WeightStore, and the coordinator's loop over them.
+// passed through an InProcessWeightChannel, and the coordinator's loop over them.
 #pragma once
 
 #include <memory>
@@ -18,7 +18,7 @@ namespace rto {
 
 // The four in-process actors of a config, and the roles the coordinator drives.
 struct InProcessRoles {
-  std::shared_ptr<WeightStore> weights;
+  std::shared_ptr<InProcessWeightChannel> weights;
   std::unique_ptr<InProcessRollout> rollout;
   std::unique_ptr<InProcessScorer> scorer;
   std::unique_ptr<InProcessCritic> critic;  // null for the critic-free estimators

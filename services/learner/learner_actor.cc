@@ -24,7 +24,7 @@ InProcessLearner::InProcessLearner(std::unique_ptr<Transformer> policy, const Ac
       tokenizer_dir_(std::move(tokenizer_dir)),
       weights_(std::move(weights)) {}
 
-absl::StatusOr<PolicyEvaluation> InProcessLearner::Evaluate(const std::vector<Trajectory>& trajectories) {
+absl::StatusOr<PolicyEvaluation> InProcessLearner::LogProbs(const std::vector<Trajectory>& trajectories) {
   c10::NoGradGuard no_grad;
   Transformer& m = trainable_.model();
   RTO_ASSIGN_OR_RETURN(TrajectoryBatch batch,
@@ -71,9 +71,8 @@ absl::StatusOr<Metrics> InProcessLearner::Train(const PolicyExperience& e, int64
   return metrics;
 }
 
-absl::StatusOr<int64_t> InProcessLearner::PublishWeights() {
-  RTO_RETURN_IF_ERROR(weights_->Publish(trainable_.model(), version_));
-  return version_;
+absl::StatusOr<WeightSyncStats> InProcessLearner::PublishWeights(const std::optional<WeightGroupOptions>& group) {
+  return weights_->Publish(trainable_.model(), version_, group);
 }
 
 absl::Status InProcessLearner::Save(const std::string& dir) {

@@ -19,9 +19,10 @@ class InProcessLearner : public Learner {
   // `temperature`: the sampling temperature, so log-probs are those of the behaviour distribution.
   InProcessLearner(std::unique_ptr<Transformer> policy, const ActorTrainOptions& options, double clip_eps,
                    double temperature, std::string tokenizer_dir, std::shared_ptr<WeightPublisher> weights);
-  absl::StatusOr<PolicyEvaluation> Evaluate(const std::vector<Trajectory>& trajectories) override;
+  absl::StatusOr<PolicyEvaluation> LogProbs(const std::vector<Trajectory>& trajectories) override;
   absl::StatusOr<Metrics> Train(const PolicyExperience& experience, int64_t step) override;
-  absl::StatusOr<int64_t> PublishWeights() override;
+  absl::StatusOr<WeightSyncStats> PublishWeights(const std::optional<WeightGroupOptions>& group) override;
+  absl::StatusOr<WeightsFingerprint> Fingerprint() override { return rto::Fingerprint(trainable_.model(), version_); }
   int64_t version() const override { return version_; }
   absl::Status Save(const std::string& dir) override;
   absl::Status Restore(const std::string& dir) override;

@@ -32,7 +32,7 @@ absl::Status RemoteLearner::RefreshStatus() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<PolicyEvaluation> RemoteLearner::Evaluate(const std::vector<Trajectory>& trajectories) {
+absl::StatusOr<PolicyEvaluation> RemoteLearner::LogProbs(const std::vector<Trajectory>& trajectories) {
   v1::TrajectoryBatch request;
   wire::ToProto(trajectories, &request);
   v1::PolicyEvaluation response;
@@ -53,13 +53,13 @@ absl::StatusOr<Metrics> RemoteLearner::Train(const PolicyExperience& e, int64_t 
   v1::Stats response;
   RTO_RETURN_IF_ERROR(Call(options_, false, "learner Train",
                            [&](grpc::ClientContext& c) { return stub_->Train(&c, request, &response); }));
-  RTO_RETURN_IF_ERROR(RefreshStatus());
+  version_ = response.version();
   return wire::FromProto(response);
 }
 
-absl::StatusOr<int64_t> RemoteLearner::PublishWeights() {
+absl::StatusOr<WeightSyncStats> RemoteLearner::PublishWeights(const std::optional<WeightGroupOptions>& group) {
   v1::PublishWeightsRequest request;
-  wire::ToProto(plan_->For(0), request.mutable_group());
+  wire::ToProto(group.value_or(plan_->For(0)), request.mutable_group());
   v1::PublishWeightsResponse response;
   RTO_RETURN_IF_ERROR(Call(options_, false, "learner PublishWeights",
                            [&](grpc::ClientContext& c) { return stub_->PublishWeights(&c, request, &response); }));
@@ -67,7 +67,7 @@ absl::StatusOr<int64_t> RemoteLearner::PublishWeights() {
     std::cerr << "coordinator: weights go to the rollout workers through " << response.transport() << "\n";
     weight_transport_ = response.transport();
   }
-  return response.version();
+  return wire::FromProto(response);
 }
 
 absl::Status RemoteLearner::Save(const std::string& dir) {
@@ -83,12 +83,12 @@ absl::Status RemoteLearner::SavePolicy(const std::string& dir) {
   return CheckpointCall(options_, *stub_, &v1::Learner::Stub::SavePolicy, "learner SavePolicy", dir);
 }
 
-absl::StatusOr<v1::WeightsHashResponse> RemoteLearner::WeightsHash() {
+absl::StatusOr<WeightsFingerprint> RemoteLearner::Fingerprint() {
   v1::WeightsHashResponse response;
   RTO_RETURN_IF_ERROR(Call(options_, true, "learner WeightsHash", [&](grpc::ClientContext& c) {
     return stub_->WeightsHash(&c, v1::WeightsHashRequest(), &response);
   }));
-  return response;
+  return wire::FromProto(response);
 }
 
 }  // namespace rto

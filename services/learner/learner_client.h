@@ -22,14 +22,15 @@ class RemoteLearner : public Learner {
   // Asks the learner for its version and weight store port (see store_port()).
   static absl::StatusOr<std::unique_ptr<RemoteLearner>> Create(std::shared_ptr<grpc::Channel> channel,
                                                                ClientOptions options, std::shared_ptr<WeightPlan> plan);
-  absl::StatusOr<PolicyEvaluation> Evaluate(const std::vector<Trajectory>& trajectories) override;
+  absl::StatusOr<PolicyEvaluation> LogProbs(const std::vector<Trajectory>& trajectories) override;
   absl::StatusOr<Metrics> Train(const PolicyExperience& experience, int64_t step) override;
-  absl::StatusOr<int64_t> PublishWeights() override;
+  // Without a group, rank 0 of the plan's current generation.
+  absl::StatusOr<WeightSyncStats> PublishWeights(const std::optional<WeightGroupOptions>& group) override;
   int64_t version() const override { return version_; }
   absl::Status Save(const std::string& dir) override;
   absl::Status Restore(const std::string& dir) override;
   absl::Status SavePolicy(const std::string& dir) override;
-  absl::StatusOr<v1::WeightsHashResponse> WeightsHash();
+  absl::StatusOr<WeightsFingerprint> Fingerprint() override;
   int store_port() const { return store_port_; }
 
  private:

@@ -7,8 +7,8 @@
 
 namespace rto {
 
-LearnerService::LearnerService(Learner& actor, WeightControl& weights, ServiceMetrics* metrics, ServiceOptions options)
-    : actor_(actor), weights_(weights), metrics_(metrics), mailbox_(options.mailbox_capacity) {}
+LearnerService::LearnerService(Learner& actor, int rendezvous_port, ServiceMetrics* metrics, ServiceOptions options)
+    : actor_(actor), rendezvous_port_(rendezvous_port), metrics_(metrics), mailbox_(options.mailbox_capacity) {}
 
 grpc::Status LearnerService::Evaluate(grpc::ServerContext* context, const v1::TrajectoryBatch* request,
                                       v1::PolicyEvaluation* response) {
@@ -16,7 +16,7 @@ grpc::Status LearnerService::Evaluate(grpc::ServerContext* context, const v1::Tr
     RTO_ASSIGN_OR_RETURN(std::vector<Trajectory> batch, wire::FromProto(*request));
     ObserveMailbox(metrics_, mailbox_);
     RTO_ASSIGN_OR_RETURN(PolicyEvaluation e,
-                         mailbox_.Call<PolicyEvaluation>(context->deadline(), [&] { return actor_.Evaluate(batch); }));
+                         mailbox_.Call<PolicyEvaluation>(context->deadline(), [&] { return actor_.LogProbs(batch); }));
     wire::ToProto(e.logprobs, response->mutable_logprobs());
     wire::ToProto(e.entropy, response->mutable_entropy());
     return absl::OkStatus();
@@ -31,10 +31,18 @@ grpc::Status LearnerService::Train(grpc::ServerContext* context, const v1::Polic
     RTO_ASSIGN_OR_RETURN(e.old_logprobs, wire::FromProto(request->old_logprobs(), "old_logprobs"));
     RTO_ASSIGN_OR_RETURN(e.advantages, wire::FromProto(request->advantages(), "advantages"));
     ObserveMailbox(metrics_, mailbox_);
-    RTO_ASSIGN_OR_RETURN(Metrics m,
-                         mailbox_.Call<Metrics>(context->deadline(), [&] { return actor_.Train(e, request->step()); }));
-    wire::ToProto(m, response);
-    if (metrics_) metrics_->Gauge("policy_version", "the learner's update count").Set(actor_.version());
+    // The version is read on the actor thread, with the update that made it.
+    struct Trained {
+      Metrics metrics;
+      int64_t version;
+    };
+    RTO_ASSIGN_OR_RETURN(Trained t, mailbox_.Call<Trained>(context->deadline(), [&]() -> absl::StatusOr<Trained> {
+      RTO_ASSIGN_OR_RETURN(Metrics m, actor_.Train(e, request->step()));
+      return Trained{std::move(m), actor_.version()};
+    }));
+    wire::ToProto(t.metrics, response);
+    response->set_version(t.version);
+    if (metrics_) metrics_->Gauge("policy_version", "the learner's update count").Set(t.version);
     return absl::OkStatus();
   });
 }
@@ -44,21 +52,11 @@ grpc::Status LearnerService::PublishWeights(grpc::ServerContext* context, const 
   return Handle(metrics_, "PublishWeights", [&]() -> absl::Status {
     WeightGroupOptions group = wire::FromProto(request->group());
     if (group.rank != 0) return absl::InvalidArgumentError("the learner is rank 0 of the weight group");
-    group.store_port = weights_.store_port();
-    RTO_ASSIGN_OR_RETURN(int64_t version, mailbox_.Call<int64_t>(context->deadline(), [&] {
-      weights_.SetGroup(group);
-      return actor_.PublishWeights();
-    }));
-    response->set_version(version);
-    response->set_bytes(weights_.last_bytes());
-    response->set_seconds(weights_.last_seconds());
-    response->set_transport(weights_.last_transport());
-    if (metrics_) {
-      metrics_->Histogram("weight_sync_seconds", "time to broadcast the weights").Observe(weights_.last_seconds());
-      metrics_->Gauge("weight_sync_shared_memory", "1 when the last weight sync went through shared memory")
-          .Set(weights_.last_transport() == "shm" ? 1 : 0);
-      metrics_->Counter("weight_sync_bytes_total", "weight bytes broadcast").Increment(weights_.last_bytes());
-    }
+    group.store_port = rendezvous_port_;
+    RTO_ASSIGN_OR_RETURN(WeightSyncStats stats, mailbox_.Call<WeightSyncStats>(
+                                                    context->deadline(), [&] { return actor_.PublishWeights(group); }));
+    wire::ToProto(stats, response);
+    ObserveWeightSync(metrics_, stats, "broadcast");
     return absl::OkStatus();
   });
 }
@@ -70,7 +68,7 @@ grpc::Status LearnerService::Status(grpc::ServerContext* context, const v1::Lear
       return actor_.version();
     }));
     response->set_version(version);
-    response->set_store_port(weights_.store_port());
+    response->set_store_port(rendezvous_port_);
     return absl::OkStatus();
   });
 }
@@ -96,11 +94,9 @@ grpc::Status LearnerService::SavePolicy(grpc::ServerContext* context, const v1::
 grpc::Status LearnerService::WeightsHash(grpc::ServerContext* context, const v1::WeightsHashRequest*,
                                          v1::WeightsHashResponse* response) {
   return Handle(metrics_, "WeightsHash", [&]() -> absl::Status {
-    RTO_ASSIGN_OR_RETURN(uint64_t hash, mailbox_.Call<uint64_t>(context->deadline(), [&]() -> absl::StatusOr<uint64_t> {
-      response->set_version(actor_.version());
-      return weights_.Hash();
-    }));
-    response->set_hash(hash);
+    RTO_ASSIGN_OR_RETURN(WeightsFingerprint f,
+                         mailbox_.Call<WeightsFingerprint>(context->deadline(), [&] { return actor_.Fingerprint(); }));
+    wire::ToProto(f, response);
     return absl::OkStatus();
   });
 }

@@ -11,14 +11,14 @@
 #include "common/rpc/mailbox.h"
 #include "common/rpc/metrics.h"
 #include "common/rpc/server.h"
-#include "common/rpc/weight_control.h"
 #include "rto/v1/learner.grpc.pb.h"
 
 namespace rto {
 
 class LearnerService final : public v1::Learner::Service {
  public:
-  LearnerService(Learner& actor, WeightControl& weights, ServiceMetrics* metrics, ServiceOptions options);
+  // `rendezvous_port`: the weight group's store this process hosts (rollout workers join it).
+  LearnerService(Learner& actor, int rendezvous_port, ServiceMetrics* metrics, ServiceOptions options);
   grpc::Status Evaluate(grpc::ServerContext* context, const v1::TrajectoryBatch* request,
                         v1::PolicyEvaluation* response) override;
   grpc::Status Train(grpc::ServerContext* context, const v1::PolicyExperience* request, v1::Stats* response) override;
@@ -37,7 +37,7 @@ class LearnerService final : public v1::Learner::Service {
 
  private:
   Learner& actor_;
-  WeightControl& weights_;
+  int rendezvous_port_;
   ServiceMetrics* metrics_;
   Mailbox mailbox_;
 };

@@ -12,14 +12,13 @@ int main(int argc, char** argv) {
   if (!flags.ok()) return Fail("learner", flags.status());
   const auto timeout =
       std::chrono::milliseconds(static_cast<int64_t>(flags->config.launch.weight_sync_timeout_s * 1000));
-  auto store = WeightStoreServer::Start(flags->host, 0, timeout);
-  if (!store.ok()) return Fail("learner", store.status());
-  auto weights = std::make_shared<GroupWeights>(std::move(*store));
+  auto rendezvous = WeightRendezvous::Start(flags->host, 0, timeout);
+  if (!rendezvous.ok()) return Fail("learner", rendezvous.status());
+  auto weights = std::make_shared<BroadcastWeightChannel>(std::move(*rendezvous));
   auto actor = MakeLearner(flags->config, weights);
   if (!actor.ok()) return Fail("learner", actor.status());
-  ModelWeightControl control(weights, [&]() -> const Transformer& { return (*actor)->policy(); });
   auto metrics = StartMetrics("learner", *flags);
   if (!metrics.ok()) return Fail("learner", metrics.status());
-  LearnerService service(**actor, control, metrics->get(), ServiceOptionsOf(flags->config));
+  LearnerService service(**actor, weights->rendezvous_port(), metrics->get(), ServiceOptionsOf(flags->config));
   return Serve("learner", *flags, {&service}, metrics->get());
 }

@@ -8,12 +8,11 @@ int main(int argc, char** argv) {
   using namespace rto;
   auto flags = ParseServiceFlags("rollout", argc, argv);
   if (!flags.ok()) return Fail("rollout", flags.status());
-  auto weights = std::make_shared<GroupWeights>();
+  auto weights = std::make_shared<BroadcastWeightChannel>();
   auto actor = MakeRollout(flags->config, weights);
   if (!actor.ok()) return Fail("rollout", actor.status());
-  ModelWeightControl control(weights, [&]() -> const Transformer& { return (*actor)->policy(); });
   auto metrics = StartMetrics("rollout", *flags);
   if (!metrics.ok()) return Fail("rollout", metrics.status());
-  RolloutService service(**actor, control, metrics->get(), ServiceOptionsOf(flags->config));
+  RolloutService service(**actor, metrics->get(), ServiceOptionsOf(flags->config));
   return Serve("rollout", *flags, {&service}, metrics->get());
 }

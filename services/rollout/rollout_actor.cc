@@ -62,10 +62,10 @@ absl::Status InProcessRollout::GenerateStreaming(const RolloutRequest& request,
   return rto::Generate(*policy_, prompts, request.sampling, streams, finished).status();
 }
 
-absl::Status InProcessRollout::SyncWeights(int64_t version) {
-  RTO_RETURN_IF_ERROR(weights_->Receive(*policy_, version));
-  version_ = version;
-  return absl::OkStatus();
+absl::StatusOr<WeightSyncStats> InProcessRollout::SyncWeights(const WeightSync& sync) {
+  RTO_ASSIGN_OR_RETURN(WeightSyncStats stats, weights_->Receive(*policy_, sync));
+  version_ = sync.version;
+  return stats;
 }
 
 absl::StatusOr<std::unique_ptr<InProcessRollout>> MakeRollout(const RtoJobConfig& cfg,

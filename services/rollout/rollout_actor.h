@@ -20,7 +20,8 @@ class InProcessRollout : public Rollout {
   absl::StatusOr<std::vector<Trajectory>> Generate(const RolloutRequest& request) override;
   absl::Status GenerateStreaming(const RolloutRequest& request,
                                  const std::function<void(Trajectory)>& on_finished) override;
-  absl::Status SyncWeights(int64_t version) override;
+  absl::StatusOr<WeightSyncStats> SyncWeights(const WeightSync& sync) override;
+  absl::StatusOr<WeightsFingerprint> Fingerprint() override { return rto::Fingerprint(*policy_, version_); }
   const Transformer& policy() const { return *policy_; }
   int64_t version() const { return version_; }
 

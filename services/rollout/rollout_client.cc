@@ -47,21 +47,22 @@ absl::StatusOr<std::vector<Trajectory>> RemoteRollout::Generate(const RolloutReq
   return out;
 }
 
-absl::Status RemoteRollout::SyncWeights(int64_t version) {
+absl::StatusOr<WeightSyncStats> RemoteRollout::SyncWeights(const WeightSync& sync) {
   v1::SyncWeightsRequest request;
-  request.set_version(version);
-  wire::ToProto(plan_->For(rank_), request.mutable_group());
+  request.set_version(sync.version);
+  wire::ToProto(sync.group.value_or(plan_->For(rank_)), request.mutable_group());
   v1::SyncWeightsResponse response;
-  return Call(options_, false, absl::StrCat("rollout rank ", rank_, " SyncWeights"),
-              [&](grpc::ClientContext& c) { return stub_->SyncWeights(&c, request, &response); });
+  RTO_RETURN_IF_ERROR(Call(options_, false, absl::StrCat("rollout rank ", rank_, " SyncWeights"),
+                           [&](grpc::ClientContext& c) { return stub_->SyncWeights(&c, request, &response); }));
+  return wire::FromProto(response);
 }
 
-absl::StatusOr<v1::WeightsHashResponse> RemoteRollout::WeightsHash() {
+absl::StatusOr<WeightsFingerprint> RemoteRollout::Fingerprint() {
   v1::WeightsHashResponse response;
   RTO_RETURN_IF_ERROR(Call(options_, true, "rollout WeightsHash", [&](grpc::ClientContext& c) {
     return stub_->WeightsHash(&c, v1::WeightsHashRequest(), &response);
   }));
-  return response;
+  return wire::FromProto(response);
 }
 
 absl::StatusOr<std::vector<Trajectory>> RolloutPool::Generate(const RolloutRequest& request) {
@@ -89,17 +90,38 @@ absl::StatusOr<std::vector<Trajectory>> RolloutPool::Generate(const RolloutReque
   return out;
 }
 
-absl::Status RolloutPool::SyncWeights(int64_t version) {
-  std::vector<std::future<absl::Status>> syncs;
+absl::StatusOr<WeightSyncStats> RolloutPool::SyncWeights(const WeightSync& sync) {
+  if (sync.group) return absl::InvalidArgumentError("a rollout pool syncs each worker in its own rank of the plan");
+  std::vector<std::future<absl::StatusOr<WeightSyncStats>>> syncs;
   for (auto& w : workers_) {
-    syncs.push_back(std::async(std::launch::async, [&w, version] { return w->SyncWeights(version); }));
+    syncs.push_back(std::async(std::launch::async, [&w, sync] { return w->SyncWeights(sync); }));
   }
   absl::Status first_error;
+  WeightSyncStats slowest;
   for (auto& f : syncs) {
-    absl::Status s = f.get();
-    if (first_error.ok()) first_error = s;
+    absl::StatusOr<WeightSyncStats> s = f.get();
+    if (!s.ok()) {
+      if (first_error.ok()) first_error = s.status();
+    } else if (s->seconds >= slowest.seconds) {
+      slowest = *s;
+    }
   }
-  return first_error;
+  if (!first_error.ok()) return first_error;
+  return slowest;
+}
+
+absl::StatusOr<WeightsFingerprint> RolloutPool::Fingerprint() {
+  if (workers_.empty()) return absl::FailedPreconditionError("a rollout pool with no workers");
+  RTO_ASSIGN_OR_RETURN(WeightsFingerprint first, workers_[0]->Fingerprint());
+  for (size_t i = 1; i < workers_.size(); ++i) {
+    RTO_ASSIGN_OR_RETURN(WeightsFingerprint f, workers_[i]->Fingerprint());
+    if (f.hash != first.hash || f.version != first.version) {
+      return absl::FailedPreconditionError(absl::StrCat("rollout worker ", i, " holds weights ", f.hash, " (version ",
+                                                        f.version, ") but worker 0 ", first.hash, " (version ",
+                                                        first.version, ")"));
+    }
+  }
+  return first;
 }
 
 }  // namespace rto

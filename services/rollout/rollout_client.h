@@ -22,8 +22,9 @@ class RemoteRollout : public Rollout {
   RemoteRollout(std::shared_ptr<grpc::Channel> channel, ClientOptions options, std::shared_ptr<WeightPlan> plan,
                 int rank);
   absl::StatusOr<std::vector<Trajectory>> Generate(const RolloutRequest& request) override;
-  absl::Status SyncWeights(int64_t version) override;
-  absl::StatusOr<v1::WeightsHashResponse> WeightsHash();
+  // Without a group in `sync`, this worker's from the plan (its rank, the current generation).
+  absl::StatusOr<WeightSyncStats> SyncWeights(const WeightSync& sync) override;
+  absl::StatusOr<WeightsFingerprint> Fingerprint() override;
 
  private:
   std::unique_ptr<v1::Rollout::Stub> stub_;
@@ -38,7 +39,10 @@ class RolloutPool : public Rollout {
  public:
   explicit RolloutPool(std::vector<std::unique_ptr<RemoteRollout>> workers) : workers_(std::move(workers)) {}
   absl::StatusOr<std::vector<Trajectory>> Generate(const RolloutRequest& request) override;
-  absl::Status SyncWeights(int64_t version) override;
+  // Every worker at once, each in its own rank of the plan; the slowest worker's time.
+  absl::StatusOr<WeightSyncStats> SyncWeights(const WeightSync& sync) override;
+  // The workers' common fingerprint; an error when one holds other weights than the first.
+  absl::StatusOr<WeightsFingerprint> Fingerprint() override;
   const std::vector<std::unique_ptr<RemoteRollout>>& workers() const { return workers_; }
   // Swaps in the client of a replacement worker (between calls, never during one).
   void Replace(size_t index, std::unique_ptr<RemoteRollout> worker) { workers_[index] = std::move(worker); }

@@ -7,8 +7,8 @@
 
 namespace rto {
 
-RolloutService::RolloutService(Rollout& actor, WeightControl& weights, ServiceMetrics* metrics, ServiceOptions options)
-    : actor_(actor), weights_(weights), metrics_(metrics), mailbox_(options.mailbox_capacity) {}
+RolloutService::RolloutService(Rollout& actor, ServiceMetrics* metrics, ServiceOptions options)
+    : actor_(actor), metrics_(metrics), mailbox_(options.mailbox_capacity) {}
 
 grpc::Status RolloutService::Generate(grpc::ServerContext* context, const v1::GenerateRequest* request,
                                       grpc::ServerWriter<v1::GenerateResponse>* writer) {
@@ -49,29 +49,17 @@ grpc::Status RolloutService::Generate(grpc::ServerContext* context, const v1::Ge
 grpc::Status RolloutService::SyncWeights(grpc::ServerContext* context, const v1::SyncWeightsRequest* request,
                                          v1::SyncWeightsResponse* response) {
   return Handle(metrics_, "SyncWeights", [&]() -> absl::Status {
-    const WeightGroupOptions group = wire::FromProto(request->group());
-    if (group.rank < 1 || group.rank >= group.world_size) {
+    const WeightSync sync{request->version(), wire::FromProto(request->group())};
+    if (sync.group->rank < 1 || sync.group->rank >= sync.group->world_size) {
       return absl::InvalidArgumentError(
-          absl::StrCat("a rollout worker's rank must be in [1, ", group.world_size, "), not ", group.rank));
+          absl::StrCat("a rollout worker's rank must be in [1, ", sync.group->world_size, "), not ", sync.group->rank));
     }
     ObserveMailbox(metrics_, mailbox_);
-    RTO_ASSIGN_OR_RETURN(int64_t version, mailbox_.Call<int64_t>(context->deadline(), [&]() -> absl::StatusOr<int64_t> {
-      weights_.SetGroup(group);
-      RTO_RETURN_IF_ERROR(actor_.SyncWeights(request->version()));
-      version_ = request->version();
-      return version_;
-    }));
-    response->set_version(version);
-    response->set_bytes(weights_.last_bytes());
-    response->set_seconds(weights_.last_seconds());
-    response->set_transport(weights_.last_transport());
-    if (metrics_) {
-      metrics_->Histogram("weight_sync_seconds", "time to receive a weight broadcast").Observe(weights_.last_seconds());
-      metrics_->Gauge("weight_sync_shared_memory", "1 when the last weight sync went through shared memory")
-          .Set(weights_.last_transport() == "shm" ? 1 : 0);
-      metrics_->Counter("weight_sync_bytes_total", "weight bytes received").Increment(weights_.last_bytes());
-      metrics_->Gauge("policy_version", "version of the weights generating now").Set(version);
-    }
+    RTO_ASSIGN_OR_RETURN(WeightSyncStats stats,
+                         mailbox_.Call<WeightSyncStats>(context->deadline(), [&] { return actor_.SyncWeights(sync); }));
+    wire::ToProto(stats, response);
+    ObserveWeightSync(metrics_, stats, "received");
+    if (metrics_) metrics_->Gauge("policy_version", "version of the weights generating now").Set(stats.version);
     return absl::OkStatus();
   });
 }
@@ -79,11 +67,9 @@ grpc::Status RolloutService::SyncWeights(grpc::ServerContext* context, const v1:
 grpc::Status RolloutService::WeightsHash(grpc::ServerContext* context, const v1::WeightsHashRequest*,
                                          v1::WeightsHashResponse* response) {
   return Handle(metrics_, "WeightsHash", [&]() -> absl::Status {
-    RTO_ASSIGN_OR_RETURN(uint64_t hash, mailbox_.Call<uint64_t>(context->deadline(), [&]() -> absl::StatusOr<uint64_t> {
-      response->set_version(version_);
-      return weights_.Hash();
-    }));
-    response->set_hash(hash);
+    RTO_ASSIGN_OR_RETURN(WeightsFingerprint f,
+                         mailbox_.Call<WeightsFingerprint>(context->deadline(), [&] { return actor_.Fingerprint(); }));
+    wire::ToProto(f, response);
     return absl::OkStatus();
   });
 }

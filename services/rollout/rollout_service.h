@@ -11,14 +11,13 @@
 #include "common/rpc/mailbox.h"
 #include "common/rpc/metrics.h"
 #include "common/rpc/server.h"
-#include "common/rpc/weight_control.h"
 #include "rto/v1/rollout.grpc.pb.h"
 
 namespace rto {
 
 class RolloutService final : public v1::Rollout::Service {
  public:
-  RolloutService(Rollout& actor, WeightControl& weights, ServiceMetrics* metrics, ServiceOptions options);
+  RolloutService(Rollout& actor, ServiceMetrics* metrics, ServiceOptions options);
   grpc::Status Generate(grpc::ServerContext* context, const v1::GenerateRequest* request,
                         grpc::ServerWriter<v1::GenerateResponse>* writer) override;
   grpc::Status SyncWeights(grpc::ServerContext* context, const v1::SyncWeightsRequest* request,
@@ -28,10 +27,8 @@ class RolloutService final : public v1::Rollout::Service {
 
  private:
   Rollout& actor_;
-  WeightControl& weights_;
   ServiceMetrics* metrics_;
   Mailbox mailbox_;
-  int64_t version_ = 0;
 };
 
 }  // namespace rto

@@ -65,10 +65,10 @@ absl::StatusOr<std::vector<Trajectory>> FakeRollout::Generate(const RolloutReque
   return out;
 }
 
-absl::Status FakeRollout::SyncWeights(int64_t version) {
-  log_->Add(absl::StrCat("sync ", version));
-  version_ = version;
-  return absl::OkStatus();
+absl::StatusOr<WeightSyncStats> FakeRollout::SyncWeights(const WeightSync& sync) {
+  log_->Add(absl::StrCat("sync ", sync.version));
+  version_ = sync.version;
+  return WeightSyncStats{.version = sync.version, .transport = "fake"};
 }
 
 void FakeRollout::FailNextGenerates(int n, absl::StatusCode code) {
@@ -103,7 +103,7 @@ absl::Status FakeCritic::Restore(const std::string& dir) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<PolicyEvaluation> FakeLearner::Evaluate(const std::vector<Trajectory>& trajectories) {
+absl::StatusOr<PolicyEvaluation> FakeLearner::LogProbs(const std::vector<Trajectory>& trajectories) {
   return PolicyEvaluation{PerToken(trajectories, -1.0f), PerToken(trajectories, 0.5f)};
 }
 
@@ -113,9 +113,9 @@ absl::StatusOr<Metrics> FakeLearner::Train(const PolicyExperience& experience, i
   return Metrics{{"policy/loss", 0.5}};
 }
 
-absl::StatusOr<int64_t> FakeLearner::PublishWeights() {
+absl::StatusOr<WeightSyncStats> FakeLearner::PublishWeights(const std::optional<WeightGroupOptions>&) {
   log_->Add(absl::StrCat("publish ", version_));
-  return version_;
+  return WeightSyncStats{.version = version_, .transport = "fake"};
 }
 
 absl::Status FakeLearner::Save(const std::string& dir) { return WriteNumber(dir, "version", version_); }

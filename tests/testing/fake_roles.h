@@ -30,7 +30,8 @@ class FakeRollout : public Rollout {
   explicit FakeRollout(CallLog* log) : log_(log) {}
   // Responses of 2 tokens, the first derived from the prompt id (the fake scorer's reward).
   absl::StatusOr<std::vector<Trajectory>> Generate(const RolloutRequest& request) override;
-  absl::Status SyncWeights(int64_t version) override;
+  absl::StatusOr<WeightSyncStats> SyncWeights(const WeightSync& sync) override;
+  absl::StatusOr<WeightsFingerprint> Fingerprint() override { return WeightsFingerprint{version_, 7}; }
   // The next `n` Generate calls answer `code` (UNAVAILABLE: a dead worker).
   void FailNextGenerates(int n, absl::StatusCode code = absl::StatusCode::kUnavailable);
   // Trajectories claim `version` whatever weights the rollout holds (a misbehaving worker).
@@ -68,10 +69,11 @@ class FakeCritic : public Critic {
 class FakeLearner : public Learner {
  public:
   explicit FakeLearner(CallLog* log) : log_(log) {}
-  absl::StatusOr<PolicyEvaluation> Evaluate(const std::vector<Trajectory>& trajectories) override;
+  absl::StatusOr<PolicyEvaluation> LogProbs(const std::vector<Trajectory>& trajectories) override;
   // One version per step trained.
   absl::StatusOr<Metrics> Train(const PolicyExperience& experience, int64_t step) override;
-  absl::StatusOr<int64_t> PublishWeights() override;
+  absl::StatusOr<WeightSyncStats> PublishWeights(const std::optional<WeightGroupOptions>& group) override;
+  absl::StatusOr<WeightsFingerprint> Fingerprint() override { return WeightsFingerprint{version_, 7}; }
   int64_t version() const override { return version_; }
   absl::Status Save(const std::string& dir) override;
   absl::Status Restore(const std::string& dir) override;

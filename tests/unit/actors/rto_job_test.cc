@@ -86,8 +86,8 @@ TEST_F(RtoJobTest, RolloutLogProbsEqualTheLearnersForwardAndTheFirstRatioIsOne) 
   RtoJobConfig cfg = Config(Join("unused"));
   auto roles = MakeInProcessRoles(cfg);
   ASSERT_THAT(roles, IsOk());
-  ASSERT_THAT(roles->learner->PublishWeights(), IsOk());
-  ASSERT_THAT(roles->rollout->SyncWeights(0), IsOk());
+  ASSERT_THAT(roles->learner->PublishWeights(std::nullopt), IsOk());
+  ASSERT_THAT(roles->rollout->SyncWeights({.version = 0}), IsOk());
   RolloutRequest request{.prompts = {{0, {1, 2, 3}}, {5, {4, 5, 6, 7, 8}}}, .samples_per_prompt = 3};
   request.sampling.max_new_tokens = 10;
   request.first_trajectory_id = 100;
@@ -101,7 +101,7 @@ TEST_F(RtoJobTest, RolloutLogProbsEqualTheLearnersForwardAndTheFirstRatioIsOne) 
     EXPECT_EQ(t.sample_index, static_cast<int64_t>(i % 3));
     EXPECT_EQ(t.policy_version, 0);
   }
-  auto eval = roles->learner->Evaluate(*trajectories);
+  auto eval = roles->learner->LogProbs(*trajectories);
   ASSERT_THAT(eval, IsOk());
   double max_diff = 0;
   for (size_t i = 0; i < 6; ++i) {
@@ -121,10 +121,10 @@ TEST_F(RtoJobTest, RolloutLogProbsEqualTheLearnersForwardAndTheFirstRatioIsOne) 
   EXPECT_EQ(roles->learner->version(), 1);
   // The rollout serves the old version until it syncs, and then the new one.
   EXPECT_EQ((*roles->rollout->Generate(request))[0].policy_version, 0);
-  ASSERT_THAT(roles->learner->PublishWeights(), IsOk());
-  EXPECT_THAT(roles->rollout->SyncWeights(0),
+  ASSERT_THAT(roles->learner->PublishWeights(std::nullopt), IsOk());
+  EXPECT_THAT(roles->rollout->SyncWeights({.version = 0}),
               StatusIs(absl::StatusCode::kFailedPrecondition, "version 0 were asked for, but version 1"));
-  ASSERT_THAT(roles->rollout->SyncWeights(1), IsOk());
+  ASSERT_THAT(roles->rollout->SyncWeights({.version = 1}), IsOk());
   EXPECT_EQ((*roles->rollout->Generate(request))[0].policy_version, 1);
   for (size_t i = 0; i < roles->rollout->policy().parameters().size(); ++i) {
     EXPECT_TRUE(
@@ -270,7 +270,7 @@ TEST_F(RtoJobTest, BadInputIsRejectedWithAReason) {
   ASSERT_THAT(roles, IsOk());
   Trajectory t{.id = 9, .prompt = {1, 2}, .response = {3, 100000}, .logprobs = {-1, -1}};
   EXPECT_THAT(roles->scorer->Score({t}, true), StatusIs(absl::StatusCode::kInvalidArgument, "trajectory 9: token id"));
-  EXPECT_THAT(roles->learner->Evaluate({}), StatusIs(absl::StatusCode::kInvalidArgument, "empty batch"));
+  EXPECT_THAT(roles->learner->LogProbs({}), StatusIs(absl::StatusCode::kInvalidArgument, "empty batch"));
   t.response = {3, 4};
   PolicyExperience e{{t}, {{-1.0f}}, {{1.0f, 1.0f}}};
   EXPECT_THAT(roles->learner->Train(e, 0), StatusIs(absl::StatusCode::kInvalidArgument, "1 old log-probs for 2"));

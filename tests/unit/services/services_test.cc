@@ -27,16 +27,6 @@ namespace {
 using testing::IsOk;
 using testing::StatusIs;
 
-class NoWeights : public WeightControl {
- public:
-  void SetGroup(const WeightGroupOptions&) override {}
-  uint64_t Hash() override { return 0; }
-  int64_t last_bytes() override { return 0; }
-  double last_seconds() override { return 0; }
-  std::string last_transport() override { return "gloo"; }
-  int store_port() override { return 0; }
-};
-
 std::unique_ptr<Transformer> Model(HeadKind head, uint64_t seed) {
   ModelConfig c = testing::TinyConfig();
   c.head = head;
@@ -46,17 +36,17 @@ std::unique_ptr<Transformer> Model(HeadKind head, uint64_t seed) {
 class ServicesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    weights_ = std::make_shared<WeightStore>(std::chrono::milliseconds(100));
+    weights_ = std::make_shared<InProcessWeightChannel>(std::chrono::milliseconds(100));
     rollout_ = std::make_unique<InProcessRollout>(Model(HeadKind::kLanguageModel, 1), weights_);
     scorer_ = std::make_unique<InProcessScorer>(Model(HeadKind::kLanguageModel, 1), nullptr, nullptr,
                                                 Model(HeadKind::kScore, 2), 1.0);
     critic_ = std::make_unique<InProcessCritic>(Model(HeadKind::kScore, 2), ActorTrainOptions{}, 0.2, "");
     learner_ = std::make_unique<InProcessLearner>(Model(HeadKind::kLanguageModel, 1), ActorTrainOptions{}, 0.2, 1.0, "",
                                                   weights_);
-    rollout_service_ = std::make_unique<RolloutService>(*rollout_, no_weights_, nullptr, ServiceOptions{});
+    rollout_service_ = std::make_unique<RolloutService>(*rollout_, nullptr, ServiceOptions{});
     scorer_service_ = std::make_unique<ScorerService>(*scorer_, nullptr, ServiceOptions{});
     critic_service_ = std::make_unique<CriticService>(*critic_, nullptr, ServiceOptions{});
-    learner_service_ = std::make_unique<LearnerService>(*learner_, no_weights_, nullptr, ServiceOptions{});
+    learner_service_ = std::make_unique<LearnerService>(*learner_, 0, nullptr, ServiceOptions{});
     int port = 0;
     auto server =
         StartServer({rollout_service_.get(), scorer_service_.get(), critic_service_.get(), learner_service_.get()},
@@ -92,8 +82,7 @@ class ServicesTest : public ::testing::Test {
     return r;
   }
 
-  std::shared_ptr<WeightStore> weights_;
-  NoWeights no_weights_;
+  std::shared_ptr<InProcessWeightChannel> weights_;
   std::unique_ptr<InProcessRollout> rollout_;
   std::unique_ptr<InProcessScorer> scorer_;
   std::unique_ptr<InProcessCritic> critic_;
@@ -175,7 +164,7 @@ TEST_F(ServicesTest, ScorerCriticAndLearnerRejectBadBatchesAndKeepServing) {
               StatusIs(absl::StatusCode::kInvalidArgument, "2 old values for 3 tokens"));
   EXPECT_THAT((*learner)->Train({{good}, {{-1, -1, -1}}, {{1}}}, 0).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, "1 advantages for 3 tokens"));
-  EXPECT_THAT((*learner)->Evaluate({out_of_vocab}).status(),
+  EXPECT_THAT((*learner)->LogProbs({out_of_vocab}).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, "token id 61"));
   // A trajectory whose packed bytes do not match its shape never reaches the actor.
   v1::TrajectoryBatch corrupt;
@@ -193,7 +182,7 @@ TEST_F(ServicesTest, ScorerCriticAndLearnerRejectBadBatchesAndKeepServing) {
   auto critic_values = critic.Values({good});
   ASSERT_THAT(critic_values, IsOk());
   EXPECT_EQ((*critic_values)[0].size(), 3u);
-  auto evaluation = (*learner)->Evaluate({good});
+  auto evaluation = (*learner)->LogProbs({good});
   ASSERT_THAT(evaluation, IsOk());
   auto metrics = (*learner)->Train({{good}, evaluation->logprobs, {{1, 1, 1}}}, 0);
   ASSERT_THAT(metrics, IsOk());
