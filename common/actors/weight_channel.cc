@@ -28,20 +28,18 @@ absl::StatusOr<WeightSyncStats> InProcessWeightChannel::Publish(const Transforme
   std::vector<at::Tensor> copy;
   for (const NamedParameter& p : model.parameters()) copy.push_back(p.tensor.detach().clone());
   const int64_t bytes = Bytes(copy);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    weights_ = std::move(copy);
-    version_ = version;
-  }
-  published_.notify_all();
+  absl::MutexLock lock(&mu_);
+  weights_ = std::move(copy);
+  version_ = version;
   return WeightSyncStats{version, bytes, SecondsSince(start), "memory"};
 }
 
 absl::StatusOr<WeightSyncStats> InProcessWeightChannel::Receive(Transformer& model, const WeightSync& sync) {
   const auto start = Clock::now();
   const int64_t version = sync.version;
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!published_.wait_for(lock, timeout_, [&] { return version_ >= version; })) {
+  absl::MutexLock lock(&mu_);
+  const auto published = [this, version]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return version_ >= version; };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&published), absl::FromChrono(timeout_))) {
     return absl::DeadlineExceededError(absl::StrCat("weights of version ", version, " were not published within ",
                                                     timeout_.count(), " ms (latest: ", version_, ")"));
   }

@@ -2,12 +2,12 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "common/actors/roles.h"
 #include "common/model/transformer.h"
 
@@ -40,10 +40,9 @@ class InProcessWeightChannel : public WeightPublisher, public WeightSource {
 
  private:
   std::chrono::milliseconds timeout_;
-  std::mutex mu_;
-  std::condition_variable published_;
-  std::vector<at::Tensor> weights_;
-  int64_t version_ = -1;
+  absl::Mutex mu_;
+  std::vector<at::Tensor> weights_ ABSL_GUARDED_BY(mu_);
+  int64_t version_ ABSL_GUARDED_BY(mu_) = -1;
 };
 
 // The fingerprint of a model's weights (FNV-1a over every parameter's bytes, in order).

@@ -98,13 +98,13 @@ void ServiceMetrics::ServeHttp() {
 }
 
 void ServiceMetrics::ObserveRequest(const std::string& method, const std::string& code, double seconds) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   requests_->Add({{"method", method}, {"code", code}}).Increment();
   latency_->Add({{"method", method}}, SecondsBuckets()).Observe(seconds);
 }
 
 prometheus::Counter& ServiceMetrics::Counter(const std::string& name, const std::string& help) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   prometheus::Counter*& c = counters_[name];
   if (c == nullptr) {
     c = &prometheus::BuildCounter()
@@ -117,7 +117,7 @@ prometheus::Counter& ServiceMetrics::Counter(const std::string& name, const std:
 }
 
 prometheus::Gauge& ServiceMetrics::Gauge(const std::string& name, const std::string& help) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   prometheus::Gauge*& g = gauges_[name];
   if (g == nullptr) {
     g = &prometheus::BuildGauge().Name(absl::StrCat("rto_", role_, "_", name)).Help(help).Register(*registry_).Add({});
@@ -126,7 +126,7 @@ prometheus::Gauge& ServiceMetrics::Gauge(const std::string& name, const std::str
 }
 
 prometheus::Histogram& ServiceMetrics::Histogram(const std::string& name, const std::string& help) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   prometheus::Histogram*& h = histograms_[name];
   if (h == nullptr) {
     h = &prometheus::BuildHistogram()

@@ -15,11 +15,12 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 
 namespace rto {
 
@@ -49,12 +50,12 @@ class ServiceMetrics {
   std::shared_ptr<prometheus::Registry> registry_;
   int listen_fd_ = -1;
   std::thread http_;
-  std::mutex mu_;
-  prometheus::Family<prometheus::Counter>* requests_ = nullptr;
-  prometheus::Family<prometheus::Histogram>* latency_ = nullptr;
-  std::map<std::string, prometheus::Counter*> counters_;
-  std::map<std::string, prometheus::Gauge*> gauges_;
-  std::map<std::string, prometheus::Histogram*> histograms_;
+  absl::Mutex mu_;
+  prometheus::Family<prometheus::Counter>* requests_ ABSL_GUARDED_BY(mu_) = nullptr;
+  prometheus::Family<prometheus::Histogram>* latency_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::map<std::string, prometheus::Counter*> counters_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, prometheus::Gauge*> gauges_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, prometheus::Histogram*> histograms_ ABSL_GUARDED_BY(mu_);
 };
 
 // Times one request and records it when it goes out of scope.

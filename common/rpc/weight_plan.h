@@ -2,8 +2,8 @@
 // clients. Torch-free.
 #pragma once
 
-#include <mutex>
-
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/weight_sync/group_options.h"
 
 namespace rto {
@@ -19,8 +19,8 @@ class WeightPlan {
   WeightGroupOptions For(int rank) const;
 
  private:
-  mutable std::mutex mu_;
-  WeightGroupOptions base_;
+  mutable absl::Mutex mu_;
+  WeightGroupOptions base_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace rto

@@ -34,7 +34,7 @@ absl::StatusOr<WorkerInfo> WorkerRegistry::Register(const std::string& role, con
     return absl::InvalidArgumentError(
         absl::StrCat("worker '", name, "' registered address '", address, "', which is not host:port"));
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (auto old = id_by_name_.find(name); old != id_by_name_.end()) {
     if (by_id_.at(old->second).role != role) {
       return absl::InvalidArgumentError(
@@ -52,27 +52,27 @@ absl::StatusOr<WorkerInfo> WorkerRegistry::Register(const std::string& role, con
   w.registered = w.last_heartbeat = Clock::now();
   by_id_[w.worker_id] = w;
   id_by_name_[name] = w.worker_id;
-  changed_.notify_all();
+  changed_.SignalAll();
   return w;
 }
 
 bool WorkerRegistry::Heartbeat(const std::string& worker_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = by_id_.find(worker_id);
   if (it == by_id_.end()) return false;
   it->second.last_heartbeat = Clock::now();
-  changed_.notify_all();
+  changed_.SignalAll();
   return true;
 }
 
 bool WorkerRegistry::IsAlive(const WorkerInfo& worker) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = by_id_.find(worker.worker_id);
   return it != by_id_.end() && Clock::now() - it->second.last_heartbeat <= timeout_;
 }
 
 std::vector<WorkerInfo> WorkerRegistry::Workers() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::vector<WorkerInfo> out;
   for (const auto& [id, w] : by_id_) out.push_back(w);
   std::sort(out.begin(), out.end(), [](const WorkerInfo& a, const WorkerInfo& b) {
@@ -81,26 +81,34 @@ std::vector<WorkerInfo> WorkerRegistry::Workers() const {
   return out;
 }
 
-std::vector<WorkerInfo> WorkerRegistry::AliveLocked(const std::string& role) const {
-  std::vector<WorkerInfo> out;
+WorkerRegistry::ByRole WorkerRegistry::AliveLocked() const {
+  ByRole out;
   for (const auto& [id, w] : by_id_) {
-    if (w.role == role && Clock::now() - w.last_heartbeat <= timeout_) out.push_back(w);
+    if (Clock::now() - w.last_heartbeat <= timeout_) out[w.role].push_back(w);
   }
-  std::sort(out.begin(), out.end(), [](const WorkerInfo& a, const WorkerInfo& b) { return a.name < b.name; });
+  for (auto& [role, list] : out) {
+    std::sort(list.begin(), list.end(), [](const WorkerInfo& a, const WorkerInfo& b) { return a.name < b.name; });
+  }
   return out;
 }
 
 template <typename T>
-absl::StatusOr<T> WorkerRegistry::Await(std::chrono::milliseconds timeout, const std::function<absl::Status()>& check,
-                                        const std::function<std::optional<T>(std::string* why_not)>& attempt) {
+absl::StatusOr<T> WorkerRegistry::Await(
+    std::chrono::milliseconds timeout, const std::function<absl::Status()>& check,
+    const std::function<std::optional<T>(const ByRole& alive, std::string* why_not)>& attempt) {
   const auto end = Clock::now() + timeout;
   while (true) {
+    ByRole alive;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      std::string why_not;
-      if (std::optional<T> done = attempt(&why_not)) return *std::move(done);
-      if (Clock::now() > end) return absl::DeadlineExceededError(why_not);
-      changed_.wait_for(lock, std::chrono::milliseconds(100));
+      absl::MutexLock lock(&mu_);
+      alive = AliveLocked();
+    }
+    std::string why_not;
+    if (std::optional<T> done = attempt(alive, &why_not)) return *std::move(done);
+    if (Clock::now() > end) return absl::DeadlineExceededError(why_not);
+    {
+      absl::MutexLock lock(&mu_);
+      changed_.WaitWithTimeout(&mu_, absl::Milliseconds(100));
     }
     if (check) RTO_RETURN_IF_ERROR(check());
   }
@@ -109,12 +117,12 @@ absl::StatusOr<T> WorkerRegistry::Await(std::chrono::milliseconds timeout, const
 absl::StatusOr<std::map<std::string, std::vector<WorkerInfo>>> WorkerRegistry::WaitFor(
     const std::map<std::string, int>& counts, std::chrono::milliseconds timeout,
     const std::function<absl::Status()>& check) {
-  using ByRole = std::map<std::string, std::vector<WorkerInfo>>;
-  return Await<ByRole>(timeout, check, [&](std::string* why_not) -> std::optional<ByRole> {
+  return Await<ByRole>(timeout, check, [&](const ByRole& alive, std::string* why_not) -> std::optional<ByRole> {
     ByRole found;
     std::vector<std::string> missing;
     for (const auto& [role, count] : counts) {
-      found[role] = AliveLocked(role);
+      auto it = alive.find(role);
+      found[role] = it == alive.end() ? std::vector<WorkerInfo>() : it->second;
       if (static_cast<int>(found[role].size()) < count) {
         missing.push_back(absl::StrCat(count - found[role].size(), " ", role));
       } else {
@@ -131,9 +139,11 @@ absl::StatusOr<std::map<std::string, std::vector<WorkerInfo>>> WorkerRegistry::W
 absl::StatusOr<WorkerInfo> WorkerRegistry::WaitForNew(const std::string& role, const std::set<std::string>& taken,
                                                       std::chrono::milliseconds timeout,
                                                       const std::function<absl::Status()>& check) {
-  return Await<WorkerInfo>(timeout, check, [&](std::string* why_not) -> std::optional<WorkerInfo> {
-    for (const WorkerInfo& w : AliveLocked(role)) {
-      if (!taken.count(w.worker_id)) return w;
+  return Await<WorkerInfo>(timeout, check, [&](const ByRole& alive, std::string* why_not) -> std::optional<WorkerInfo> {
+    if (auto it = alive.find(role); it != alive.end()) {
+      for (const WorkerInfo& w : it->second) {
+        if (!taken.count(w.worker_id)) return w;
+      }
     }
     *why_not = absl::StrCat("no new ", role, " worker registered within ", timeout.count(), " ms");
     return std::nullopt;
@@ -143,79 +153,86 @@ absl::StatusOr<WorkerInfo> WorkerRegistry::WaitForNew(const std::string& role, c
 // --- run control -------------------------------------------------------------------------------
 
 void RunControl::Pause() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   pause_ = true;
-  if (state_ == v1::RunStatus::RUNNING) state_ = v1::RunStatus::PAUSING;
-  changed_.notify_all();
+  if (run_.state == RunState::kRunning) run_.state = RunState::kPausing;
+  changed_.SignalAll();
 }
 
 void RunControl::Resume() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   pause_ = false;
-  if (state_ == v1::RunStatus::PAUSING || state_ == v1::RunStatus::PAUSED) state_ = v1::RunStatus::RUNNING;
-  changed_.notify_all();
+  if (run_.state == RunState::kPausing || run_.state == RunState::kPaused) run_.state = RunState::kRunning;
+  changed_.SignalAll();
 }
 
 void RunControl::Stop() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   stop_ = true;
-  if (state_ == v1::RunStatus::RUNNING || state_ == v1::RunStatus::PAUSING || state_ == v1::RunStatus::PAUSED) {
-    state_ = v1::RunStatus::STOPPING;
+  if (run_.state == RunState::kRunning || run_.state == RunState::kPausing || run_.state == RunState::kPaused) {
+    run_.state = RunState::kStopping;
   }
-  changed_.notify_all();
+  changed_.SignalAll();
 }
 
 bool RunControl::stop_requested() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return stop_;
 }
 
 bool RunControl::BetweenSteps() {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (pause_ && !stop_) state_ = v1::RunStatus::PAUSED;
-  changed_.wait(lock, [&] { return !pause_ || stop_; });
+  absl::MutexLock lock(&mu_);
+  if (pause_ && !stop_) run_.state = RunState::kPaused;
+  while (pause_ && !stop_) changed_.Wait(&mu_);
   if (stop_) return true;
-  state_ = v1::RunStatus::RUNNING;
+  run_.state = RunState::kRunning;
   return false;
 }
 
 void RunControl::Start(int64_t step, int64_t total_steps) {
-  std::lock_guard<std::mutex> lock(mu_);
-  step_ = step;
-  total_steps_ = total_steps;
-  if (state_ == v1::RunStatus::WAITING_FOR_WORKERS) {
-    state_ = stop_ ? v1::RunStatus::STOPPING : pause_ ? v1::RunStatus::PAUSING : v1::RunStatus::RUNNING;
+  absl::MutexLock lock(&mu_);
+  run_.step = step;
+  run_.total_steps = total_steps;
+  if (run_.state == RunState::kWaitingForWorkers) {
+    run_.state = stop_ ? RunState::kStopping : pause_ ? RunState::kPausing : RunState::kRunning;
   }
 }
 
 void RunControl::Progress(int64_t step, int64_t policy_version, const Metrics& metrics) {
-  std::lock_guard<std::mutex> lock(mu_);
-  step_ = step;
-  policy_version_ = policy_version;
-  last_metrics_ = metrics;
+  absl::MutexLock lock(&mu_);
+  run_.step = step;
+  run_.policy_version = policy_version;
+  run_.last_metrics = metrics;
 }
 
 void RunControl::End(const absl::Status& status) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (!status.ok()) {
-    state_ = v1::RunStatus::FAILED;
-    error_ = std::string(status.message());
+    run_.state = RunState::kFailed;
+    run_.error = std::string(status.message());
   } else {
-    state_ = step_ < total_steps_ ? v1::RunStatus::STOPPED : v1::RunStatus::FINISHED;
+    run_.state = run_.step < run_.total_steps ? RunState::kStopped : RunState::kFinished;
   }
-  changed_.notify_all();
+  changed_.SignalAll();
 }
 
-v1::RunStatus RunControl::Snapshot() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  v1::RunStatus s;
-  s.set_state(state_);
-  s.set_step(step_);
-  s.set_total_steps(total_steps_);
-  s.set_policy_version(policy_version_);
-  for (const auto& [key, value] : last_metrics_) (*s.mutable_last_metrics())[key] = value;
-  s.set_error(error_);
-  return s;
+RunSnapshot RunControl::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  return run_;
+}
+
+v1::RunStatus::State ToProto(RunState s) {
+  switch (s) {
+    case RunState::kWaitingForWorkers: return v1::RunStatus::WAITING_FOR_WORKERS;
+    case RunState::kRunning: return v1::RunStatus::RUNNING;
+    case RunState::kPausing: return v1::RunStatus::PAUSING;
+    case RunState::kPaused: return v1::RunStatus::PAUSED;
+    case RunState::kStopping: return v1::RunStatus::STOPPING;
+    case RunState::kStopped: return v1::RunStatus::STOPPED;
+    case RunState::kFinished: return v1::RunStatus::FINISHED;
+    case RunState::kFailed: return v1::RunStatus::FAILED;
+  }
+  return v1::RunStatus::STATE_UNSPECIFIED;
 }
 
 // --- service -----------------------------------------------------------------------------------
@@ -241,7 +258,13 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext*, const v1::Heart
 }
 
 void CoordinatorService::FillStatus(v1::RunStatus* status) const {
-  *status = control_.Snapshot();
+  const RunSnapshot run = control_.Snapshot();
+  status->set_state(ToProto(run.state));
+  status->set_step(run.step);
+  status->set_total_steps(run.total_steps);
+  status->set_policy_version(run.policy_version);
+  for (const auto& [key, value] : run.last_metrics) (*status->mutable_last_metrics())[key] = value;
+  status->set_error(run.error);
   status->set_run_dir(run_dir_);
   for (const WorkerInfo& w : registry_.Workers()) {
     v1::WorkerStatus* out = status->add_workers();

@@ -7,16 +7,16 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/rpc/metrics.h"
 #include "common/util/metrics.h"
 #include "rto/v1/coordinator.grpc.pb.h"
@@ -59,26 +59,38 @@ class WorkerRegistry {
   bool shutdown() const { return shutdown_; }
 
  private:
-  std::vector<WorkerInfo> AliveLocked(const std::string& role) const;
-  // Calls `attempt` with the lock held whenever the registry changes (or every 100 ms) until it
-  // gives a value; after `timeout` fails with the reason it last gave. `check` runs between polls.
+  // The live workers of each role, by name.
+  using ByRole = std::map<std::string, std::vector<WorkerInfo>>;
+  ByRole AliveLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Calls `attempt` with the live workers whenever the registry changes (or every 100 ms) until
+  // it gives a value; after `timeout` fails with the reason it last gave. `check` runs between
+  // polls.
   template <typename T>
   absl::StatusOr<T> Await(std::chrono::milliseconds timeout, const std::function<absl::Status()>& check,
-                          const std::function<std::optional<T>(std::string* why_not)>& attempt);
+                          const std::function<std::optional<T>(const ByRole& alive, std::string* why_not)>& attempt);
   const std::chrono::milliseconds timeout_;
-  mutable std::mutex mu_;
-  std::condition_variable changed_;
-  std::map<std::string, WorkerInfo> by_id_;
-  std::map<std::string, std::string> id_by_name_;
-  int64_t next_id_ = 1;
+  mutable absl::Mutex mu_;
+  absl::CondVar changed_;
+  std::map<std::string, WorkerInfo> by_id_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> id_by_name_ ABSL_GUARDED_BY(mu_);
+  int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::atomic<bool> shutdown_ = false;
+};
+
+enum class RunState { kWaitingForWorkers, kRunning, kPausing, kPaused, kStopping, kStopped, kFinished, kFailed };
+
+// The run as `rto ctl status` shows it (the workers come from the registry).
+struct RunSnapshot {
+  RunState state = RunState::kWaitingForWorkers;
+  int64_t step = 0, total_steps = 0, policy_version = 0;
+  Metrics last_metrics;
+  std::string error;  // when FAILED
 };
 
 // The run as operators steer it. The coordinator's loop calls BetweenSteps() before each step;
 // Pause/Resume/Stop come from the service.
 class RunControl {
  public:
-  using State = v1::RunStatus::State;
   void Pause();
   void Resume();
   void Stop();
@@ -89,18 +101,17 @@ class RunControl {
   void Progress(int64_t step, int64_t policy_version, const Metrics& metrics);
   // The run ended: FINISHED, STOPPED (stop honoured before the last step) or FAILED.
   void End(const absl::Status& status);
-  // State, progress and metrics (not the workers).
-  v1::RunStatus Snapshot() const;
+  RunSnapshot Snapshot() const;
 
  private:
-  mutable std::mutex mu_;
-  std::condition_variable changed_;
-  State state_ = v1::RunStatus::WAITING_FOR_WORKERS;
-  bool pause_ = false, stop_ = false;
-  int64_t step_ = 0, total_steps_ = 0, policy_version_ = 0;
-  Metrics last_metrics_;
-  std::string error_;
+  mutable absl::Mutex mu_;
+  absl::CondVar changed_;
+  RunSnapshot run_ ABSL_GUARDED_BY(mu_);
+  bool pause_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
 };
+
+v1::RunStatus::State ToProto(RunState state);
 
 class CoordinatorService final : public v1::Coordinator::Service {
  public:

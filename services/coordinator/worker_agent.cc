@@ -38,10 +38,10 @@ WorkerAgent::WorkerAgent(WorkerAgentOptions options)
 
 WorkerAgent::~WorkerAgent() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
+    wake_.SignalAll();
   }
-  wake_.notify_all();
   thread_.join();
 }
 
@@ -82,8 +82,11 @@ void WorkerAgent::Loop() {
       }
     }
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      if (wake_.wait_for(lock, registered_ ? interval_ : options_.retry, [&] { return stopping_; })) return;
+      absl::MutexLock lock(&mu_);
+      const absl::Time until = absl::Now() + absl::FromChrono(registered_ ? interval_ : options_.retry);
+      bool timed_out = false;
+      while (!stopping_ && !timed_out) timed_out = wake_.WaitWithDeadline(&mu_, until);
+      if (stopping_) return;
     }
     if (!registered_) continue;
     grpc::ClientContext context;

@@ -6,11 +6,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 #include "rto/v1/coordinator.grpc.pb.h"
 
@@ -45,9 +46,9 @@ class WorkerAgent {
   std::string worker_id_;
   std::chrono::milliseconds interval_{1000};
   std::atomic<bool> shutdown_ = false, registered_ = false;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
+  absl::Mutex mu_;
+  absl::CondVar wake_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

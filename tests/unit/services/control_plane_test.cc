@@ -114,22 +114,22 @@ TEST(WorkerRegistryTest, WaitForNewSkipsTheWorkersAlreadyTaken) {
 TEST(RunControlTest, PauseHoldsTheLoopBetweenStepsUntilResume) {
   RunControl control;
   control.Start(0, 10);
-  EXPECT_EQ(control.Snapshot().state(), v1::RunStatus::RUNNING);
+  EXPECT_EQ(control.Snapshot().state, RunState::kRunning);
   EXPECT_FALSE(control.BetweenSteps());
   control.Pause();
-  EXPECT_EQ(control.Snapshot().state(), v1::RunStatus::PAUSING);  // the step under way finishes
+  EXPECT_EQ(control.Snapshot().state, RunState::kPausing);  // the step under way finishes
   std::atomic<bool> returned = false;
   std::future<bool> loop = std::async(std::launch::async, [&] {
     const bool stop = control.BetweenSteps();
     returned = true;
     return stop;
   });
-  ASSERT_TRUE(Eventually([&] { return control.Snapshot().state() == v1::RunStatus::PAUSED; }));
+  ASSERT_TRUE(Eventually([&] { return control.Snapshot().state == RunState::kPaused; }));
   std::this_thread::sleep_for(50ms);
   EXPECT_FALSE(returned);
   control.Resume();
   EXPECT_FALSE(loop.get());
-  EXPECT_EQ(control.Snapshot().state(), v1::RunStatus::RUNNING);
+  EXPECT_EQ(control.Snapshot().state, RunState::kRunning);
 }
 
 TEST(RunControlTest, StopEndsAPauseAndTheRunEndsStopped) {
@@ -137,16 +137,16 @@ TEST(RunControlTest, StopEndsAPauseAndTheRunEndsStopped) {
   control.Start(0, 10);
   control.Pause();
   std::future<bool> loop = std::async(std::launch::async, [&] { return control.BetweenSteps(); });
-  ASSERT_TRUE(Eventually([&] { return control.Snapshot().state() == v1::RunStatus::PAUSED; }));
+  ASSERT_TRUE(Eventually([&] { return control.Snapshot().state == RunState::kPaused; }));
   control.Stop();
   EXPECT_TRUE(loop.get());
-  EXPECT_EQ(control.Snapshot().state(), v1::RunStatus::STOPPING);
+  EXPECT_EQ(control.Snapshot().state, RunState::kStopping);
   control.Progress(4, 4, {{"reward/rm_score", 1.5}});
   control.End(absl::OkStatus());
-  const v1::RunStatus s = control.Snapshot();
-  EXPECT_EQ(s.state(), v1::RunStatus::STOPPED);
-  EXPECT_EQ(s.step(), 4);
-  EXPECT_EQ(s.last_metrics().at("reward/rm_score"), 1.5);
+  const RunSnapshot s = control.Snapshot();
+  EXPECT_EQ(s.state, RunState::kStopped);
+  EXPECT_EQ(s.step, 4);
+  EXPECT_EQ(s.last_metrics.at("reward/rm_score"), 1.5);
 }
 
 TEST(RunControlTest, TheRunEndsFinishedOrFailedWithTheReason) {
@@ -154,12 +154,12 @@ TEST(RunControlTest, TheRunEndsFinishedOrFailedWithTheReason) {
   finished.Start(0, 2);
   finished.Progress(2, 2, {});
   finished.End(absl::OkStatus());
-  EXPECT_EQ(finished.Snapshot().state(), v1::RunStatus::FINISHED);
+  EXPECT_EQ(finished.Snapshot().state, RunState::kFinished);
   RunControl failed;
   failed.Start(0, 2);
   failed.End(absl::UnavailableError("scorer-0 died"));
-  EXPECT_EQ(failed.Snapshot().state(), v1::RunStatus::FAILED);
-  EXPECT_EQ(failed.Snapshot().error(), "scorer-0 died");
+  EXPECT_EQ(failed.Snapshot().state, RunState::kFailed);
+  EXPECT_EQ(failed.Snapshot().error, "scorer-0 died");
 }
 
 // A coordinator server on a port, as `rto coordinator` runs it.
