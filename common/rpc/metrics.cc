@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 
 namespace rto {
 namespace {
@@ -42,13 +43,14 @@ absl::StatusOr<std::unique_ptr<ServiceMetrics>> ServiceMetrics::Start(const std:
   }
   m->port_ = ntohs(addr.sin_port);
   m->http_ = std::thread([raw = m.get()] { raw->ServeHttp(); });
+  absl::MutexLock lock(&m->mu_);
   m->requests_ = &prometheus::BuildCounter()
-                      .Name(absl::StrCat("rto_", role, "_requests_total"))
-                      .Help("RPCs handled, by method and status code")
+                      .Name(absl::StrCat("rto_", role, "_", metric::kRequests.name))
+                      .Help(std::string(metric::kRequests.help))
                       .Register(*m->registry_);
   m->latency_ = &prometheus::BuildHistogram()
-                     .Name(absl::StrCat("rto_", role, "_request_seconds"))
-                     .Help("RPC latency by method")
+                     .Name(absl::StrCat("rto_", role, "_", metric::kRequestSeconds.name))
+                     .Help(std::string(metric::kRequestSeconds.help))
                      .Register(*m->registry_);
   return m;
 }
@@ -103,35 +105,46 @@ void ServiceMetrics::ObserveRequest(const std::string& method, const std::string
   latency_->Add({{"method", method}}, SecondsBuckets()).Observe(seconds);
 }
 
-prometheus::Counter& ServiceMetrics::Counter(const std::string& name, const std::string& help) {
+prometheus::Counter& ServiceMetrics::Counter(const MetricDef& def) {
   absl::MutexLock lock(&mu_);
-  prometheus::Counter*& c = counters_[name];
+  prometheus::Counter*& c = counters_[std::string(def.name)];
   if (c == nullptr) {
     c = &prometheus::BuildCounter()
-             .Name(absl::StrCat("rto_", role_, "_", name))
-             .Help(help)
+             .Name(absl::StrCat("rto_", role_, "_", def.name))
+             .Help(std::string(def.help))
              .Register(*registry_)
              .Add({});
   }
   return *c;
 }
 
-prometheus::Gauge& ServiceMetrics::Gauge(const std::string& name, const std::string& help) {
+prometheus::Gauge& ServiceMetrics::GaugeNamed(const std::string& name, absl::string_view help) {
   absl::MutexLock lock(&mu_);
   prometheus::Gauge*& g = gauges_[name];
   if (g == nullptr) {
-    g = &prometheus::BuildGauge().Name(absl::StrCat("rto_", role_, "_", name)).Help(help).Register(*registry_).Add({});
+    g = &prometheus::BuildGauge()
+             .Name(absl::StrCat("rto_", role_, "_", name))
+             .Help(std::string(help))
+             .Register(*registry_)
+             .Add({});
   }
   return *g;
 }
 
-prometheus::Histogram& ServiceMetrics::Histogram(const std::string& name, const std::string& help) {
+prometheus::Gauge& ServiceMetrics::Gauge(const MetricDef& def) { return GaugeNamed(std::string(def.name), def.help); }
+
+prometheus::Gauge& ServiceMetrics::StepGauge(const std::string& key) {
+  return GaugeNamed(absl::StrReplaceAll(key, {{"/", "_"}, {"+", "p"}}),
+                    absl::StrCat(metric::kStepMetric.help, ": ", key));
+}
+
+prometheus::Histogram& ServiceMetrics::Histogram(const MetricDef& def) {
   absl::MutexLock lock(&mu_);
-  prometheus::Histogram*& h = histograms_[name];
+  prometheus::Histogram*& h = histograms_[std::string(def.name)];
   if (h == nullptr) {
     h = &prometheus::BuildHistogram()
-             .Name(absl::StrCat("rto_", role_, "_", name))
-             .Help(help)
+             .Name(absl::StrCat("rto_", role_, "_", def.name))
+             .Help(std::string(def.help))
              .Register(*registry_)
              .Add({}, SecondsBuckets());
   }

@@ -21,6 +21,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/rpc/metric_defs.h"
 
 namespace rto {
 
@@ -37,13 +38,16 @@ class ServiceMetrics {
 
   // rto_<role>_requests_total{method, code} and rto_<role>_request_seconds{method}.
   void ObserveRequest(const std::string& method, const std::string& code, double seconds);
-  // Any other metric of the role: rto_<role>_<name>, created on first use.
-  prometheus::Counter& Counter(const std::string& name, const std::string& help);
-  prometheus::Gauge& Gauge(const std::string& name, const std::string& help);
-  prometheus::Histogram& Histogram(const std::string& name, const std::string& help);
+  // A metric of metric_defs.h, created on first use. REQUIRES: def.kind matches.
+  prometheus::Counter& Counter(const MetricDef& def);
+  prometheus::Gauge& Gauge(const MetricDef& def);
+  prometheus::Histogram& Histogram(const MetricDef& def);
+  // The coordinator's gauge of one step metric (metric::kStepMetric), named after `key`.
+  prometheus::Gauge& StepGauge(const std::string& key);
 
  private:
   ServiceMetrics(std::string role) : role_(std::move(role)) {}
+  prometheus::Gauge& GaugeNamed(const std::string& name, absl::string_view help);
   void ServeHttp();
   std::string role_;
   int port_ = 0;

@@ -9,16 +9,15 @@
 namespace rto {
 
 void ObserveMailbox(ServiceMetrics* metrics, const Mailbox& mailbox) {
-  if (metrics) metrics->Gauge("mailbox_depth", "work waiting or running in the actor's mailbox").Set(mailbox.depth());
+  if (metrics) metrics->Gauge(metric::kMailboxDepth).Set(mailbox.depth());
 }
 
 // Save / Restore / SavePolicy: `fn(dir)` on the actor thread.
-void ObserveWeightSync(ServiceMetrics* metrics, const WeightSyncStats& stats, const std::string& verb) {
+void ObserveWeightSync(ServiceMetrics* metrics, const WeightSyncStats& stats) {
   if (metrics == nullptr) return;
-  metrics->Histogram("weight_sync_seconds", "time of a weight transfer (" + verb + ")").Observe(stats.seconds);
-  metrics->Counter("weight_sync_bytes_total", "weight bytes " + verb).Increment(static_cast<double>(stats.bytes));
-  metrics->Gauge("weight_sync_shared_memory", "1 when the last weight sync went through shared memory")
-      .Set(stats.transport == "shm" ? 1 : 0);
+  metrics->Histogram(metric::kWeightSyncSeconds).Observe(stats.seconds);
+  metrics->Counter(metric::kWeightSyncBytes).Increment(static_cast<double>(stats.bytes));
+  metrics->Gauge(metric::kWeightSyncSharedMemory).Set(stats.transport == "shm" ? 1 : 0);
 }
 
 grpc::Status HandleCheckpoint(ServiceMetrics* metrics, Mailbox& mailbox, Mailbox::Deadline deadline, const char* method,

@@ -35,9 +35,8 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(const std::vector<grpc
 // rto_<role>_mailbox_depth: work waiting or running in the actor's mailbox.
 void ObserveMailbox(ServiceMetrics* metrics, const Mailbox& mailbox);
 
-// rto_<role>_weight_sync_seconds, _bytes_total and _shared_memory of one transfer; `verb` says
-// what the role did ("received", "broadcast").
-void ObserveWeightSync(ServiceMetrics* metrics, const WeightSyncStats& stats, const std::string& verb);
+// rto_<role>_weight_sync_seconds, _bytes_total and _shared_memory of one transfer.
+void ObserveWeightSync(ServiceMetrics* metrics, const WeightSyncStats& stats);
 
 // Save / Restore / SavePolicy: `fn(dir)` on the actor thread; an empty directory is refused.
 grpc::Status HandleCheckpoint(ServiceMetrics* metrics, Mailbox& mailbox, Mailbox::Deadline deadline, const char* method,

@@ -81,8 +81,8 @@ class DistributedRun {
     RTO_RETURN_IF_ERROR(WriteFileAtomically(cfg_.out + "/logs/coordinator.json", where.dump() + "\n"));
     std::cerr << "coordinator: serving on " << address_ << ", metrics on port " << metrics_->port() << "\n";
     // Counters exist from the start, so that dashboards show a zero rather than no data.
-    steps_total_ = &metrics_->Counter("steps_total", "RL steps completed");
-    restarts_total_ = &metrics_->Counter("worker_restarts_total", "rollout workers replaced");
+    steps_total_ = &metrics_->Counter(metric::kSteps);
+    restarts_total_ = &metrics_->Counter(metric::kWorkerRestarts);
     return absl::OkStatus();
   }
 
@@ -180,8 +180,7 @@ class DistributedRun {
   // Every step's metrics as gauges, the step counter, and `rto ctl status`.
   void ObserveStep(const Coordinator& coordinator, const Metrics& m) {
     for (const auto& [key, value] : m) {
-      metrics_->Gauge(absl::StrReplaceAll(key, {{"/", "_"}, {"+", "p"}}), "the coordinator's step metric " + key)
-          .Set(value);
+      metrics_->StepGauge(key).Set(value);
     }
     steps_total_->Increment();
     control_.Progress(coordinator.step(), learner_->version(), m);

@@ -42,7 +42,7 @@ grpc::Status LearnerService::Train(grpc::ServerContext* context, const v1::Polic
     }));
     wire::ToProto(t.metrics, response);
     response->set_version(t.version);
-    if (metrics_) metrics_->Gauge("policy_version", "the learner's update count").Set(t.version);
+    if (metrics_) metrics_->Gauge(metric::kPolicyVersion).Set(t.version);
     return absl::OkStatus();
   });
 }
@@ -56,7 +56,7 @@ grpc::Status LearnerService::PublishWeights(grpc::ServerContext* context, const 
     RTO_ASSIGN_OR_RETURN(WeightSyncStats stats, mailbox_.Call<WeightSyncStats>(
                                                     context->deadline(), [&] { return actor_.PublishWeights(group); }));
     wire::ToProto(stats, response);
-    ObserveWeightSync(metrics_, stats, "broadcast");
+    ObserveWeightSync(metrics_, stats);
     return absl::OkStatus();
   });
 }

@@ -41,7 +41,7 @@ grpc::Status RolloutService::Generate(grpc::ServerContext* context, const v1::Ge
                                           return true;
                                         })
                             .status());
-    if (metrics_) metrics_->Counter("generated_tokens_total", "response tokens generated").Increment(tokens);
+    if (metrics_) metrics_->Counter(metric::kGeneratedTokens).Increment(tokens);
     return absl::OkStatus();
   });
 }
@@ -58,8 +58,8 @@ grpc::Status RolloutService::SyncWeights(grpc::ServerContext* context, const v1:
     RTO_ASSIGN_OR_RETURN(WeightSyncStats stats,
                          mailbox_.Call<WeightSyncStats>(context->deadline(), [&] { return actor_.SyncWeights(sync); }));
     wire::ToProto(stats, response);
-    ObserveWeightSync(metrics_, stats, "received");
-    if (metrics_) metrics_->Gauge("policy_version", "version of the weights generating now").Set(stats.version);
+    ObserveWeightSync(metrics_, stats);
+    if (metrics_) metrics_->Gauge(metric::kPolicyVersion).Set(stats.version);
     return absl::OkStatus();
   });
 }

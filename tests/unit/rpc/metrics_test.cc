@@ -36,8 +36,8 @@ TEST(MetricsTest, ScrapedOverHttpInPrometheusTextFormat) {
   (*m)->ObserveRequest("Generate", "OK", 0.02);
   (*m)->ObserveRequest("Generate", "OK", 0.2);
   (*m)->ObserveRequest("SyncWeights", "DEADLINE_EXCEEDED", 3);
-  (*m)->Counter("generated_tokens_total", "tokens").Increment(42);
-  (*m)->Gauge("policy_version", "version").Set(7);
+  (*m)->Counter(metric::kGeneratedTokens).Increment(42);
+  (*m)->Gauge(metric::kPolicyVersion).Set(7);
   const std::string page = HttpGet((*m)->port(), "/metrics");
   EXPECT_NE(page.find("HTTP/1.1 200 OK"), std::string::npos) << page;
   EXPECT_NE(page.find("rto_rollout_requests_total{code=\"OK\",method=\"Generate\"} 2"), std::string::npos) << page;
