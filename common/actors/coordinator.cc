@@ -14,6 +14,7 @@
 #include "common/actors/trajectory_batch.h"
 #include "common/util/file.h"
 #include "common/util/status_macros.h"
+#include "common/util/time.h"
 #include "nlohmann/json.hpp"
 
 namespace rto {
@@ -21,8 +22,6 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // Response and prompt tokens of a batch, and how many responses ended with EOS.
 struct BatchTokens {
@@ -100,11 +99,9 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const Coordinat
       new Coordinator(options, roles, std::move(prompts), std::move(eval_prompts), tokenizer, std::move(run)));
   c->run_.set_progress_keys({"reward/rm_score", "kl/ref", "policy/entropy", "response/length", "time/step_s"});
   if (resume) {
-    RTO_ASSIGN_OR_RETURN(std::optional<CheckpointRef> latest, c->checkpoints_.Latest());
-    if (latest) {
-      RTO_RETURN_IF_ERROR(c->Restore(latest->dir));
-      RTO_RETURN_IF_ERROR(c->run_.ForgetStepsFrom(c->step_));
-    }
+    RTO_ASSIGN_OR_RETURN(const bool restored,
+                         c->checkpoints_.RestoreLatest([&](const std::string& dir) { return c->Restore(dir); }));
+    if (restored) RTO_RETURN_IF_ERROR(c->run_.ForgetStepsFrom(c->step_));
   }
   return c;
 }

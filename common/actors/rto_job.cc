@@ -62,11 +62,10 @@ absl::Status ReadRunKeys(ConfigReader& c, RtoJobConfig& j) {
                c.Read("prompts", &j.prompts), c.Read("eval_prompts", &j.eval_prompts), c.Read("out", &j.out),
                c.Read("chat_template", &j.chat_template), c.Read("max_prompt_tokens", &j.max_prompt_tokens),
                c.Read("device", &j.device), c.Read("dtype", &j.dtype), c.Read("seed", &j.seed)}));
-  for (const auto& [key, value] :
-       {std::pair{"models.policy", &j.models.policy}, std::pair{"models.reward", &j.models.reward},
-        std::pair{"prompts", &j.prompts}, std::pair{"out", &j.out}}) {
-    if (value->empty()) return absl::InvalidArgumentError(absl::StrCat("config key '", key, "' is required"));
-  }
+  RTO_RETURN_IF_ERROR(RequireKeys({{"models.policy", &j.models.policy},
+                                   {"models.reward", &j.models.reward},
+                                   {"prompts", &j.prompts},
+                                   {"out", &j.out}}));
   return absl::OkStatus();
 }
 

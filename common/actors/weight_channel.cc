@@ -4,14 +4,13 @@
 #include <c10/core/GradMode.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/util/time.h"
 #include "common/weight_sync/weight_sync.h"
 
 namespace rto {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 int64_t Bytes(const std::vector<at::Tensor>& tensors) {
   int64_t n = 0;

@@ -140,4 +140,11 @@ std::string ConfigReader::Resolved() const {
   return std::string(e.c_str()) + "\n";
 }
 
+absl::Status RequireKeys(std::initializer_list<std::pair<const char*, const std::string*>> keys) {
+  for (const auto& [key, value] : keys) {
+    if (value->empty()) return absl::InvalidArgumentError(absl::StrCat("config key '", key, "' is required"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace rto

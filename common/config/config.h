@@ -53,4 +53,7 @@ class ConfigReader {
   std::map<std::string, std::string> resolved_;  // key -> value as YAML text
 };
 
+// An error naming the first of `keys` whose value is empty: "config key 'out' is required".
+absl::Status RequireKeys(std::initializer_list<std::pair<const char*, const std::string*>> keys);
+
 }  // namespace rto

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "common/util/time.h"
 
 namespace rto {
 namespace {
@@ -153,8 +154,7 @@ prometheus::Histogram& ServiceMetrics::Histogram(const MetricDef& def) {
 
 RequestTimer::~RequestTimer() {
   if (metrics_ == nullptr) return;
-  metrics_->ObserveRequest(method_, code_,
-                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  metrics_->ObserveRequest(method_, code_, SecondsSince(start_));
 }
 
 }  // namespace rto

@@ -86,4 +86,12 @@ absl::StatusOr<std::optional<CheckpointRef>> CheckpointManager::Latest() const {
   return std::optional<CheckpointRef>(all.back());
 }
 
+absl::StatusOr<bool> CheckpointManager::RestoreLatest(
+    const std::function<absl::Status(const std::string& dir)>& restore) const {
+  RTO_ASSIGN_OR_RETURN(std::optional<CheckpointRef> latest, Latest());
+  if (!latest) return false;
+  RTO_RETURN_IF_ERROR(restore(latest->dir));
+  return true;
+}
+
 }  // namespace rto

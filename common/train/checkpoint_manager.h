@@ -34,6 +34,8 @@ class CheckpointManager {
   absl::StatusOr<std::vector<CheckpointRef>> List() const;
   // The newest complete checkpoint, or nullopt when there is none.
   absl::StatusOr<std::optional<CheckpointRef>> Latest() const;
+  // Restores the newest complete checkpoint through `restore(dir)`; false when there is none.
+  absl::StatusOr<bool> RestoreLatest(const std::function<absl::Status(const std::string& dir)>& restore) const;
 
  private:
   std::string root_;

@@ -61,13 +61,6 @@ at::Tensor ResponseLogProbs(const Transformer& model, const ExampleBatch& b, boo
   return mean ? sum / b.loss_mask.sum(-1).clamp_min(1).to(sum.scalar_type()) : sum;
 }
 
-absl::Status Required(std::initializer_list<std::pair<const char*, const std::string*>> fields) {
-  for (const auto& [key, value] : fields) {
-    if (value->empty()) return absl::InvalidArgumentError(absl::StrCat("config key '", key, "' is required"));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::Status PreferenceData::Read(ConfigReader& c) {
@@ -76,7 +69,7 @@ absl::Status PreferenceData::Read(ConfigReader& c) {
         c.Read("max_prompt_tokens", &max_prompt_tokens), c.Read("max_response_tokens", &max_response_tokens)}) {
     RTO_RETURN_IF_ERROR(s);
   }
-  return Required({{"model", &model}, {"data", &data}, {"out", &out}});
+  return RequireKeys({{"model", &model}, {"data", &data}, {"out", &out}});
 }
 
 absl::Status RmJobConfig::Read(ConfigReader& c) {

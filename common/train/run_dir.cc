@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "common/util/file.h"
 #include "common/util/status_macros.h"
+#include "common/util/time.h"
 #include "nlohmann/json.hpp"
 
 namespace rto {
@@ -74,7 +75,7 @@ absl::Status RunDirectory::LogStep(int64_t step, int64_t total_steps, const std:
     return absl::InternalError(absl::StrCat(dir_, "/metrics.jsonl: write failed"));
   }
   if (first_step_ < 0) first_step_ = step;
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double elapsed = SecondsSince(start_);
   const double per_step = elapsed / static_cast<double>(step - first_step_ + 1);
   const double eta = per_step * static_cast<double>(total_steps - step - 1);
   std::string progress = absl::StrFormat("step %d/%d", step + 1, total_steps);

@@ -20,9 +20,7 @@ absl::Status SftJobConfig::Read(ConfigReader& c) {
     RTO_RETURN_IF_ERROR(s);
   }
   RTO_RETURN_IF_ERROR(train.Read(c));
-  for (const auto& [key, value] : {std::pair{"model", &model}, std::pair{"data", &data}, std::pair{"out", &out}}) {
-    if (value->empty()) return absl::InvalidArgumentError(absl::StrCat("config key '", key, "' is required"));
-  }
+  RTO_RETURN_IF_ERROR(RequireKeys({{"model", &model}, {"data", &data}, {"out", &out}}));
   return c.CheckNoUnknownKeys();
 }
 

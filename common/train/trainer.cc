@@ -9,6 +9,7 @@
 #include "common/train/model_state.h"
 #include "common/util/file.h"
 #include "common/util/status_macros.h"
+#include "common/util/time.h"
 #include "nlohmann/json.hpp"
 
 namespace rto {
@@ -59,11 +60,9 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(Transformer& model, con
   RTO_ASSIGN_OR_RETURN(RunDirectory run, RunDirectory::Open(out, resolved_config, resume));
   std::unique_ptr<Trainer> t(new Trainer(model, options, std::move(run), dataset_size, tokenizer_dir));
   if (resume) {
-    RTO_ASSIGN_OR_RETURN(std::optional<CheckpointRef> latest, t->checkpoints_.Latest());
-    if (latest) {
-      RTO_RETURN_IF_ERROR(t->Restore(latest->dir));
-      RTO_RETURN_IF_ERROR(t->run_.ForgetStepsFrom(t->step_));
-    }
+    RTO_ASSIGN_OR_RETURN(const bool restored,
+                         t->checkpoints_.RestoreLatest([&](const std::string& dir) { return t->Restore(dir); }));
+    if (restored) RTO_RETURN_IF_ERROR(t->run_.ForgetStepsFrom(t->step_));
   }
   return t;
 }
@@ -106,7 +105,7 @@ absl::Status Trainer::Run(const StepFunction& step_fn, const Metrics& extra_summ
     metrics["lr"] = LearningRate(schedule_, step_);
     optimizer_.Step(metrics["lr"]);
     optimizer_.ZeroGrad();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    const double seconds = SecondsSince(begin);
     if (metrics.count("tokens")) metrics["tokens_per_s"] = metrics["tokens"] / seconds;
     metrics["step_seconds"] = seconds;
     RTO_RETURN_IF_ERROR(run_.LogStep(step_, options_.steps, metrics));

@@ -1,4 +1,5 @@
 #include "common/weight_sync/weight_sync.h"
+#include "common/util/time.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -368,8 +369,7 @@ absl::StatusOr<BroadcastStats> WeightGroup::Broadcast(const std::vector<at::Tens
     }
   }
   if (!header.layout_matches) return LayoutError(header, tensors, total);
-  return BroadcastStats{header.version, header.total, buckets,
-                        std::chrono::duration<double>(Clock::now() - start).count(), transport_};
+  return BroadcastStats{header.version, header.total, buckets, SecondsSince(start), transport_};
 }
 
 #ifdef USE_C10D_NCCL
@@ -447,8 +447,7 @@ absl::StatusOr<BroadcastStats> WeightGroup::BroadcastThroughCudaIpc(const std::v
   RTO_ASSIGN_OR_RETURN(const bool done, EveryRank(true));
   (void)done;
   if (!header.layout_matches) return LayoutError(header, tensors, total);
-  return BroadcastStats{header.version, header.total, 1, std::chrono::duration<double>(Clock::now() - start).count(),
-                        transport_};
+  return BroadcastStats{header.version, header.total, 1, SecondsSince(start), transport_};
 }
 #endif
 

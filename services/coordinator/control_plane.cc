@@ -1,4 +1,5 @@
 #include "services/coordinator/control_plane.h"
+#include "common/util/time.h"
 
 #include <algorithm>
 #include <optional>
@@ -12,8 +13,6 @@ namespace rto {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 bool KnownRole(const std::string& role) {
   return role == "rollout" || role == "scorer" || role == "critic" || role == "learner";

@@ -20,6 +20,7 @@
 #include "common/util/args.h"
 #include "common/util/file.h"
 #include "common/util/status_macros.h"
+#include "common/util/time.h"
 #include "nlohmann/json.hpp"
 #include "services/rto/commands.h"
 
@@ -260,7 +261,7 @@ absl::Status GenerateRun(const std::vector<std::string>& argv) {
   absl::StatusOr<std::string> output = GenerateLines(*model, prompts, params, batch_size, tokenizer.get(), &new_tokens);
   if (!output.ok()) return absl::InvalidArgumentError(absl::StrCat(prompts_path, ": ", output.status().message()));
   RTO_RETURN_IF_ERROR(WriteFileAtomically(out_path, *output));
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = SecondsSince(start);
   std::cout << absl::StrFormat("wrote %d responses to %s: %d new tokens in %.2f s (%.1f tokens/s)\n", prompts.size(),
                                out_path, new_tokens, seconds, new_tokens / std::max(seconds, 1e-9));
   return absl::OkStatus();
