@@ -16,16 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-absl::Status ReadActorOptions(ConfigReader& c, const std::string& prefix, ActorTrainOptions* o) {
-  for (absl::Status s :
-       {c.Read(prefix + ".lr", &o->lr), c.Read(prefix + ".schedule", &o->schedule),
-        c.Read(prefix + ".warmup_steps", &o->warmup_steps), c.Read(prefix + ".min_lr_ratio", &o->min_lr_ratio),
-        c.Read(prefix + ".weight_decay", &o->weight_decay), c.Read(prefix + ".max_grad_norm", &o->max_grad_norm)}) {
-    RTO_RETURN_IF_ERROR(s);
-  }
-  return ParseScheduleKind(o->schedule).status();
-}
-
 absl::StatusOr<std::vector<PromptItem>> ReadPromptItems(const std::string& path, TextEncoder& encoder, int64_t limit) {
   RTO_ASSIGN_OR_RETURN(std::vector<PromptRow> rows, ReadPrompts(path, {}));
   std::vector<PromptItem> out;
@@ -122,8 +112,8 @@ absl::Status ReadTrainingKeys(ConfigReader& c, RtoJobConfig& j) {
   if (epochs < 1 || mini_batch < 1 || micro_batch < 1) {
     return absl::InvalidArgumentError("ppo.epochs, ppo.mini_batch and ppo.micro_batch must be >= 1");
   }
-  RTO_RETURN_IF_ERROR(ReadActorOptions(c, "actor", &j.actor));
-  RTO_RETURN_IF_ERROR(ReadActorOptions(c, "critic", &j.critic));
+  RTO_RETURN_IF_ERROR(j.actor.optimizer.Read(c, "actor"));
+  RTO_RETURN_IF_ERROR(j.critic.optimizer.Read(c, "critic"));
   const CoordinatorOptions& k = j.coordinator;
   const int64_t batch = k.prompts_per_step * k.samples_per_prompt;
   for (ActorTrainOptions* o : {&j.actor, &j.critic}) {
@@ -131,7 +121,7 @@ absl::Status ReadTrainingKeys(ConfigReader& c, RtoJobConfig& j) {
     o->mini_batch = mini_batch;
     o->micro_batch = micro_batch;
     o->seed = static_cast<uint64_t>(j.seed);
-    o->total_optimizer_steps = k.steps * epochs * ((batch + mini_batch - 1) / mini_batch);
+    o->optimizer.total_steps = k.steps * epochs * ((batch + mini_batch - 1) / mini_batch);
   }
   return absl::OkStatus();
 }

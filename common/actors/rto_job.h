@@ -9,10 +9,10 @@
 
 #include "absl/status/statusor.h"
 #include "common/actors/coordinator.h"
+#include "common/actors/train_mini_batches.h"
 #include "common/config/config.h"
 #include "common/model/transformer.h"
 #include "common/tokenizer/tokenizer.h"
-#include "common/train/trainable_model.h"
 
 namespace rto {
 

@@ -13,14 +13,27 @@
 
 namespace rto {
 
-// Runs `loss_of(micro_batch)` (which returns the summed per-token loss) over the micro-batches
-// of each mini-batch, normalised by the mini-batch's tokens, and steps once per mini-batch.
+// How an RL actor trains: its optimiser, and PPO-style epochs over shuffled mini-batches split
+// into micro-batches.
+struct ActorTrainOptions {
+  OptimizerOptions optimizer{.lr = 1e-5};
+  int64_t epochs = 1;
+  int64_t mini_batch = 16;   // trajectories per optimiser step
+  int64_t micro_batch = 16;  // trajectories per forward/backward
+  uint64_t seed = 0;         // keys the mini-batch shuffles (with the step)
+};
+
+// The mini-batches of `options.epochs` passes over `n` rows, shuffled by (seed, step, epoch).
+std::vector<std::vector<int64_t>> MiniBatches(const ActorTrainOptions& options, int64_t n, int64_t step);
+
+// Runs `loss_of(micro_batch, rows, mini_batch_index)` (which returns the summed per-token loss)
+// over the micro-batches of each mini-batch, normalised by the mini-batch's tokens, and steps
+// once per mini-batch.
 template <typename LossFn>
-absl::Status TrainMiniBatches(TrainableModel& trainable, const TrajectoryBatch& batch, int64_t step, Metrics& metrics,
-                              const std::string& prefix, LossFn loss_of) {
-  const ActorTrainOptions& o = trainable.options();
+absl::Status TrainMiniBatches(TrainableModel& trainable, const ActorTrainOptions& o, const TrajectoryBatch& batch,
+                              int64_t step, Metrics& metrics, const std::string& prefix, LossFn loss_of) {
   int64_t index = 0;
-  for (const std::vector<int64_t>& mini : trainable.MiniBatches(batch.ids.size(0), step)) {
+  for (const std::vector<int64_t>& mini : MiniBatches(o, batch.ids.size(0), step)) {
     const double tokens =
         batch.mask.index_select(0, at::tensor(mini, at::kLong).to(batch.mask.device())).sum().item<double>();
     for (size_t begin = 0; begin < mini.size(); begin += o.micro_batch) {

@@ -4,8 +4,11 @@
 #include <c10/core/GradMode.h>
 
 #include <algorithm>
+#include <random>
 
 #include "absl/strings/str_cat.h"
+#include "common/actors/train_mini_batches.h"
+#include "common/util/hash.h"
 
 namespace rto {
 
@@ -122,6 +125,20 @@ TrajectoryBatch SelectRows(const TrajectoryBatch& b, const std::vector<int64_t>&
           b.last_positions.index_select(0, index),
           b.targets.index_select(0, index),
           b.mask.index_select(0, index)};
+}
+
+std::vector<std::vector<int64_t>> MiniBatches(const ActorTrainOptions& o, int64_t n, int64_t step) {
+  std::vector<std::vector<int64_t>> out;
+  for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
+    std::vector<int64_t> order(n);
+    for (int64_t i = 0; i < n; ++i) order[i] = i;
+    std::mt19937_64 rng(MixHash(MixHash(o.seed, step), epoch));
+    for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng() % static_cast<uint64_t>(i + 1)]);
+    for (int64_t begin = 0; begin < n; begin += o.mini_batch) {
+      out.emplace_back(order.begin() + begin, order.begin() + std::min(n, begin + o.mini_batch));
+    }
+  }
+  return out;
 }
 
 }  // namespace rto

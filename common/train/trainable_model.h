@@ -1,50 +1,54 @@
-// A model being trained by an RL actor (the learner's policy, the critic's value model): AdamW,
-// a learning-rate schedule over all its optimiser steps, gradient clipping, PPO-style epochs of
-// shuffled mini-batches, and its state on disk. Not thread-safe.
+// A model being trained: AdamW, a learning-rate schedule over all its optimiser steps, gradient
+// clipping, and its state on disk (the model as an HF directory with its tokenizer files, the
+// optimiser's moments and step count). The offline Trainer and the RL learner and critic all
+// train through it. Not thread-safe.
 #pragma once
 
-#include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "common/config/config.h"
 #include "common/model/transformer.h"
 #include "common/train/optimizer.h"
 #include "common/util/metrics.h"
 
 namespace rto {
 
-// How an actor with an optimiser trains: AdamW, a learning-rate schedule over all its optimiser
-// steps, and PPO-style epochs over shuffled mini-batches split into micro-batches.
-struct ActorTrainOptions {
-  double lr = 1e-5;
+// How a model is optimised: train.* of the offline jobs, actor.* and critic.* of the RL job.
+struct OptimizerOptions {
+  double lr = 1e-4;
   std::string schedule = "constant";
   int64_t warmup_steps = 0;
   double min_lr_ratio = 0.0;
   double weight_decay = 0.0;
   double max_grad_norm = 1.0;
-  int64_t total_optimizer_steps = 1;  // for the schedule
-  int64_t epochs = 1;
-  int64_t mini_batch = 16;   // trajectories per optimiser step
-  int64_t micro_batch = 16;  // trajectories per forward/backward
-  uint64_t seed = 0;         // keys the mini-batch shuffles (with the step)
+  int64_t total_steps = 1;  // optimiser steps the schedule spans (set by the job, not read)
+
+  // Reads <prefix>.lr, .schedule, .warmup_steps, .min_lr_ratio, .weight_decay and
+  // .max_grad_norm, and checks the schedule's name.
+  absl::Status Read(ConfigReader& config, const std::string& prefix);
 };
 
-// A model with its optimiser and schedule.
 class TrainableModel {
  public:
-  TrainableModel(std::unique_ptr<Transformer> model, const ActorTrainOptions& options);
-  Transformer& model() { return *model_; }
-  // Clips the gradients, steps the optimiser at the scheduled rate, zeroes the gradients.
-  void Step(Metrics& metrics, const std::string& prefix);
-  // The mini-batches of `epochs` passes over `n` rows, shuffled by (seed, step, epoch).
-  std::vector<std::vector<int64_t>> MiniBatches(int64_t n, int64_t step) const;
-  const ActorTrainOptions& options() const { return options_; }
+  // Switches the model's parameters to require gradients. REQUIRES: options.schedule names a
+  // schedule (Read checks it).
+  TrainableModel(Transformer& model, const OptimizerOptions& options);
+  Transformer& model() { return model_; }
+  const Transformer& model() const { return model_; }
+  // Clips the gradients, steps the optimiser at the scheduled rate, zeroes the gradients, and
+  // reports <prefix>lr and <prefix>grad_norm (the largest pre-clip norm of the metrics' step).
+  void Step(Metrics& metrics, const std::string& prefix = "");
+  int64_t optimizer_steps() const { return optimizer_.steps(); }
+  // dir/model (HF directory + tokenizer files of `tokenizer_dir`), dir/optimizer.safetensors and
+  // dir/optimizer.json (the step count); Restore reads them back into this model.
   absl::Status Save(const std::string& dir, const std::string& tokenizer_dir) const;
   absl::Status Restore(const std::string& dir);
 
  private:
-  std::unique_ptr<Transformer> model_;
-  ActorTrainOptions options_;
+  Transformer& model_;
+  OptimizerOptions options_;
   std::vector<at::Tensor> params_;
   AdamW optimizer_;
   ScheduleOptions schedule_;

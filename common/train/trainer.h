@@ -16,8 +16,8 @@
 #include "common/data/batching.h"
 #include "common/model/transformer.h"
 #include "common/train/checkpoint_manager.h"
-#include "common/train/optimizer.h"
 #include "common/train/run_dir.h"
+#include "common/train/trainable_model.h"
 #include "common/util/metrics.h"
 
 namespace rto {
@@ -25,13 +25,8 @@ namespace rto {
 struct TrainOptions {
   int64_t steps = 100;  // optimiser steps
   int64_t micro_batch = 8;
-  int64_t grad_accum = 1;  // global batch = micro_batch * grad_accum
-  double lr = 1e-4;
-  std::string schedule = "cosine";
-  int64_t warmup_steps = 0;
-  double min_lr_ratio = 0.0;
-  double weight_decay = 0.0;
-  double max_grad_norm = 1.0;
+  int64_t grad_accum = 1;                                        // global batch = micro_batch * grad_accum
+  OptimizerOptions optimizer{.lr = 1e-4, .schedule = "cosine"};  // train.lr, ...; the schedule spans `steps`
   int64_t seed = 0;
   int64_t checkpoint_every = 50;
   int64_t keep_checkpoints = 2;
@@ -66,9 +61,7 @@ class Trainer {
   Transformer& model_;
   TrainOptions options_;
   RunDirectory run_;
-  std::vector<at::Tensor> params_;
-  AdamW optimizer_;
-  ScheduleOptions schedule_;
+  TrainableModel trainable_;
   DataOrder order_;
   CheckpointManager checkpoints_;
   std::string tokenizer_dir_;

@@ -12,7 +12,11 @@ namespace rto {
 
 InProcessCritic::InProcessCritic(std::unique_ptr<Transformer> value_model, const ActorTrainOptions& options,
                                  double value_clip, std::string tokenizer_dir)
-    : trainable_(std::move(value_model), options), value_clip_(value_clip), tokenizer_dir_(std::move(tokenizer_dir)) {}
+    : value_model_(std::move(value_model)),
+      options_(options),
+      trainable_(*value_model_, options.optimizer),
+      value_clip_(value_clip),
+      tokenizer_dir_(std::move(tokenizer_dir)) {}
 
 absl::StatusOr<TokenValues> InProcessCritic::Values(const std::vector<Trajectory>& trajectories) {
   c10::NoGradGuard no_grad;
@@ -34,7 +38,7 @@ absl::StatusOr<Metrics> InProcessCritic::Train(const ValueExperience& e, int64_t
   const at::Tensor returns = ToTensor(e.returns, r).to(m.device());
   Metrics metrics;
   double loss = 0, clipped = 0, tokens = 0;
-  RTO_RETURN_IF_ERROR(TrainMiniBatches(trainable_, batch, step, metrics, "critic/",
+  RTO_RETURN_IF_ERROR(TrainMiniBatches(trainable_, options_, batch, step, metrics, "critic/",
                                        [&](const TrajectoryBatch& mb, const std::vector<int64_t>& rows, int64_t) {
                                          at::Tensor index = at::tensor(rows, at::kLong).to(m.device());
                                          at::Tensor values =

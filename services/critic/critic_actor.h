@@ -9,6 +9,7 @@
 
 #include "common/actors/roles.h"
 #include "common/actors/rto_job.h"
+#include "common/actors/train_mini_batches.h"
 #include "common/train/trainable_model.h"
 
 namespace rto {
@@ -24,7 +25,9 @@ class InProcessCritic : public Critic {
   absl::Status Restore(const std::string& dir) override;
 
  private:
-  TrainableModel trainable_;
+  std::unique_ptr<Transformer> value_model_;
+  ActorTrainOptions options_;
+  TrainableModel trainable_;  // over *value_model_
   double value_clip_;
   std::string tokenizer_dir_;
 };

@@ -18,7 +18,9 @@ namespace rto {
 InProcessLearner::InProcessLearner(std::unique_ptr<Transformer> policy, const ActorTrainOptions& options,
                                    double clip_eps, double temperature, std::string tokenizer_dir,
                                    std::shared_ptr<WeightPublisher> weights)
-    : trainable_(std::move(policy), options),
+    : policy_(std::move(policy)),
+      options_(options),
+      trainable_(*policy_, options.optimizer),
       clip_eps_(clip_eps),
       temperature_(LogProbTemperature(temperature)),
       tokenizer_dir_(std::move(tokenizer_dir)),
@@ -49,7 +51,7 @@ absl::StatusOr<Metrics> InProcessLearner::Train(const PolicyExperience& e, int64
   Metrics metrics;
   double loss = 0, clipped = 0, approx_kl = 0, tokens = 0, first_ratio_dev = 0;
   RTO_RETURN_IF_ERROR(
-      TrainMiniBatches(trainable_, batch, step, metrics, "policy/",
+      TrainMiniBatches(trainable_, options_, batch, step, metrics, "policy/",
                        [&](const TrajectoryBatch& mb, const std::vector<int64_t>& rows, int64_t mini_index) {
                          at::Tensor index = at::tensor(rows, at::kLong).to(m.device());
                          at::Tensor states = ResponseStates(m.Forward(mb.ids, mb.attention), mb);

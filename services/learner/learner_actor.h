@@ -9,6 +9,7 @@
 
 #include "common/actors/roles.h"
 #include "common/actors/rto_job.h"
+#include "common/actors/train_mini_batches.h"
 #include "common/actors/weight_channel.h"
 #include "common/train/trainable_model.h"
 
@@ -30,7 +31,9 @@ class InProcessLearner : public Learner {
   const Transformer& policy() { return trainable_.model(); }
 
  private:
-  TrainableModel trainable_;
+  std::unique_ptr<Transformer> policy_;
+  ActorTrainOptions options_;
+  TrainableModel trainable_;  // over *policy_
   double clip_eps_, temperature_;
   std::string tokenizer_dir_;
   std::shared_ptr<WeightPublisher> weights_;
