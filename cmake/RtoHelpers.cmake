@@ -9,6 +9,9 @@
 add_library(rto_torch_pch STATIC ${PROJECT_SOURCE_DIR}/cmake/torch_pch.cc)
 target_link_libraries(rto_torch_pch PUBLIC rto_libtorch)
 target_precompile_headers(rto_torch_pch PRIVATE <ATen/ATen.h>)
+# gRPC's targets compile with -pthread, which defines _REENTRANT, and GCC refuses a precompiled
+# header built without it; every torch unit compiles with -pthread so that one header fits all.
+target_compile_options(rto_torch_pch PRIVATE -pthread)
 
 function(_rto_common_setup target)
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
@@ -19,6 +22,7 @@ endfunction()
 function(_rto_torch_setup target)
   target_link_libraries(${target} PUBLIC rto_libtorch)
   target_precompile_headers(${target} REUSE_FROM rto_torch_pch)
+  target_compile_options(${target} PRIVATE -pthread)
   # LibTorch's headers trip these; our own code is still checked by -Wall -Wextra.
   target_compile_options(${target} PRIVATE -Wno-unused-parameter -Wno-sign-compare)
 endfunction()

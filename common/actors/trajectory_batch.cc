@@ -9,19 +9,21 @@
 #include "absl/strings/str_cat.h"
 #include "common/actors/train_mini_batches.h"
 #include "common/util/hash.h"
+#include "common/util/status_macros.h"
 
 namespace rto {
 
-absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<const Trajectory*>& trajectories,
-                                                    int64_t vocab_size, at::Device device) {
+absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<Trajectory>& trajectories,
+                                                    const Transformer& model) {
   if (trajectories.empty()) return absl::InvalidArgumentError("an empty batch of trajectories");
+  const int64_t vocab_size = model.config().vocab_size;
   int64_t max_len = 0, max_response = 0;
-  for (const Trajectory* t : trajectories) {
-    const std::string where = absl::StrCat("trajectory ", t->id, ": ");
-    if (t->prompt.empty() || t->response.empty()) {
+  for (const Trajectory& t : trajectories) {
+    const std::string where = absl::StrCat("trajectory ", t.id, ": ");
+    if (t.prompt.empty() || t.response.empty()) {
       return absl::InvalidArgumentError(where + "an empty prompt or response");
     }
-    for (const std::vector<int64_t>* ids : {&t->prompt, &t->response}) {
+    for (const std::vector<int64_t>* ids : {&t.prompt, &t.response}) {
       for (int64_t id : *ids) {
         if (id < 0 || id >= vocab_size) {
           return absl::InvalidArgumentError(
@@ -29,8 +31,8 @@ absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<const Traj
         }
       }
     }
-    max_len = std::max<int64_t>(max_len, t->prompt.size() + t->response.size());
-    max_response = std::max<int64_t>(max_response, t->response.size());
+    max_len = std::max<int64_t>(max_len, t.prompt.size() + t.response.size());
+    max_response = std::max<int64_t>(max_response, t.response.size());
   }
   const int64_t b = trajectories.size();
   at::Tensor ids = at::zeros({b, max_len}, at::kLong), attention = at::zeros({b, max_len}, at::kLong);
@@ -41,7 +43,7 @@ absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<const Traj
   auto mask_a = mask.accessor<float, 2>();
   auto last_a = last.accessor<int64_t, 1>();
   for (int64_t i = 0; i < b; ++i) {
-    const Trajectory& t = *trajectories[i];
+    const Trajectory& t = trajectories[i];
     const int64_t p = t.prompt.size(), r = t.response.size();
     for (int64_t j = 0; j < p; ++j) ids_a[i][j] = t.prompt[j];
     for (int64_t j = 0; j < r; ++j) {
@@ -53,14 +55,9 @@ absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<const Traj
     for (int64_t j = 0; j < p + r; ++j) att_a[i][j] = 1;
     last_a[i] = p + r - 1;
   }
+  const at::Device device = model.device();
   return TrajectoryBatch{ids.to(device),  attention.to(device), positions.to(device),
                          last.to(device), targets.to(device),   mask.to(device)};
-}
-
-std::vector<const Trajectory*> Pointers(const std::vector<Trajectory>& trajectories) {
-  std::vector<const Trajectory*> out;
-  for (const Trajectory& t : trajectories) out.push_back(&t);
-  return out;
 }
 
 at::Tensor ResponseStates(const at::Tensor& hidden, const TrajectoryBatch& batch) {
@@ -102,6 +99,12 @@ absl::Status CheckTokenValues(const TokenValues& values, const std::vector<Traje
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<at::Tensor> TokenValuesTensor(const TokenValues& values, const std::vector<Trajectory>& trajectories,
+                                             const TrajectoryBatch& batch, const char* what) {
+  RTO_RETURN_IF_ERROR(CheckTokenValues(values, trajectories, what));
+  return ToTensor(values, batch.mask.size(1)).to(batch.mask.device());
 }
 
 at::Tensor TokenEntropy(const Transformer& model, const at::Tensor& states, double temperature, int64_t chunk_rows) {

@@ -21,11 +21,10 @@ struct TrajectoryBatch {
   at::Tensor mask;             // float [B, R]: 1 on real response tokens
 };
 
-// Checks every trajectory (non-empty prompt and response, ids in the vocabulary) and builds the
-// batch on `device`.
-absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<const Trajectory*>& trajectories,
-                                                    int64_t vocab_size, at::Device device);
-std::vector<const Trajectory*> Pointers(const std::vector<Trajectory>& trajectories);
+// Checks every trajectory (non-empty prompt and response, ids in `model`'s vocabulary) and builds
+// the batch on `model`'s device.
+absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<Trajectory>& trajectories,
+                                                    const Transformer& model);
 
 // Rows `rows` of every tensor of the batch.
 TrajectoryBatch SelectRows(const TrajectoryBatch& batch, const std::vector<int64_t>& rows);
@@ -43,6 +42,10 @@ TokenValues FromTensor(const at::Tensor& t, const at::Tensor& mask);
 
 // Response lengths must match one per token; names `what` in the error.
 absl::Status CheckTokenValues(const TokenValues& values, const std::vector<Trajectory>& trajectories, const char* what);
+
+// A training input: CheckTokenValues, then ToTensor on `batch`'s device ([B, R] of `batch`).
+absl::StatusOr<at::Tensor> TokenValuesTensor(const TokenValues& values, const std::vector<Trajectory>& trajectories,
+                                             const TrajectoryBatch& batch, const char* what);
 
 // Entropy of softmax(LM logits / temperature) at each state [B, R, H] -> [B, R], in chunks of
 // rows so that only one chunk of logits exists at a time. No gradient.

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/rpc/handler.h"
+#include "common/rpc/wire.h"
 #include "common/util/status_macros.h"
 
 namespace rto {
@@ -32,6 +33,16 @@ grpc::Status HandleCheckpoint(ServiceMetrics* metrics, Mailbox& mailbox, Mailbox
                       return true;
                     })
         .status();
+  });
+}
+
+grpc::Status HandleWeightsHash(ServiceMetrics* metrics, Mailbox& mailbox, Mailbox::Deadline deadline,
+                               const std::function<absl::StatusOr<WeightsFingerprint>()>& fingerprint,
+                               v1::WeightsHashResponse* response) {
+  return Handle(metrics, "WeightsHash", [&]() -> absl::Status {
+    RTO_ASSIGN_OR_RETURN(WeightsFingerprint f, mailbox.Call<WeightsFingerprint>(deadline, fingerprint));
+    wire::ToProto(f, response);
+    return absl::OkStatus();
   });
 }
 

@@ -1,6 +1,12 @@
 // What every role's gRPC service shares: server start-up (with grpc.health.v1), the mailbox's
-// depth as a metric, and the checkpoint RPCs (Save / Restore / SavePolicy of a directory) run on
-// the actor thread. Torch-free.
+// depth as a metric, and the RPCs several roles answer alike (Save / Restore / SavePolicy of a
+// directory, WeightsHash), run on the actor thread.
+//
+// A role's service is a thin shell over its actor (the role interface of common/actors/roles.h):
+// handlers never touch a model; they decode and validate the request, post the work into the
+// actor's mailbox, wait for the result and encode it. A full mailbox answers RESOURCE_EXHAUSTED;
+// bad requests answer INVALID_ARGUMENT with the reason; every request is counted and timed.
+// Torch-free.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -14,6 +20,7 @@
 #include "common/actors/roles.h"
 #include "common/rpc/mailbox.h"
 #include "common/rpc/metrics.h"
+#include "rto/v1/rollout.pb.h"
 #include "rto/v1/trajectory.pb.h"
 
 namespace rto {
@@ -42,5 +49,10 @@ void ObserveWeightSync(ServiceMetrics* metrics, const WeightSyncStats& stats);
 grpc::Status HandleCheckpoint(ServiceMetrics* metrics, Mailbox& mailbox, Mailbox::Deadline deadline, const char* method,
                               const v1::CheckpointRequest& request,
                               const std::function<absl::Status(const std::string&)>& fn);
+
+// WeightsHash: `fingerprint()` on the actor thread.
+grpc::Status HandleWeightsHash(ServiceMetrics* metrics, Mailbox& mailbox, Mailbox::Deadline deadline,
+                               const std::function<absl::StatusOr<WeightsFingerprint>()>& fingerprint,
+                               v1::WeightsHashResponse* response);
 
 }  // namespace rto

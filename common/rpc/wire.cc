@@ -139,6 +139,97 @@ absl::StatusOr<TokenValues> FromProto(const v1::TokenValues& values, absl::strin
   return out;
 }
 
+void ToProto(const RolloutRequest& r, v1::GenerateRequest* out) {
+  out->clear_prompts();
+  for (const RolloutRequest::Prompt& p : r.prompts) {
+    v1::Prompt* prompt = out->add_prompts();
+    prompt->set_prompt_id(p.prompt_id);
+    PackI64(p.tokens, prompt->mutable_tokens());
+  }
+  out->set_samples_per_prompt(r.samples_per_prompt);
+  ToProto(r.sampling, out->mutable_sampling());
+  out->set_step(r.step);
+  out->set_first_trajectory_id(r.first_trajectory_id);
+}
+
+absl::StatusOr<RolloutRequest> FromProto(const v1::GenerateRequest& request) {
+  RolloutRequest out;
+  for (const v1::Prompt& p : request.prompts()) {
+    RTO_ASSIGN_OR_RETURN(std::vector<int64_t> tokens, UnpackI64(p.tokens(), absl::StrCat("prompt ", p.prompt_id())));
+    out.prompts.push_back({p.prompt_id(), std::move(tokens)});
+  }
+  out.samples_per_prompt = request.samples_per_prompt();
+  out.sampling = FromProto(request.sampling());
+  out.step = request.step();
+  out.first_trajectory_id = request.first_trajectory_id();
+  return out;
+}
+
+void ToProto(const WeightSync& sync, v1::SyncWeightsRequest* out) {
+  out->set_version(sync.version);
+  ToProto(*sync.group, out->mutable_group());
+}
+
+WeightSync FromProto(const v1::SyncWeightsRequest& request) { return {request.version(), FromProto(request.group())}; }
+
+void ToProto(const ScoreResult& r, v1::ScoreResponse* out) {
+  ToProto(r.ref_logprobs, out->mutable_ref_logprobs());
+  if (!r.dpo_logratio.empty()) ToProto(r.dpo_logratio, out->mutable_dpo_logratio());
+  PackF32(r.rm_scores, out->mutable_rm_scores());
+}
+
+absl::StatusOr<ScoreResult> FromProto(const v1::ScoreResponse& response) {
+  ScoreResult out;
+  RTO_ASSIGN_OR_RETURN(out.ref_logprobs, FromProto(response.ref_logprobs(), "ref_logprobs"));
+  if (response.has_dpo_logratio()) {
+    RTO_ASSIGN_OR_RETURN(out.dpo_logratio, FromProto(response.dpo_logratio(), "dpo_logratio"));
+  }
+  RTO_ASSIGN_OR_RETURN(out.rm_scores, UnpackF32(response.rm_scores(), "rm_scores"));
+  return out;
+}
+
+void ToProto(const ValueExperience& e, int64_t step, v1::ValueExperience* out) {
+  ToProto(e.trajectories, out->mutable_batch());
+  ToProto(e.old_values, out->mutable_old_values());
+  ToProto(e.returns, out->mutable_returns());
+  out->set_step(step);
+}
+
+absl::StatusOr<ValueExperience> FromProto(const v1::ValueExperience& e) {
+  ValueExperience out;
+  RTO_ASSIGN_OR_RETURN(out.trajectories, FromProto(e.batch()));
+  RTO_ASSIGN_OR_RETURN(out.old_values, FromProto(e.old_values(), "old_values"));
+  RTO_ASSIGN_OR_RETURN(out.returns, FromProto(e.returns(), "returns"));
+  return out;
+}
+
+void ToProto(const PolicyEvaluation& e, v1::PolicyEvaluation* out) {
+  ToProto(e.logprobs, out->mutable_logprobs());
+  ToProto(e.entropy, out->mutable_entropy());
+}
+
+absl::StatusOr<PolicyEvaluation> FromProto(const v1::PolicyEvaluation& e) {
+  PolicyEvaluation out;
+  RTO_ASSIGN_OR_RETURN(out.logprobs, FromProto(e.logprobs(), "logprobs"));
+  RTO_ASSIGN_OR_RETURN(out.entropy, FromProto(e.entropy(), "entropy"));
+  return out;
+}
+
+void ToProto(const PolicyExperience& e, int64_t step, v1::PolicyExperience* out) {
+  ToProto(e.trajectories, out->mutable_batch());
+  ToProto(e.old_logprobs, out->mutable_old_logprobs());
+  ToProto(e.advantages, out->mutable_advantages());
+  out->set_step(step);
+}
+
+absl::StatusOr<PolicyExperience> FromProto(const v1::PolicyExperience& e) {
+  PolicyExperience out;
+  RTO_ASSIGN_OR_RETURN(out.trajectories, FromProto(e.batch()));
+  RTO_ASSIGN_OR_RETURN(out.old_logprobs, FromProto(e.old_logprobs(), "old_logprobs"));
+  RTO_ASSIGN_OR_RETURN(out.advantages, FromProto(e.advantages(), "advantages"));
+  return out;
+}
+
 void ToProto(const Metrics& metrics, v1::Stats* out) {
   out->mutable_values()->clear();
   for (const auto& [k, v] : metrics) (*out->mutable_values())[k] = v;

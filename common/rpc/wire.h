@@ -11,8 +11,10 @@
 #include "absl/strings/string_view.h"
 #include "common/actors/roles.h"
 #include "common/weight_sync/group_options.h"
+#include "rto/v1/critic.pb.h"
 #include "rto/v1/learner.pb.h"
 #include "rto/v1/rollout.pb.h"
+#include "rto/v1/scorer.pb.h"
 #include "rto/v1/trajectory.pb.h"
 
 namespace rto::wire {
@@ -33,6 +35,27 @@ absl::StatusOr<std::vector<Trajectory>> FromProto(const v1::TrajectoryBatch& bat
 
 void ToProto(const TokenValues& values, v1::TokenValues* out);
 absl::StatusOr<TokenValues> FromProto(const v1::TokenValues& values, absl::string_view what);
+
+// The role calls' arguments and results. A train step's `step` travels in the experience message.
+void ToProto(const RolloutRequest& request, v1::GenerateRequest* out);
+absl::StatusOr<RolloutRequest> FromProto(const v1::GenerateRequest& request);
+
+// REQUIRES for ToProto: sync.group is set (the client fills it in from its weight plan).
+void ToProto(const WeightSync& sync, v1::SyncWeightsRequest* out);
+WeightSync FromProto(const v1::SyncWeightsRequest& request);
+
+// dpo_logratio travels only when it has rows, and is empty when the message has none.
+void ToProto(const ScoreResult& result, v1::ScoreResponse* out);
+absl::StatusOr<ScoreResult> FromProto(const v1::ScoreResponse& response);
+
+void ToProto(const ValueExperience& experience, int64_t step, v1::ValueExperience* out);
+absl::StatusOr<ValueExperience> FromProto(const v1::ValueExperience& experience);
+
+void ToProto(const PolicyEvaluation& evaluation, v1::PolicyEvaluation* out);
+absl::StatusOr<PolicyEvaluation> FromProto(const v1::PolicyEvaluation& evaluation);
+
+void ToProto(const PolicyExperience& experience, int64_t step, v1::PolicyExperience* out);
+absl::StatusOr<PolicyExperience> FromProto(const v1::PolicyExperience& experience);
 
 WeightGroupOptions FromProto(const v1::WeightGroupSpec& spec);
 void ToProto(const WeightGroupOptions& options, v1::WeightGroupSpec* spec);

@@ -21,21 +21,16 @@ InProcessCritic::InProcessCritic(std::unique_ptr<Transformer> value_model, const
 absl::StatusOr<TokenValues> InProcessCritic::Values(const std::vector<Trajectory>& trajectories) {
   c10::NoGradGuard no_grad;
   Transformer& m = trainable_.model();
-  RTO_ASSIGN_OR_RETURN(TrajectoryBatch batch,
-                       MakeTrajectoryBatch(Pointers(trajectories), m.config().vocab_size, m.device()));
+  RTO_ASSIGN_OR_RETURN(TrajectoryBatch batch, MakeTrajectoryBatch(trajectories, m));
   return FromTensor(m.Scores(ResponseStates(m.Forward(batch.ids, batch.attention), batch)), batch.mask);
 }
 
 absl::StatusOr<Metrics> InProcessCritic::Train(const ValueExperience& e, int64_t step) {
   c10::AutoGradMode grad_mode(true);  // whatever the caller's mode
-  RTO_RETURN_IF_ERROR(CheckTokenValues(e.old_values, e.trajectories, "old values"));
-  RTO_RETURN_IF_ERROR(CheckTokenValues(e.returns, e.trajectories, "returns"));
   Transformer& m = trainable_.model();
-  RTO_ASSIGN_OR_RETURN(TrajectoryBatch batch,
-                       MakeTrajectoryBatch(Pointers(e.trajectories), m.config().vocab_size, m.device()));
-  const int64_t r = batch.mask.size(1);
-  const at::Tensor old_values = ToTensor(e.old_values, r).to(m.device());
-  const at::Tensor returns = ToTensor(e.returns, r).to(m.device());
+  RTO_ASSIGN_OR_RETURN(TrajectoryBatch batch, MakeTrajectoryBatch(e.trajectories, m));
+  RTO_ASSIGN_OR_RETURN(at::Tensor old_values, TokenValuesTensor(e.old_values, e.trajectories, batch, "old values"));
+  RTO_ASSIGN_OR_RETURN(at::Tensor returns, TokenValuesTensor(e.returns, e.trajectories, batch, "returns"));
   Metrics metrics;
   double loss = 0, clipped = 0, tokens = 0;
   RTO_RETURN_IF_ERROR(TrainMiniBatches(trainable_, options_, batch, step, metrics, "critic/",

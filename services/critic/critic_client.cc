@@ -24,10 +24,7 @@ absl::StatusOr<TokenValues> RemoteCritic::Values(const std::vector<Trajectory>& 
 
 absl::StatusOr<Metrics> RemoteCritic::Train(const ValueExperience& e, int64_t step) {
   v1::ValueExperience request;
-  wire::ToProto(e.trajectories, request.mutable_batch());
-  wire::ToProto(e.old_values, request.mutable_old_values());
-  wire::ToProto(e.returns, request.mutable_returns());
-  request.set_step(step);
+  wire::ToProto(e, step, &request);
   v1::Stats response;
   RTO_RETURN_IF_ERROR(Call(options_, false, "critic Train",
                            [&](grpc::ClientContext& c) { return stub_->Train(&c, request, &response); }));

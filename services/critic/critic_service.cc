@@ -25,10 +25,7 @@ grpc::Status CriticService::Values(grpc::ServerContext* context, const v1::Traje
 grpc::Status CriticService::Train(grpc::ServerContext* context, const v1::ValueExperience* request,
                                   v1::Stats* response) {
   return Handle(metrics_, "Train", [&]() -> absl::Status {
-    ValueExperience e;
-    RTO_ASSIGN_OR_RETURN(e.trajectories, wire::FromProto(request->batch()));
-    RTO_ASSIGN_OR_RETURN(e.old_values, wire::FromProto(request->old_values(), "old_values"));
-    RTO_ASSIGN_OR_RETURN(e.returns, wire::FromProto(request->returns(), "returns"));
+    RTO_ASSIGN_OR_RETURN(ValueExperience e, wire::FromProto(*request));
     ObserveMailbox(metrics_, mailbox_);
     RTO_ASSIGN_OR_RETURN(Metrics m,
                          mailbox_.Call<Metrics>(context->deadline(), [&] { return actor_.Train(e, request->step()); }));

@@ -29,8 +29,7 @@ InProcessLearner::InProcessLearner(std::unique_ptr<Transformer> policy, const Ac
 absl::StatusOr<PolicyEvaluation> InProcessLearner::LogProbs(const std::vector<Trajectory>& trajectories) {
   c10::NoGradGuard no_grad;
   Transformer& m = trainable_.model();
-  RTO_ASSIGN_OR_RETURN(TrajectoryBatch batch,
-                       MakeTrajectoryBatch(Pointers(trajectories), m.config().vocab_size, m.device()));
+  RTO_ASSIGN_OR_RETURN(TrajectoryBatch batch, MakeTrajectoryBatch(trajectories, m));
   const at::Tensor states = ResponseStates(m.Forward(batch.ids, batch.attention), batch);
   PolicyEvaluation out;
   out.logprobs = FromTensor(m.TokenLogProbs(states, batch.targets, temperature_), batch.mask);
@@ -40,14 +39,11 @@ absl::StatusOr<PolicyEvaluation> InProcessLearner::LogProbs(const std::vector<Tr
 
 absl::StatusOr<Metrics> InProcessLearner::Train(const PolicyExperience& e, int64_t step) {
   c10::AutoGradMode grad_mode(true);  // whatever the caller's mode
-  RTO_RETURN_IF_ERROR(CheckTokenValues(e.old_logprobs, e.trajectories, "old log-probs"));
-  RTO_RETURN_IF_ERROR(CheckTokenValues(e.advantages, e.trajectories, "advantages"));
   Transformer& m = trainable_.model();
-  RTO_ASSIGN_OR_RETURN(TrajectoryBatch batch,
-                       MakeTrajectoryBatch(Pointers(e.trajectories), m.config().vocab_size, m.device()));
-  const int64_t r = batch.mask.size(1);
-  const at::Tensor old_logprobs = ToTensor(e.old_logprobs, r).to(m.device());
-  const at::Tensor advantages = ToTensor(e.advantages, r).to(m.device());
+  RTO_ASSIGN_OR_RETURN(TrajectoryBatch batch, MakeTrajectoryBatch(e.trajectories, m));
+  RTO_ASSIGN_OR_RETURN(at::Tensor old_logprobs,
+                       TokenValuesTensor(e.old_logprobs, e.trajectories, batch, "old log-probs"));
+  RTO_ASSIGN_OR_RETURN(at::Tensor advantages, TokenValuesTensor(e.advantages, e.trajectories, batch, "advantages"));
   Metrics metrics;
   double loss = 0, clipped = 0, approx_kl = 0, tokens = 0, first_ratio_dev = 0;
   RTO_RETURN_IF_ERROR(

@@ -38,18 +38,12 @@ absl::StatusOr<PolicyEvaluation> RemoteLearner::LogProbs(const std::vector<Traje
   v1::PolicyEvaluation response;
   RTO_RETURN_IF_ERROR(Call(options_, true, "learner Evaluate",
                            [&](grpc::ClientContext& c) { return stub_->Evaluate(&c, request, &response); }));
-  PolicyEvaluation out;
-  RTO_ASSIGN_OR_RETURN(out.logprobs, wire::FromProto(response.logprobs(), "logprobs"));
-  RTO_ASSIGN_OR_RETURN(out.entropy, wire::FromProto(response.entropy(), "entropy"));
-  return out;
+  return wire::FromProto(response);
 }
 
 absl::StatusOr<Metrics> RemoteLearner::Train(const PolicyExperience& e, int64_t step) {
   v1::PolicyExperience request;
-  wire::ToProto(e.trajectories, request.mutable_batch());
-  wire::ToProto(e.old_logprobs, request.mutable_old_logprobs());
-  wire::ToProto(e.advantages, request.mutable_advantages());
-  request.set_step(step);
+  wire::ToProto(e, step, &request);
   v1::Stats response;
   RTO_RETURN_IF_ERROR(Call(options_, false, "learner Train",
                            [&](grpc::ClientContext& c) { return stub_->Train(&c, request, &response); }));

@@ -17,8 +17,7 @@ grpc::Status LearnerService::Evaluate(grpc::ServerContext* context, const v1::Tr
     ObserveMailbox(metrics_, mailbox_);
     RTO_ASSIGN_OR_RETURN(PolicyEvaluation e,
                          mailbox_.Call<PolicyEvaluation>(context->deadline(), [&] { return actor_.LogProbs(batch); }));
-    wire::ToProto(e.logprobs, response->mutable_logprobs());
-    wire::ToProto(e.entropy, response->mutable_entropy());
+    wire::ToProto(e, response);
     return absl::OkStatus();
   });
 }
@@ -26,10 +25,7 @@ grpc::Status LearnerService::Evaluate(grpc::ServerContext* context, const v1::Tr
 grpc::Status LearnerService::Train(grpc::ServerContext* context, const v1::PolicyExperience* request,
                                    v1::Stats* response) {
   return Handle(metrics_, "Train", [&]() -> absl::Status {
-    PolicyExperience e;
-    RTO_ASSIGN_OR_RETURN(e.trajectories, wire::FromProto(request->batch()));
-    RTO_ASSIGN_OR_RETURN(e.old_logprobs, wire::FromProto(request->old_logprobs(), "old_logprobs"));
-    RTO_ASSIGN_OR_RETURN(e.advantages, wire::FromProto(request->advantages(), "advantages"));
+    RTO_ASSIGN_OR_RETURN(PolicyExperience e, wire::FromProto(*request));
     ObserveMailbox(metrics_, mailbox_);
     // The version is read on the actor thread, with the update that made it.
     struct Trained {
@@ -93,12 +89,8 @@ grpc::Status LearnerService::SavePolicy(grpc::ServerContext* context, const v1::
 
 grpc::Status LearnerService::WeightsHash(grpc::ServerContext* context, const v1::WeightsHashRequest*,
                                          v1::WeightsHashResponse* response) {
-  return Handle(metrics_, "WeightsHash", [&]() -> absl::Status {
-    RTO_ASSIGN_OR_RETURN(WeightsFingerprint f,
-                         mailbox_.Call<WeightsFingerprint>(context->deadline(), [&] { return actor_.Fingerprint(); }));
-    wire::ToProto(f, response);
-    return absl::OkStatus();
-  });
+  return HandleWeightsHash(
+      metrics_, mailbox_, context->deadline(), [&] { return actor_.Fingerprint(); }, response);
 }
 
 }  // namespace rto

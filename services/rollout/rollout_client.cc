@@ -16,15 +16,7 @@ RemoteRollout::RemoteRollout(std::shared_ptr<grpc::Channel> channel, ClientOptio
 
 absl::StatusOr<std::vector<Trajectory>> RemoteRollout::Generate(const RolloutRequest& r) {
   v1::GenerateRequest request;
-  for (const RolloutRequest::Prompt& p : r.prompts) {
-    v1::Prompt* out = request.add_prompts();
-    out->set_prompt_id(p.prompt_id);
-    wire::PackI64(p.tokens, out->mutable_tokens());
-  }
-  request.set_samples_per_prompt(r.samples_per_prompt);
-  wire::ToProto(r.sampling, request.mutable_sampling());
-  request.set_step(r.step);
-  request.set_first_trajectory_id(r.first_trajectory_id);
+  wire::ToProto(r, &request);
   std::vector<Trajectory> out;
   RTO_RETURN_IF_ERROR(Call(options_, true, "rollout Generate", [&](grpc::ClientContext& context) {
     out.clear();
@@ -49,8 +41,7 @@ absl::StatusOr<std::vector<Trajectory>> RemoteRollout::Generate(const RolloutReq
 
 absl::StatusOr<WeightSyncStats> RemoteRollout::SyncWeights(const WeightSync& sync) {
   v1::SyncWeightsRequest request;
-  request.set_version(sync.version);
-  wire::ToProto(sync.group.value_or(plan_->For(rank_)), request.mutable_group());
+  wire::ToProto(WeightSync{sync.version, sync.group.value_or(plan_->For(rank_))}, &request);
   v1::SyncWeightsResponse response;
   RTO_RETURN_IF_ERROR(Call(options_, false, absl::StrCat("rollout rank ", rank_, " SyncWeights"),
                            [&](grpc::ClientContext& c) { return stub_->SyncWeights(&c, request, &response); }));

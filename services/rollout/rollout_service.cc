@@ -13,16 +13,7 @@ RolloutService::RolloutService(Rollout& actor, ServiceMetrics* metrics, ServiceO
 grpc::Status RolloutService::Generate(grpc::ServerContext* context, const v1::GenerateRequest* request,
                                       grpc::ServerWriter<v1::GenerateResponse>* writer) {
   return Handle(metrics_, "Generate", [&]() -> absl::Status {
-    RolloutRequest r;
-    for (const v1::Prompt& p : request->prompts()) {
-      RTO_ASSIGN_OR_RETURN(std::vector<int64_t> tokens,
-                           wire::UnpackI64(p.tokens(), absl::StrCat("prompt ", p.prompt_id())));
-      r.prompts.push_back({p.prompt_id(), std::move(tokens)});
-    }
-    r.samples_per_prompt = request->samples_per_prompt();
-    r.sampling = wire::FromProto(request->sampling());
-    r.step = request->step();
-    r.first_trajectory_id = request->first_trajectory_id();
+    RTO_ASSIGN_OR_RETURN(RolloutRequest r, wire::FromProto(*request));
     ObserveMailbox(metrics_, mailbox_);
     // Each trajectory goes out in its own message as soon as it is complete, so every message
     // stays far below the size limit. Only the actor thread writes during the call.
@@ -49,7 +40,7 @@ grpc::Status RolloutService::Generate(grpc::ServerContext* context, const v1::Ge
 grpc::Status RolloutService::SyncWeights(grpc::ServerContext* context, const v1::SyncWeightsRequest* request,
                                          v1::SyncWeightsResponse* response) {
   return Handle(metrics_, "SyncWeights", [&]() -> absl::Status {
-    const WeightSync sync{request->version(), wire::FromProto(request->group())};
+    const WeightSync sync = wire::FromProto(*request);
     if (sync.group->rank < 1 || sync.group->rank >= sync.group->world_size) {
       return absl::InvalidArgumentError(
           absl::StrCat("a rollout worker's rank must be in [1, ", sync.group->world_size, "), not ", sync.group->rank));
@@ -66,12 +57,8 @@ grpc::Status RolloutService::SyncWeights(grpc::ServerContext* context, const v1:
 
 grpc::Status RolloutService::WeightsHash(grpc::ServerContext* context, const v1::WeightsHashRequest*,
                                          v1::WeightsHashResponse* response) {
-  return Handle(metrics_, "WeightsHash", [&]() -> absl::Status {
-    RTO_ASSIGN_OR_RETURN(WeightsFingerprint f,
-                         mailbox_.Call<WeightsFingerprint>(context->deadline(), [&] { return actor_.Fingerprint(); }));
-    wire::ToProto(f, response);
-    return absl::OkStatus();
-  });
+  return HandleWeightsHash(
+      metrics_, mailbox_, context->deadline(), [&] { return actor_.Fingerprint(); }, response);
 }
 
 }  // namespace rto

@@ -20,9 +20,7 @@ InProcessScorer::InProcessScorer(std::unique_ptr<Transformer> reference, std::un
 absl::StatusOr<ScoreResult> InProcessScorer::Score(const std::vector<Trajectory>& trajectories, bool with_dpo) {
   if (with_dpo && dpo_ == nullptr) return absl::FailedPreconditionError("this scorer holds no DPO model");
   c10::NoGradGuard no_grad;
-  RTO_ASSIGN_OR_RETURN(
-      TrajectoryBatch batch,
-      MakeTrajectoryBatch(Pointers(trajectories), reference_->config().vocab_size, reference_->device()));
+  RTO_ASSIGN_OR_RETURN(TrajectoryBatch batch, MakeTrajectoryBatch(trajectories, *reference_));
   auto states_of = [&](const Transformer& m) { return ResponseStates(m.Forward(batch.ids, batch.attention), batch); };
   ScoreResult out;
   const at::Tensor ref_states = states_of(*reference_);

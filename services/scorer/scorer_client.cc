@@ -20,13 +20,7 @@ absl::StatusOr<ScoreResult> RemoteScorer::Score(const std::vector<Trajectory>& t
   v1::ScoreResponse response;
   RTO_RETURN_IF_ERROR(Call(options_, true, "scorer Score",
                            [&](grpc::ClientContext& c) { return stub_->Score(&c, request, &response); }));
-  ScoreResult out;
-  RTO_ASSIGN_OR_RETURN(out.ref_logprobs, wire::FromProto(response.ref_logprobs(), "ref_logprobs"));
-  if (with_dpo) {
-    RTO_ASSIGN_OR_RETURN(out.dpo_logratio, wire::FromProto(response.dpo_logratio(), "dpo_logratio"));
-  }
-  RTO_ASSIGN_OR_RETURN(out.rm_scores, wire::UnpackF32(response.rm_scores(), "rm_scores"));
-  return out;
+  return wire::FromProto(response);
 }
 
 absl::StatusOr<ScoreResult> ScorerPool::Score(const std::vector<Trajectory>& trajectories, bool with_dpo) {

@@ -18,9 +18,7 @@ grpc::Status ScorerService::Score(grpc::ServerContext* context, const v1::ScoreR
     RTO_ASSIGN_OR_RETURN(ScoreResult r, mailbox_.Call<ScoreResult>(context->deadline(), [&] {
       return actor_.Score(batch, request->with_dpo());
     }));
-    wire::ToProto(r.ref_logprobs, response->mutable_ref_logprobs());
-    if (request->with_dpo()) wire::ToProto(r.dpo_logratio, response->mutable_dpo_logratio());
-    wire::PackF32(r.rm_scores, response->mutable_rm_scores());
+    wire::ToProto(r, response);
     return absl::OkStatus();
   });
 }

@@ -1,8 +1,5 @@
-// The scorer role's gRPC service: a thin shell over its actor (the Scorer interface). Handlers
-// never touch a model: they decode and validate the request, post the work into the actor's
-// mailbox, wait for the result and encode it. A full mailbox answers RESOURCE_EXHAUSTED; bad
-// requests answer INVALID_ARGUMENT with the reason; every request is counted and timed.
-// Torch-free.
+// The scorer role's gRPC service over its actor (the Scorer interface); the contract every role's
+// service keeps is in common/rpc/server.h. Torch-free.
 #pragma once
 
 #include <grpcpp/grpcpp.h>

@@ -96,5 +96,95 @@ TEST(WireTest, SamplingParamsAndStatsRoundTrip) {
   EXPECT_EQ(FromProto(stats), (Metrics{{"a", 1.5}, {"b/c", -2}}));
 }
 
+// Every role message through its bytes: what goes in comes out, and a broken part is named.
+template <typename Proto>
+Proto ThroughBytes(const Proto& message) {
+  Proto parsed;
+  EXPECT_TRUE(parsed.ParseFromString(message.SerializeAsString()));
+  return parsed;
+}
+
+TEST(WireTest, RoleCallsRoundTrip) {
+  RolloutRequest r{.prompts = {{4, {1, 2}}, {9, {3}}},
+                   .samples_per_prompt = 3,
+                   .sampling = {.temperature = 0.5, .max_new_tokens = 7},
+                   .step = 11,
+                   .first_trajectory_id = 120};
+  v1::GenerateRequest generate;
+  ToProto(r, &generate);
+  auto r2 = FromProto(ThroughBytes(generate));
+  ASSERT_THAT(r2, IsOk());
+  ASSERT_EQ(r2->prompts.size(), 2u);
+  EXPECT_EQ(r2->prompts[1].prompt_id, 9);
+  EXPECT_EQ(r2->prompts[0].tokens, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(r2->samples_per_prompt, 3);
+  EXPECT_EQ(r2->sampling.max_new_tokens, 7);
+  EXPECT_EQ(r2->step, 11);
+  EXPECT_EQ(r2->first_trajectory_id, 120u);
+  generate.mutable_prompts(1)->mutable_tokens()->set_dtype(v1::DTYPE_F32);
+  EXPECT_THAT(FromProto(generate).status(), StatusIs(absl::StatusCode::kInvalidArgument, "prompt 9: dtype"));
+
+  WeightGroupOptions group;
+  group.rank = 2;
+  group.world_size = 3;
+  v1::SyncWeightsRequest sync;
+  ToProto(WeightSync{5, group}, &sync);
+  WeightSync s = FromProto(ThroughBytes(sync));
+  EXPECT_EQ(s.version, 5);
+  ASSERT_TRUE(s.group.has_value());
+  EXPECT_EQ(s.group->rank, 2);
+  EXPECT_EQ(s.group->world_size, 3);
+}
+
+TEST(WireTest, RoleResultsAndExperienceRoundTrip) {
+  ScoreResult score{.ref_logprobs = {{-1.0f, -2.0f}}, .dpo_logratio = {{0.5f, 0.25f}}, .rm_scores = {1.5f}};
+  v1::ScoreResponse score_proto;
+  ToProto(score, &score_proto);
+  auto score2 = FromProto(ThroughBytes(score_proto));
+  ASSERT_THAT(score2, IsOk());
+  EXPECT_EQ(score2->ref_logprobs, score.ref_logprobs);
+  EXPECT_EQ(score2->dpo_logratio, score.dpo_logratio);
+  EXPECT_EQ(score2->rm_scores, score.rm_scores);
+  score.dpo_logratio.clear();  // not asked for: nothing travels, nothing comes back
+  score_proto.Clear();
+  ToProto(score, &score_proto);
+  EXPECT_FALSE(score_proto.has_dpo_logratio());
+  ASSERT_THAT(FromProto(score_proto), IsOk());
+  EXPECT_TRUE(FromProto(score_proto)->dpo_logratio.empty());
+
+  PolicyEvaluation eval{.logprobs = {{-0.5f}}, .entropy = {{2.0f}}};
+  v1::PolicyEvaluation eval_proto;
+  ToProto(eval, &eval_proto);
+  auto eval2 = FromProto(ThroughBytes(eval_proto));
+  ASSERT_THAT(eval2, IsOk());
+  EXPECT_EQ(eval2->logprobs, eval.logprobs);
+  EXPECT_EQ(eval2->entropy, eval.entropy);
+
+  PolicyExperience policy{.trajectories = {Example()}, .old_logprobs = {{-1.0f, -1.5f}}, .advantages = {{0.1f, 0.2f}}};
+  v1::PolicyExperience policy_proto;
+  ToProto(policy, 17, &policy_proto);
+  EXPECT_EQ(policy_proto.step(), 17);
+  auto policy2 = FromProto(ThroughBytes(policy_proto));
+  ASSERT_THAT(policy2, IsOk());
+  ASSERT_EQ(policy2->trajectories.size(), 1u);
+  EXPECT_EQ(policy2->trajectories[0].response, Example().response);
+  EXPECT_EQ(policy2->old_logprobs, policy.old_logprobs);
+  EXPECT_EQ(policy2->advantages, policy.advantages);
+  policy_proto.mutable_advantages()->add_lengths(1);
+  EXPECT_THAT(FromProto(policy_proto).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, "advantages: row lengths"));
+
+  ValueExperience value{.trajectories = {Example()}, .old_values = {{1.0f, 2.0f}}, .returns = {{3.0f, 4.0f}}};
+  v1::ValueExperience value_proto;
+  ToProto(value, 3, &value_proto);
+  EXPECT_EQ(value_proto.step(), 3);
+  auto value2 = FromProto(ThroughBytes(value_proto));
+  ASSERT_THAT(value2, IsOk());
+  EXPECT_EQ(value2->old_values, value.old_values);
+  EXPECT_EQ(value2->returns, value.returns);
+  value_proto.mutable_batch()->mutable_trajectories(0)->mutable_prompt()->set_dtype(v1::DTYPE_F32);
+  EXPECT_THAT(FromProto(value_proto).status(), StatusIs(absl::StatusCode::kInvalidArgument, "trajectory 7 prompt"));
+}
+
 }  // namespace
 }  // namespace rto::wire
