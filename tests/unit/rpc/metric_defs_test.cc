@@ -20,7 +20,9 @@ TEST(MetricDefsTest, NamesCarryTheirUnitAndCountersEndInTotal) {
     const std::string name(def->name);
     const bool total = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
     EXPECT_EQ(total, def->kind == MetricKind::kCounter) << name;
-    if (def->kind == MetricKind::kHistogram) EXPECT_TRUE(name.ends_with("_seconds")) << name;
+    if (def->kind == MetricKind::kHistogram) {
+      EXPECT_TRUE(name.ends_with("_seconds")) << name;
+    }
   }
 }
 
