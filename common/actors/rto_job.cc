@@ -51,7 +51,13 @@ absl::Status ReadRunKeys(ConfigReader& c, RtoJobConfig& j) {
                c.Read("models.reward", &j.models.reward), c.Read("models.critic", &j.models.critic),
                c.Read("prompts", &j.prompts), c.Read("eval_prompts", &j.eval_prompts), c.Read("out", &j.out),
                c.Read("chat_template", &j.chat_template), c.Read("max_prompt_tokens", &j.max_prompt_tokens),
-               c.Read("device", &j.device), c.Read("dtype", &j.dtype), c.Read("seed", &j.seed)}));
+               c.Read("device", &j.device), c.Read("dtype", &j.dtype), c.Read("frozen.dtype", &j.frozen.dtype),
+               c.Read("frozen.map_weights", &j.frozen.map_weights), c.Read("seed", &j.seed)}));
+  RTO_RETURN_IF_ERROR(ParseScalarType(j.dtype).status());
+  if (j.frozen.dtype != "stored") {
+    absl::Status s = ParseScalarType(j.frozen.dtype).status();
+    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("'frozen.dtype': ", s.message(), ", or stored"));
+  }
   RTO_RETURN_IF_ERROR(RequireKeys({{"models.policy", &j.models.policy},
                                    {"models.reward", &j.models.reward},
                                    {"prompts", &j.prompts},
@@ -160,11 +166,21 @@ absl::Status RtoJobConfig::Read(ConfigReader& c) {
 }
 
 absl::StatusOr<std::unique_ptr<Transformer>> LoadRoleModel(const RtoJobConfig& cfg, const std::string& dir,
-                                                           HeadKind head) {
-  RTO_ASSIGN_OR_RETURN(at::ScalarType dtype, ParseScalarType(cfg.dtype));
-  RTO_ASSIGN_OR_RETURN(at::Device device, ParseDevice(cfg.device));
+                                                           HeadKind head, ModelUse use) {
+  LoadOptions options{.head = head};
+  RTO_ASSIGN_OR_RETURN(options.device, ParseDevice(cfg.device));
+  if (use == ModelUse::kTrained) {
+    RTO_ASSIGN_OR_RETURN(options.dtype, ParseScalarType(cfg.dtype));
+  } else {
+    if (cfg.frozen.dtype == "stored") {
+      RTO_ASSIGN_OR_RETURN(options.dtype, StoredDType(dir));
+    } else {
+      RTO_ASSIGN_OR_RETURN(options.dtype, ParseScalarType(cfg.frozen.dtype));
+    }
+    options.map_weights = cfg.frozen.map_weights;
+  }
   RTO_ASSIGN_OR_RETURN(ModelConfig policy, LoadModelConfig(cfg.models.policy + "/config.json"));
-  RTO_ASSIGN_OR_RETURN(auto model, LoadModel(dir, {.dtype = dtype, .device = device, .head = head}));
+  RTO_ASSIGN_OR_RETURN(auto model, LoadModel(dir, options));
   if (model->config().vocab_size != policy.vocab_size) {
     return absl::InvalidArgumentError(absl::StrCat(dir, ": vocabulary of ", model->config().vocab_size,
                                                    " tokens, but the policy has ", policy.vocab_size,

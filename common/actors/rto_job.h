@@ -29,7 +29,12 @@ struct RtoJobConfig {
   int64_t max_prompt_tokens = 256;
   int64_t max_eval_prompts = 0;  // 0: all
   std::string device = "cpu";
-  std::string dtype = "float32";
+  std::string dtype = "float32";  // of the trained models: policy (learner and rollout) and critic
+  // The scorer's frozen models (reference, DPO model and its reference, reward model).
+  struct Frozen {
+    std::string dtype = "stored";  // stored: each computes in the dtype its weights are stored in
+    bool map_weights = true;       // view the files' read-only mmap where the dtype allows (LoadOptions)
+  } frozen;
   int64_t seed = 0;
   CoordinatorOptions coordinator;
   std::string estimator = "gae";
@@ -56,10 +61,12 @@ struct RtoJobConfig {
   absl::Status Read(ConfigReader& config);
 };
 
-// A model of the job (`dir`, an HF directory) in the job's dtype and on its device, checked to
-// share the policy's vocabulary (every model must share the policy's tokenizer).
+// A model of the job (`dir`, an HF directory) on its device, checked to share the policy's
+// vocabulary (every model must share the policy's tokenizer). A trained model computes in the
+// job's dtype; a frozen one as `frozen` says.
+enum class ModelUse { kTrained, kFrozen };
 absl::StatusOr<std::unique_ptr<Transformer>> LoadRoleModel(const RtoJobConfig& config, const std::string& dir,
-                                                           HeadKind head);
+                                                           HeadKind head, ModelUse use = ModelUse::kTrained);
 
 // The coordinator of a config over `roles`, with the prompts read and tokenised.
 absl::StatusOr<std::unique_ptr<Coordinator>> MakeCoordinator(const RtoJobConfig& config, Coordinator::Roles roles,

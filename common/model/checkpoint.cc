@@ -3,7 +3,9 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -56,7 +58,7 @@ absl::StatusOr<std::unique_ptr<Transformer>> LoadModel(const std::string& dir, c
   } else {
     RTO_ASSIGN_OR_RETURN(dtype, ParseScalarType(config.torch_dtype));
   }
-  RTO_ASSIGN_OR_RETURN(auto weights, st::Directory::Open(dir));
+  RTO_ASSIGN_OR_RETURN(std::shared_ptr<const st::Directory> weights, st::Directory::Open(dir));
   RTO_ASSIGN_OR_RETURN(auto model, Transformer::Create(config, dtype, options.device));
 
   // Check everything before copying anything.
@@ -103,10 +105,18 @@ absl::StatusOr<std::unique_ptr<Transformer>> LoadModel(const std::string& dir, c
     const st::TensorInfo& info = *it->second.info;
     const uint8_t* bytes = it->second.file->Data(info);
     at::ScalarType file_dtype = *ToScalarType(info.dtype);
-    // The mapping is viewed in place; the one copy is into the parameter. Data that is not
-    // aligned to its element size (legal in the format) is first copied to aligned memory.
+    // The mapping is viewed in place; the one copy is into the parameter, unless the parameter
+    // may be the view itself. Data that is not aligned to its element size (legal in the format)
+    // is first copied to aligned memory.
+    const bool aligned = reinterpret_cast<uintptr_t>(bytes) % st::DTypeSize(info.dtype) == 0;
+    if (options.map_weights && aligned && file_dtype == model->dtype() && model->device().is_cpu()) {
+      // The deleter holds the mapping for as long as the parameter's storage lives.
+      p.tensor.set_(at::from_blob(
+          const_cast<uint8_t*>(bytes), info.shape, [weights](void*) {}, at::TensorOptions().dtype(file_dtype)));
+      continue;
+    }
     at::Tensor source;
-    if (reinterpret_cast<uintptr_t>(bytes) % st::DTypeSize(info.dtype) == 0) {
+    if (aligned) {
       source = at::from_blob(const_cast<uint8_t*>(bytes), info.shape, at::TensorOptions().dtype(file_dtype));
     } else {
       source = at::empty(info.shape, at::TensorOptions().dtype(file_dtype));
@@ -115,6 +125,20 @@ absl::StatusOr<std::unique_ptr<Transformer>> LoadModel(const std::string& dir, c
     p.tensor.copy_(source);  // copy_ converts dtype and device
   }
   return model;
+}
+
+absl::StatusOr<at::ScalarType> StoredDType(const std::string& dir) {
+  RTO_ASSIGN_OR_RETURN(auto weights, st::Directory::Open(dir));
+  std::map<at::ScalarType, int64_t> elements;
+  for (const auto& [name, entry] : weights->tensors()) {
+    absl::StatusOr<at::ScalarType> t = ToScalarType(entry.info->dtype);
+    if (!t.ok()) continue;  // integer buffers say nothing about the weights' precision
+    elements[*t] += static_cast<int64_t>(entry.info->num_bytes() / st::DTypeSize(entry.info->dtype));
+  }
+  if (elements.empty()) return absl::InvalidArgumentError(absl::StrCat(dir, ": no floating-point weights"));
+  auto most = std::max_element(elements.begin(), elements.end(),
+                               [](const auto& a, const auto& b) { return a.second < b.second; });
+  return most->first;
 }
 
 absl::Status SaveModel(const Transformer& model, const std::string& dir, const SaveOptions& options) {

@@ -23,7 +23,16 @@ struct LoadOptions {
   // When set, a missing score.weight is initialised randomly with this seed instead of
   // being an error (a fresh reward/value head on a pretrained backbone).
   std::optional<uint64_t> init_missing_score_seed;
+  // For frozen models: a parameter whose stored dtype is the compute dtype (on the CPU, aligned)
+  // is a view of the file's read-only memory map instead of a copy, so the processes of a node
+  // that load one file share one copy in the page cache, which the kernel may also drop and
+  // reread under pressure. The mapping lives as long as any such parameter.
+  // REQUIRES: nothing ever writes the model's parameters (a write faults: SIGSEGV).
+  bool map_weights = false;
 };
+
+// The dtype the directory's weights are stored in: that of most of its floating-point elements.
+absl::StatusOr<at::ScalarType> StoredDType(const std::string& dir);
 
 // Validates config.json and every tensor (names, shapes, dtypes) before building the model.
 // Each error names the file and the tensor.

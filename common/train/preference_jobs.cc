@@ -16,6 +16,15 @@
 namespace rto {
 namespace {
 
+// At most `limit` of `pairs` (0: all), a seeded sample in the sampled order.
+std::vector<PairExample> NormalizationSample(const std::vector<PairExample>& pairs, int64_t limit, uint64_t seed) {
+  const int64_t n = static_cast<int64_t>(pairs.size());
+  if (limit == 0 || limit >= n) return pairs;
+  std::vector<PairExample> out;
+  for (int64_t i : DataOrder(n, seed ^ 0x4E0Bull).Next(limit)) out.push_back(pairs[i]);
+  return out;
+}
+
 struct LoadedPairs {
   std::unique_ptr<Tokenizer> tokenizer;
   std::vector<PairExample> pairs;
@@ -77,6 +86,8 @@ absl::Status RmJobConfig::Read(ConfigReader& c) {
   RTO_RETURN_IF_ERROR(c.Read("eval_fraction", &eval_fraction));
   if (!(eval_fraction >= 0 && eval_fraction < 1))
     return absl::InvalidArgumentError("'eval_fraction' must be in [0, 1)");
+  RTO_RETURN_IF_ERROR(c.Read("normalization_pairs", &normalization_pairs));
+  if (normalization_pairs < 0) return absl::InvalidArgumentError("'normalization_pairs' must be >= 0 (0: all)");
   RTO_RETURN_IF_ERROR(train.Read(c));
   return c.CheckNoUnknownKeys();
 }
@@ -161,7 +172,7 @@ absl::Status RunRm(const RmJobConfig& cfg, const std::string& resolved_config, b
                                           {"prompts_truncated", static_cast<double>(data.prompts_truncated)},
                                           {"responses_truncated", static_cast<double>(data.responses_truncated)}}));
   std::vector<double> scores;
-  evaluate(train, &scores);
+  evaluate(NormalizationSample(train, cfg.normalization_pairs, static_cast<uint64_t>(cfg.train.seed)), &scores);
   double mean = 0, var = 0;
   for (double s : scores) mean += s;
   mean /= static_cast<double>(scores.size());
@@ -170,11 +181,9 @@ absl::Status RunRm(const RmJobConfig& cfg, const std::string& resolved_config, b
   nlohmann::json norm = {{"mean", mean}, {"std", std_dev}};
   RTO_RETURN_IF_ERROR(WriteFileAtomically(cfg.data.out + "/final/reward_normalization.json", norm.dump(2) + "\n"));
   auto [accuracy, margin] = evaluate(eval, nullptr);
-  nlohmann::json result = {{"eval_accuracy", accuracy},
-                           {"eval_margin", margin},
-                           {"eval_pairs", eval.size()},
-                           {"score_mean", mean},
-                           {"score_std", std_dev}};
+  nlohmann::json result = {{"eval_accuracy", accuracy}, {"eval_margin", margin},
+                           {"eval_pairs", eval.size()}, {"normalization_scores", scores.size()},
+                           {"score_mean", mean},        {"score_std", std_dev}};
   std::cerr << "reward model: held-out accuracy " << accuracy << " on " << eval.size() << " pairs\n";
   return WriteFileAtomically(cfg.data.out + "/eval.json", result.dump(2) + "\n");
 }

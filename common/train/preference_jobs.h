@@ -32,6 +32,9 @@ struct PreferenceData {
 struct RmJobConfig {
   PreferenceData data;
   double eval_fraction = 0.1;  // held out for accuracy
+  // reward_normalization.json is the mean and std of the final model's scores on at most this
+  // many training pairs (a seeded sample; 0: all of them), so its cost stays bounded.
+  int64_t normalization_pairs = 2048;
   TrainOptions train;
   absl::Status Read(ConfigReader& config);
 };

@@ -1,5 +1,7 @@
 #include "services/scorer/scorer_actor.h"
 
+#include <filesystem>
+
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
@@ -40,17 +42,20 @@ absl::StatusOr<ScoreResult> InProcessScorer::Score(const std::vector<Trajectory>
 }
 
 absl::StatusOr<std::unique_ptr<InProcessScorer>> MakeScorer(const RtoJobConfig& cfg) {
-  RTO_ASSIGN_OR_RETURN(auto reference,
-                       LoadRoleModel(cfg, cfg.models.reference.empty() ? cfg.models.policy : cfg.models.reference,
-                                     HeadKind::kLanguageModel));
+  const std::string reference_dir = cfg.models.reference.empty() ? cfg.models.policy : cfg.models.reference;
+  RTO_ASSIGN_OR_RETURN(auto reference, LoadRoleModel(cfg, reference_dir, HeadKind::kLanguageModel, ModelUse::kFrozen));
   std::unique_ptr<Transformer> dpo, dpo_reference;
   if (cfg.coordinator.reward.dpo_reward_scale != 0) {
-    RTO_ASSIGN_OR_RETURN(dpo, LoadRoleModel(cfg, cfg.models.dpo, HeadKind::kLanguageModel));
-    if (!cfg.models.dpo_reference.empty()) {
-      RTO_ASSIGN_OR_RETURN(dpo_reference, LoadRoleModel(cfg, cfg.models.dpo_reference, HeadKind::kLanguageModel));
+    RTO_ASSIGN_OR_RETURN(dpo, LoadRoleModel(cfg, cfg.models.dpo, HeadKind::kLanguageModel, ModelUse::kFrozen));
+    // The DPO model's reference is usually the policy's reference: then it is held once.
+    std::error_code ec;
+    if (!cfg.models.dpo_reference.empty() &&
+        !std::filesystem::equivalent(cfg.models.dpo_reference, reference_dir, ec)) {
+      RTO_ASSIGN_OR_RETURN(dpo_reference,
+                           LoadRoleModel(cfg, cfg.models.dpo_reference, HeadKind::kLanguageModel, ModelUse::kFrozen));
     }
   }
-  RTO_ASSIGN_OR_RETURN(auto reward, LoadRoleModel(cfg, cfg.models.reward, HeadKind::kScore));
+  RTO_ASSIGN_OR_RETURN(auto reward, LoadRoleModel(cfg, cfg.models.reward, HeadKind::kScore, ModelUse::kFrozen));
   return std::make_unique<InProcessScorer>(std::move(reference), std::move(dpo), std::move(dpo_reference),
                                            std::move(reward), cfg.coordinator.sampling.temperature);
 }

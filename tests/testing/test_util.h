@@ -44,6 +44,15 @@ MATCHER(IsOk, "is OK") {
   return s.ok();
 }
 
+// Matches an OK StatusOr whose value equals `expected`.
+MATCHER_P(IsOkAndHolds, expected, "") {
+  if (!arg.ok()) {
+    *result_listener << "status: " << arg.status().ToString();
+    return false;
+  }
+  return *arg == expected;
+}
+
 // Matches a non-OK status of `code` whose message contains `substring`.
 MATCHER_P2(StatusIs, code, substring, "") {
   const absl::Status& s = GetStatus(arg);

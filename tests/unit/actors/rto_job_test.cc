@@ -15,6 +15,7 @@
 #include "common/train/model_state.h"
 #include "common/util/file.h"
 #include "nlohmann/json.hpp"
+#include "services/scorer/scorer_actor.h"
 #include "tests/testing/synth_world.h"
 #include "tests/testing/test_util.h"
 
@@ -262,6 +263,34 @@ TEST_F(RtoJobTest, PpoNeedsNoDpoModel) {
   ASSERT_THAT(reader, IsOk());
   RtoJobConfig missing;
   EXPECT_THAT(missing.Read(*reader), StatusIs(absl::StatusCode::kInvalidArgument, "models.dpo is required"));
+}
+
+TEST_F(RtoJobTest, FrozenModelsScoreTheSameMappedOrCopiedAndWithTheReferenceNamedTwice) {
+  const Trajectory t{.id = 1, .prompt = {1, 2, 3}, .response = {4, 5, 6}, .logprobs = {-1, -1, -1}};
+  auto score = [&](std::vector<std::string> overrides) {
+    auto scorer = MakeScorer(Config(Join("unused"), std::move(overrides)));
+    EXPECT_THAT(scorer, IsOk());
+    auto result = (*scorer)->Score({t}, true);
+    EXPECT_THAT(result, IsOk());
+    return *result;
+  };
+  const ScoreResult mapped = score({});
+  for (const ScoreResult& other : {score({"frozen.map_weights=false"}), score({"models.dpo_reference=" + Join("init")}),
+                                   score({"frozen.dtype=float32"})}) {
+    EXPECT_EQ(other.ref_logprobs, mapped.ref_logprobs);
+    EXPECT_EQ(other.dpo_logratio, mapped.dpo_logratio);
+    EXPECT_EQ(other.rm_scores, mapped.rm_scores);
+  }
+  // bfloat16 compute is close to float32, not equal.
+  const ScoreResult bf16 = score({"frozen.dtype=bfloat16"});
+  EXPECT_NE(bf16.ref_logprobs, mapped.ref_logprobs);
+  for (size_t i = 0; i < t.response.size(); ++i) EXPECT_NEAR(bf16.ref_logprobs[0][i], mapped.ref_logprobs[0][i], 0.1);
+
+  auto reader = ConfigReader::Parse("models:\n  policy: a\n  dpo: a\n  reward: b\nprompts: c\nout: d\n", "x.yaml",
+                                    {"frozen.dtype=float8"});
+  ASSERT_THAT(reader, IsOk());
+  RtoJobConfig bad;
+  EXPECT_THAT(bad.Read(*reader), StatusIs(absl::StatusCode::kInvalidArgument, "'frozen.dtype': "));
 }
 
 TEST_F(RtoJobTest, BadInputIsRejectedWithAReason) {

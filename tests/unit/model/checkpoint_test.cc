@@ -3,7 +3,10 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <set>
 
 #include "common/safetensors/directory.h"
 #include "common/util/file.h"
@@ -14,6 +17,7 @@ namespace rto {
 namespace {
 
 using testing::IsOk;
+using testing::IsOkAndHolds;
 using testing::RandomModel;
 using testing::StatusIs;
 using testing::TempDir;
@@ -89,6 +93,57 @@ TEST(CheckpointTest, LoadedModelComputesTheSameLogits) {
   c10::NoGradGuard no_grad;
   at::Tensor ids = at::tensor({3, 1, 4, 1, 5}, at::kLong).unsqueeze(0), mask = at::ones({1, 5}, at::kLong);
   EXPECT_TRUE(at::equal(model->Logits(model->Forward(ids, mask)), (*loaded)->Logits((*loaded)->Forward(ids, mask))));
+}
+
+// The file that the mapping holding `address` maps, from /proc/self/maps; "" when anonymous.
+std::string MappedFileOf(const void* address) {
+  std::ifstream maps("/proc/self/maps");
+  const auto a = reinterpret_cast<uintptr_t>(address);
+  for (std::string line; std::getline(maps, line);) {
+    uintptr_t begin = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx", &begin, &end) != 2 || a < begin || a >= end) continue;
+    const size_t slash = line.find('/');
+    return slash == std::string::npos ? "" : line.substr(slash);
+  }
+  return "";
+}
+
+TEST(CheckpointTest, MappedWeightsViewTheFilesAndComputeTheSame) {
+  TempDir tmp;
+  auto model = RandomModel(TinyConfig(2), 6);
+  ASSERT_THAT(SaveModel(*model, tmp.path(), {.max_shard_bytes = 20000}), IsOk());  // several shards
+  ASSERT_THAT(StoredDType(tmp.path()), IsOkAndHolds(at::kFloat));
+  auto mapped = LoadModel(tmp.path(), {.map_weights = true});
+  auto copied = LoadModel(tmp.path());
+  ASSERT_THAT(mapped, IsOk());
+  ASSERT_THAT(copied, IsOk());
+  std::set<std::string> files;
+  for (size_t i = 0; i < model->parameters().size(); ++i) {
+    const std::string file = MappedFileOf((*mapped)->parameters()[i].tensor.data_ptr());
+    EXPECT_TRUE(file.starts_with(tmp.path()) && file.ends_with(".safetensors")) << file;
+    files.insert(file);
+    EXPECT_EQ(MappedFileOf((*copied)->parameters()[i].tensor.data_ptr()), "");
+  }
+  EXPECT_GT(files.size(), 1u);
+  ExpectSameWeights(*model, **mapped);
+  // The mappings outlive LoadModel's own handle on the files: the parameters keep them.
+  c10::NoGradGuard no_grad;
+  at::Tensor ids = at::tensor({3, 1, 4, 1, 5}, at::kLong).unsqueeze(0), mask = at::ones({1, 5}, at::kLong);
+  EXPECT_TRUE(at::equal(model->Logits(model->Forward(ids, mask)), (*mapped)->Logits((*mapped)->Forward(ids, mask))));
+}
+
+TEST(CheckpointTest, MappingNeedsTheStoredDtype) {
+  TempDir tmp;
+  auto model = RandomModel(TinyConfig(2), 7);
+  ASSERT_THAT(SaveModel(*model, tmp.path(), {.dtype = at::kBFloat16}), IsOk());
+  ASSERT_THAT(StoredDType(tmp.path()), IsOkAndHolds(at::kBFloat16));
+  auto as_float = LoadModel(tmp.path(), {.dtype = at::kFloat, .map_weights = true});  // converted: a copy
+  ASSERT_THAT(as_float, IsOk());
+  EXPECT_EQ(MappedFileOf((*as_float)->parameters()[0].tensor.data_ptr()), "");
+  auto stored = LoadModel(tmp.path(), {.dtype = at::kBFloat16, .map_weights = true});
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_TRUE(MappedFileOf((*stored)->parameters()[0].tensor.data_ptr()).ends_with(".safetensors"));
+  EXPECT_TRUE(at::equal((*stored)->parameters()[0].tensor.to(at::kFloat), (*as_float)->parameters()[0].tensor));
 }
 
 TEST(CheckpointTest, RewardModelFromACausalLmGetsAFreshScoreHead) {

@@ -56,9 +56,25 @@ TEST_F(PreferenceJobsTest, RewardModelTrainsEvaluatesAndSavesItsNormalisation) {
   EXPECT_LE(eval["eval_accuracy"].get<double>(), 1.0);
   json norm = json::parse(testing::ReadFile(tmp_.Join("rm/final/reward_normalization.json")));
   EXPECT_GT(norm["std"].get<double>(), 0.0);
+  EXPECT_EQ(eval["normalization_scores"], 2 * 48);  // every training pair: under the bound
   auto rm = LoadModel(tmp_.Join("rm/final"));
   ASSERT_THAT(rm, IsOk());
   EXPECT_EQ((*rm)->config().ArchitectureName(), "LlamaForSequenceClassification");
+}
+
+TEST_F(PreferenceJobsTest, RewardNormalisationUsesABoundedSeededSample) {
+  ConfigReader reader = Reader(tmp_.Join("rm-sample"), "eval_fraction: 0.25\nnormalization_pairs: 10\n");
+  RmJobConfig cfg;
+  ASSERT_THAT(cfg.Read(reader), IsOk());
+  ASSERT_THAT(RunRm(cfg, reader.Resolved(), false), IsOk());
+  json eval = json::parse(testing::ReadFile(tmp_.Join("rm-sample/eval.json")));
+  EXPECT_EQ(eval["normalization_scores"], 2 * 10);
+  json norm = json::parse(testing::ReadFile(tmp_.Join("rm-sample/final/reward_normalization.json")));
+  EXPECT_GT(norm["std"].get<double>(), 0.0);
+
+  ConfigReader bad = Reader(tmp_.Join("rm-bad"), "normalization_pairs: -1\n");
+  RmJobConfig bad_cfg;
+  EXPECT_THAT(bad_cfg.Read(bad), StatusIs(absl::StatusCode::kInvalidArgument, "'normalization_pairs' must be >= 0"));
 }
 
 TEST_F(PreferenceJobsTest, DpoStartsAtLog2AndBothReferenceModesAgree) {
