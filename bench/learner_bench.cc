@@ -10,7 +10,11 @@
 // backward pass does two products per forward product). Element-wise work is not counted, so
 // it shows as lost efficiency.
 //
-//   learner_bench [batch (4)] [sequence length (128)] [repeats (3)]
+// With activation checkpointing on (the fourth argument 1), every decoder layer is recomputed in
+// the backward pass. The peak resident memory during the passes is reported too, read from
+// /proc/self/status (VmHWM) after resetting it (clear_refs 5) once the model exists.
+//
+//   learner_bench [batch (4)] [sequence length (128)] [repeats (3)] [activation checkpointing (0)]
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
@@ -19,6 +23,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "common/model/transformer.h"
@@ -44,6 +50,16 @@ double MedianSeconds(int repeats, Fn fn) {
   return Median(s);
 }
 
+// Peak resident memory since the last ResetPeakMemory, in GiB (0 when /proc cannot tell).
+double PeakMemoryGiB() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / (1024.0 * 1024.0);
+  }
+  return 0;
+}
+void ResetPeakMemory() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
 rto::ModelConfig Qwen05B() {
   rto::ModelConfig c;
   c.vocab_size = 151936;
@@ -64,10 +80,13 @@ rto::ModelConfig Qwen05B() {
 int main(int argc, char** argv) {
   const int64_t batch = argc > 1 ? std::atoll(argv[1]) : 4, seq = argc > 2 ? std::atoll(argv[2]) : 128;
   const int repeats = argc > 3 ? std::atoi(argv[3]) : 3;
+  const bool checkpointing = argc > 4 && std::atoi(argv[4]) != 0;
   const rto::ModelConfig c = Qwen05B();
   const int64_t tokens = batch * seq;
-  std::printf("learner fwd+bwd, Qwen2.5-0.5B shape, float32, batch %ld x %ld tokens, %d threads, median of %d\n\n",
-              batch, seq, at::get_num_threads(), repeats);
+  std::printf(
+      "learner fwd+bwd, Qwen2.5-0.5B shape, float32, batch %ld x %ld tokens, %d threads, median of %d, "
+      "activation checkpointing %s\n\n",
+      batch, seq, at::get_num_threads(), repeats, checkpointing ? "on" : "off");
 
   // The matmul peak, at the shapes of the model's products ([tokens, in] x [in, out]).
   struct Shape {
@@ -82,6 +101,7 @@ int main(int argc, char** argv) {
   double peak = 0;
   for (const Shape& s : shapes) {
     at::Tensor a = at::randn({s.m, s.k}), b = at::randn({s.k, s.n}), c = at::empty({s.m, s.n});
+    ResetPeakMemory();
     const double seconds = MedianSeconds(repeats, [&] { at::mm_out(c, a, b); });  // no allocation: the pure product
     const double gflops = 2.0 * s.m * s.k * s.n / seconds / 1e9;
     peak = std::max(peak, gflops);
@@ -94,6 +114,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   (*model)->InitRandom(0);
+  (*model)->SetActivationCheckpointing(checkpointing);
   int64_t parameters = 0;
   std::vector<at::Tensor> params;
   for (const rto::NamedParameter& p : (*model)->parameters()) {
@@ -118,8 +139,10 @@ int main(int argc, char** argv) {
   const double flops = 3.0 * (2.0 * tokens * matmul_params + attention);
   const double achieved = flops / seconds / 1e9;
   std::printf("\nmodel: %.0fM parameters; %.1f GFLOP per fwd+bwd\n", parameters / 1e6, flops / 1e9);
-  std::printf("| fwd+bwd s | tokens/s | GFLOP/s | matmul peak GFLOP/s | efficiency |\n|---:|---:|---:|---:|---:|\n");
-  std::printf("| %.3f | %.0f | %.1f | %.1f | %.0f%% |\n", seconds, tokens / seconds, achieved, peak,
-              100 * achieved / peak);
+  std::printf(
+      "| fwd+bwd s | tokens/s | GFLOP/s | matmul peak GFLOP/s | efficiency | peak memory GiB |\n"
+      "|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| %.3f | %.0f | %.1f | %.1f | %.0f%% | %.2f |\n", seconds, tokens / seconds, achieved, peak,
+              100 * achieved / peak, PeakMemoryGiB());
   return 0;
 }

@@ -5,9 +5,11 @@
 #include <c10/core/GradMode.h>
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "absl/strings/match.h"
@@ -132,6 +134,46 @@ class LogProbsFunction : public torch::autograd::Function<LogProbsFunction> {
       grad_w.addmm_(dz.t(), hc);
     }
     return {grad_h, grad_w, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+// Activation checkpointing of one decoder layer: the forward pass keeps only the layer's input;
+// the backward pass runs the layer again with autograd on and differentiates that. Costs one
+// more forward of the layer, saves every intermediate activation of it (attention projections,
+// MLP, norms) between the forward and the backward pass.
+struct LayerHolder : torch::CustomClassHolder {
+  explicit LayerHolder(std::function<at::Tensor(const at::Tensor&)> fn) : fn(std::move(fn)) {}
+  std::function<at::Tensor(const at::Tensor&)> fn;  // the layer, all but its input bound
+};
+
+class CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
+ public:
+  // `params`: every tensor `layer` reads that needs a gradient (its weights).
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, c10::intrusive_ptr<LayerHolder> layer,
+                            const at::Tensor& x, at::TensorList params) {
+    ctx->save_for_backward({x});
+    ctx->saved_data["layer"] = c10::IValue::make_capsule(layer);
+    ctx->saved_data["params"] = params.vec();
+    return layer->fn(x);  // autograd is off inside forward
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto layer = c10::static_intrusive_pointer_cast<LayerHolder>(ctx->saved_data["layer"].toCapsule());
+    std::vector<at::Tensor> params = ctx->saved_data["params"].toTensorVector();
+    at::Tensor x = ctx->get_saved_variables()[0].detach().requires_grad_(true);
+    at::Tensor out;
+    {
+      c10::AutoGradMode grad_mode(true);
+      out = layer->fn(x);
+    }
+    std::vector<at::Tensor> inputs = {x};
+    inputs.insert(inputs.end(), params.begin(), params.end());
+    std::vector<at::Tensor> input_grads =
+        torch::autograd::grad({out}, inputs, {grads[0]}, /*retain_graph=*/false, /*create_graph=*/false,
+                              /*allow_unused=*/true);
+    input_grads.insert(input_grads.begin(), at::Tensor());  // none for the layer itself
+    return input_grads;
   }
 };
 
@@ -311,12 +353,25 @@ at::Tensor Transformer::Forward(const at::Tensor& input_ids, const at::Tensor& a
   at::Tensor cos = angles.cos().to(dtype_), sin = angles.sin().to(dtype_);
 
   at::Tensor x = at::embedding(embed_, ids);
+  const bool checkpoint = activation_checkpointing_ && cache == nullptr && c10::GradMode::is_enabled();
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& l = layers_[i];
-    x = x + Attention(l, RmsNorm(x, l.input_norm, config_.rms_norm_eps), cos, sin, mask_add, static_cast<int64_t>(i),
-                      cache);
-    at::Tensor h = RmsNorm(x, l.post_norm, config_.rms_norm_eps);
-    x = x + Linear(at::silu(Linear(h, l.gate_w, l.gate_b)) * Linear(h, l.up_w, l.up_b), l.down_w, l.down_b);
+    auto layer = [this, &l, cos, sin, mask_add, i, cache](const at::Tensor& in) {
+      at::Tensor out = in + Attention(l, RmsNorm(in, l.input_norm, config_.rms_norm_eps), cos, sin, mask_add,
+                                      static_cast<int64_t>(i), cache);
+      at::Tensor h = RmsNorm(out, l.post_norm, config_.rms_norm_eps);
+      return out + Linear(at::silu(Linear(h, l.gate_w, l.gate_b)) * Linear(h, l.up_w, l.up_b), l.down_w, l.down_b);
+    };
+    if (checkpoint) {
+      std::vector<at::Tensor> params;
+      for (const at::Tensor* t : {&l.input_norm, &l.q_w, &l.q_b, &l.k_w, &l.k_b, &l.v_w, &l.v_b, &l.o_w, &l.o_b,
+                                  &l.post_norm, &l.gate_w, &l.gate_b, &l.up_w, &l.up_b, &l.down_w, &l.down_b}) {
+        if (t->defined() && t->requires_grad()) params.push_back(*t);
+      }
+      x = CheckpointedLayer::apply(c10::make_intrusive<LayerHolder>(layer), x, at::TensorList(params));
+    } else {
+      x = layer(x);
+    }
   }
   if (cache != nullptr) cache->length_ += T;
   return RmsNorm(x, final_norm_, config_.rms_norm_eps);

@@ -89,6 +89,11 @@ class Transformer {
 
   KVCache NewCache(int64_t batch, int64_t capacity) const;
 
+  // When on, a Forward that autograd records (grad mode on, no cache) keeps only each decoder
+  // layer's input and recomputes the layer in the backward pass: activation memory of one layer
+  // instead of all, for one more forward pass. Off by default.
+  void SetActivationCheckpointing(bool on) { activation_checkpointing_ = on; }
+
   // Checks shapes, dtypes and id ranges of a batch before it reaches Forward.
   absl::Status ValidateTokens(const at::Tensor& input_ids, const at::Tensor& attention_mask) const;
 
@@ -110,6 +115,7 @@ class Transformer {
   at::Tensor embed_, final_norm_, lm_head_, score_;
   std::vector<Layer> layers_;
   at::Tensor inv_freq_;  // float32 [head_dim / 2]
+  bool activation_checkpointing_ = false;
 };
 
 // Index of the last real token of each row of a mask [B, T] (int64 [B]); 0 for an empty row.

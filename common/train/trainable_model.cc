@@ -13,7 +13,8 @@ absl::Status OptimizerOptions::Read(ConfigReader& c, const std::string& prefix) 
   for (absl::Status s :
        {c.Read(prefix + ".lr", &lr), c.Read(prefix + ".schedule", &schedule),
         c.Read(prefix + ".warmup_steps", &warmup_steps), c.Read(prefix + ".min_lr_ratio", &min_lr_ratio),
-        c.Read(prefix + ".weight_decay", &weight_decay), c.Read(prefix + ".max_grad_norm", &max_grad_norm)}) {
+        c.Read(prefix + ".weight_decay", &weight_decay), c.Read(prefix + ".max_grad_norm", &max_grad_norm),
+        c.Read(prefix + ".activation_checkpointing", &activation_checkpointing)}) {
     RTO_RETURN_IF_ERROR(s);
   }
   return ParseScheduleKind(schedule).status();
@@ -28,7 +29,9 @@ TrainableModel::TrainableModel(Transformer& model, const OptimizerOptions& optio
                 .lr = options.lr,
                 .warmup_steps = options.warmup_steps,
                 .total_steps = options.total_steps,
-                .min_lr_ratio = options.min_lr_ratio} {}
+                .min_lr_ratio = options.min_lr_ratio} {
+  model_.SetActivationCheckpointing(options.activation_checkpointing);
+}
 
 void TrainableModel::Step(Metrics& metrics, const std::string& prefix) {
   const double lr = LearningRate(schedule_, optimizer_.steps());

@@ -15,7 +15,8 @@
 
 namespace rto {
 
-// How a model is optimised: train.* of the offline jobs, actor.* and critic.* of the RL job.
+// How a model is optimised (and trained): train.* of the offline jobs, actor.* and critic.* of
+// the RL job.
 struct OptimizerOptions {
   double lr = 1e-4;
   std::string schedule = "constant";
@@ -23,17 +24,18 @@ struct OptimizerOptions {
   double min_lr_ratio = 0.0;
   double weight_decay = 0.0;
   double max_grad_norm = 1.0;
-  int64_t total_steps = 1;  // optimiser steps the schedule spans (set by the job, not read)
+  bool activation_checkpointing = false;  // Transformer::SetActivationCheckpointing
+  int64_t total_steps = 1;                // optimiser steps the schedule spans (set by the job, not read)
 
-  // Reads <prefix>.lr, .schedule, .warmup_steps, .min_lr_ratio, .weight_decay and
-  // .max_grad_norm, and checks the schedule's name.
+  // Reads <prefix>.lr, .schedule, .warmup_steps, .min_lr_ratio, .weight_decay, .max_grad_norm
+  // and .activation_checkpointing, and checks the schedule's name.
   absl::Status Read(ConfigReader& config, const std::string& prefix);
 };
 
 class TrainableModel {
  public:
-  // Switches the model's parameters to require gradients. REQUIRES: options.schedule names a
-  // schedule (Read checks it).
+  // Switches the model's parameters to require gradients, and its activation checkpointing as
+  // the options say. REQUIRES: options.schedule names a schedule (Read checks it).
   TrainableModel(Transformer& model, const OptimizerOptions& options);
   Transformer& model() { return model_; }
   const Transformer& model() const { return model_; }
