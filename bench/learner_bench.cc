@@ -14,7 +14,11 @@
 // the backward pass. The peak resident memory during the passes is reported too, read from
 // /proc/self/status (VmHWM) after resetting it (clear_refs 5) once the model exists.
 //
+// The fifth argument is the model's dtype (float32, or bfloat16 for a bf16 compute copy's speed:
+// weights, activations and gradients in bf16; the matmul peak is then measured in bf16 too).
+//
 //   learner_bench [batch (4)] [sequence length (128)] [repeats (3)] [activation checkpointing (0)]
+//                 [dtype (float32)]
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
@@ -81,12 +85,17 @@ int main(int argc, char** argv) {
   const int64_t batch = argc > 1 ? std::atoll(argv[1]) : 4, seq = argc > 2 ? std::atoll(argv[2]) : 128;
   const int repeats = argc > 3 ? std::atoi(argv[3]) : 3;
   const bool checkpointing = argc > 4 && std::atoi(argv[4]) != 0;
+  auto dtype = rto::ParseScalarType(argc > 5 ? argv[5] : "float32");
+  if (!dtype.ok()) {
+    std::printf("dtype: %s\n", std::string(dtype.status().message()).c_str());
+    return 1;
+  }
   const rto::ModelConfig c = Qwen05B();
   const int64_t tokens = batch * seq;
   std::printf(
-      "learner fwd+bwd, Qwen2.5-0.5B shape, float32, batch %ld x %ld tokens, %d threads, median of %d, "
+      "learner fwd+bwd, Qwen2.5-0.5B shape, %s, batch %ld x %ld tokens, %d threads, median of %d, "
       "activation checkpointing %s\n\n",
-      batch, seq, at::get_num_threads(), repeats, checkpointing ? "on" : "off");
+      rto::ScalarTypeName(*dtype).c_str(), batch, seq, at::get_num_threads(), repeats, checkpointing ? "on" : "off");
 
   // The matmul peak, at the shapes of the model's products ([tokens, in] x [in, out]).
   struct Shape {
@@ -100,7 +109,9 @@ int main(int argc, char** argv) {
   std::printf("| matmul | GFLOP/s |\n|---|---:|\n");
   double peak = 0;
   for (const Shape& s : shapes) {
-    at::Tensor a = at::randn({s.m, s.k}), b = at::randn({s.k, s.n}), c = at::empty({s.m, s.n});
+    const auto options = at::TensorOptions().dtype(*dtype);
+    at::Tensor a = at::randn({s.m, s.k}, options), b = at::randn({s.k, s.n}, options),
+               c = at::empty({s.m, s.n}, options);
     ResetPeakMemory();
     const double seconds = MedianSeconds(repeats, [&] { at::mm_out(c, a, b); });  // no allocation: the pure product
     const double gflops = 2.0 * s.m * s.k * s.n / seconds / 1e9;
@@ -108,7 +119,7 @@ int main(int argc, char** argv) {
     std::printf("| %s (%ld x %ld x %ld) | %.1f |\n", s.what, s.m, s.k, s.n, gflops);
   }
 
-  auto model = rto::Transformer::Create(c, at::kFloat, at::kCPU);
+  auto model = rto::Transformer::Create(c, *dtype, at::kCPU);
   if (!model.ok()) {
     std::printf("model: %s\n", std::string(model.status().message()).c_str());
     return 1;
