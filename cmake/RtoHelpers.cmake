@@ -19,10 +19,15 @@ function(_rto_common_setup target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers)
 endfunction()
 
-function(_rto_torch_setup target)
-  target_link_libraries(${target} PUBLIC rto_libtorch)
+# A torch unit's target uses the one precompiled header (and its -pthread, see above).
+function(rto_reuse_torch_pch target)
   target_precompile_headers(${target} REUSE_FROM rto_torch_pch)
   target_compile_options(${target} PRIVATE -pthread)
+endfunction()
+
+function(_rto_torch_setup target)
+  target_link_libraries(${target} PUBLIC rto_libtorch)
+  rto_reuse_torch_pch(${target})
   # LibTorch's headers trip these; our own code is still checked by -Wall -Wextra.
   target_compile_options(${target} PRIVATE -Wno-unused-parameter -Wno-sign-compare)
 endfunction()

@@ -118,8 +118,18 @@ absl::Status ReadTrainingKeys(ConfigReader& c, RtoJobConfig& j) {
   if (epochs < 1 || mini_batch < 1 || micro_batch < 1) {
     return absl::InvalidArgumentError("ppo.epochs, ppo.mini_batch and ppo.micro_batch must be >= 1");
   }
-  RTO_RETURN_IF_ERROR(j.actor.optimizer.Read(c, "actor"));
-  RTO_RETURN_IF_ERROR(j.critic.optimizer.Read(c, "critic"));
+  for (auto [o, prefix] : {std::pair{&j.actor, "actor"}, std::pair{&j.critic, "critic"}}) {
+    RTO_RETURN_IF_ERROR(o->optimizer.Read(c, prefix));
+    std::string precision = "fp32";
+    RTO_RETURN_IF_ERROR(c.Read(absl::StrCat(prefix, ".precision"), &precision));
+    absl::StatusOr<Precision> p = ParsePrecision(precision);
+    if (!p.ok()) return absl::InvalidArgumentError(absl::StrCat("'", prefix, ".precision': ", p.status().message()));
+    if (*p == Precision::kBf16 && j.dtype != "float32") {
+      return absl::InvalidArgumentError(absl::StrCat(prefix, ".precision bf16 keeps float32 master weights, so dtype ",
+                                                     "must be float32, not ", j.dtype));
+    }
+    o->precision = *p;
+  }
   const CoordinatorOptions& k = j.coordinator;
   const int64_t batch = k.prompts_per_step * k.samples_per_prompt;
   for (ActorTrainOptions* o : {&j.actor, &j.critic}) {

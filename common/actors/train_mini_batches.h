@@ -17,6 +17,7 @@ namespace rto {
 // into micro-batches.
 struct ActorTrainOptions {
   OptimizerOptions optimizer{.lr = 1e-5};
+  Precision precision = Precision::kFp32;  // <role>.precision: fp32, or bf16 (mixed precision)
   int64_t epochs = 1;
   int64_t mini_batch = 16;   // trajectories per optimiser step
   int64_t micro_batch = 16;  // trajectories per forward/backward

@@ -1,7 +1,10 @@
 #include "common/train/trainable_model.h"
 
+#include <c10/core/GradMode.h>
+
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "common/train/model_state.h"
 #include "common/util/file.h"
 #include "common/util/json_file.h"
@@ -20,8 +23,29 @@ absl::Status OptimizerOptions::Read(ConfigReader& c, const std::string& prefix) 
   return ParseScheduleKind(schedule).status();
 }
 
-TrainableModel::TrainableModel(Transformer& model, const OptimizerOptions& options)
-    : model_(model),
+absl::StatusOr<Precision> ParsePrecision(const std::string& name) {
+  if (name == "fp32") return Precision::kFp32;
+  if (name == "bf16") return Precision::kBf16;
+  return absl::InvalidArgumentError(absl::StrCat("precision '", name, "': expected fp32 or bf16"));
+}
+
+namespace {
+
+// A copy of `model` in `dtype` on its device.
+std::unique_ptr<Transformer> CopyIn(const Transformer& model, at::ScalarType dtype) {
+  std::unique_ptr<Transformer> copy = *Transformer::Create(model.config(), dtype, model.device());
+  c10::NoGradGuard no_grad;
+  for (size_t i = 0; i < model.parameters().size(); ++i) {
+    copy->parameters()[i].tensor.copy_(model.parameters()[i].tensor);
+  }
+  return copy;
+}
+
+}  // namespace
+
+TrainableModel::TrainableModel(Transformer& model, const OptimizerOptions& options, Precision precision)
+    : master_(model),
+      compute_(precision == Precision::kBf16 ? CopyIn(model, at::kBFloat16) : nullptr),
       options_(options),
       params_(TrainableParameters(model)),
       optimizer_(params_, DecayFlags(model), {.weight_decay = options.weight_decay}),
@@ -30,28 +54,44 @@ TrainableModel::TrainableModel(Transformer& model, const OptimizerOptions& optio
                 .warmup_steps = options.warmup_steps,
                 .total_steps = options.total_steps,
                 .min_lr_ratio = options.min_lr_ratio} {
-  model_.SetActivationCheckpointing(options.activation_checkpointing);
+  TORCH_CHECK(compute_ == nullptr || model.dtype() == at::kFloat, "mixed precision needs float32 master weights");
+  if (compute_) compute_params_ = TrainableParameters(*compute_);
+  this->model().SetActivationCheckpointing(options.activation_checkpointing);
 }
 
+TrainableModel::~TrainableModel() = default;
+
 void TrainableModel::Step(Metrics& metrics, const std::string& prefix) {
+  for (size_t i = 0; i < compute_params_.size(); ++i) {
+    at::Tensor& grad = compute_params_[i].mutable_grad();
+    if (grad.defined()) params_[i].mutable_grad() = grad.to(at::kFloat);
+    grad.reset();
+  }
   const double lr = LearningRate(schedule_, optimizer_.steps());
   const double norm = ClipGradNorm(params_, options_.max_grad_norm);
   optimizer_.Step(lr);
   optimizer_.ZeroGrad();
+  CopyMasterIntoCompute();
   metrics[prefix + "lr"] = lr;
   const auto previous = metrics.find(prefix + "grad_norm");
   metrics[prefix + "grad_norm"] = previous == metrics.end() ? norm : std::max(previous->second, norm);
 }
 
+void TrainableModel::CopyMasterIntoCompute() {
+  c10::NoGradGuard no_grad;
+  for (size_t i = 0; i < compute_params_.size(); ++i) compute_params_[i].copy_(params_[i]);
+}
+
 absl::Status TrainableModel::Save(const std::string& dir, const std::string& tokenizer_dir) const {
-  RTO_RETURN_IF_ERROR(SaveModelWithTokenizer(model_, dir + "/model", tokenizer_dir));
+  RTO_RETURN_IF_ERROR(SaveModelWithTokenizer(master_, dir + "/model", tokenizer_dir));
   RTO_RETURN_IF_ERROR(SaveOptimizer(optimizer_, dir + "/optimizer.safetensors"));
   return WriteFileAtomically(dir + "/optimizer.json",
                              nlohmann::json{{"optimizer_steps", optimizer_.steps()}}.dump() + "\n");
 }
 
 absl::Status TrainableModel::Restore(const std::string& dir) {
-  RTO_RETURN_IF_ERROR(RestoreWeights(model_, dir + "/model"));
+  RTO_RETURN_IF_ERROR(RestoreWeights(master_, dir + "/model"));
+  CopyMasterIntoCompute();
   const std::string path = dir + "/optimizer.json";
   RTO_ASSIGN_OR_RETURN(nlohmann::json state, ReadJsonObject(path));
   RTO_ASSIGN_OR_RETURN(int64_t steps, JsonInt(state, path, "optimizer_steps"));

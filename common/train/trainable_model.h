@@ -4,10 +4,12 @@
 // train through it. Not thread-safe.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/config/config.h"
 #include "common/model/transformer.h"
 #include "common/train/optimizer.h"
@@ -32,15 +34,30 @@ struct OptimizerOptions {
   absl::Status Read(ConfigReader& config, const std::string& prefix);
 };
 
+// The dtype that forward and backward passes run in. kBf16 is mixed precision: a bf16 copy of the
+// weights computes, while the fp32 weights (the master weights), their gradients and the Adam
+// moments stay fp32.
+enum class Precision { kFp32, kBf16 };
+// "fp32" or "bf16".
+absl::StatusOr<Precision> ParsePrecision(const std::string& name);
+
 class TrainableModel {
  public:
-  // Switches the model's parameters to require gradients, and its activation checkpointing as
-  // the options say. REQUIRES: options.schedule names a schedule (Read checks it).
-  TrainableModel(Transformer& model, const OptimizerOptions& options);
-  Transformer& model() { return model_; }
-  const Transformer& model() const { return model_; }
+  // Switches the parameters to require gradients, and activation checkpointing as the options
+  // say. REQUIRES: options.schedule names a schedule (Read checks it); `model` is float32 when
+  // precision is kBf16.
+  TrainableModel(Transformer& model, const OptimizerOptions& options, Precision precision = Precision::kFp32);
+  ~TrainableModel();
+  // The model that forward and backward passes run on: the bf16 copy under kBf16, else the
+  // master.
+  Transformer& model() { return compute_ ? *compute_ : master_; }
+  // The weights the optimiser updates, saves and restores (the model given to the constructor):
+  // what checkpoints hold and what goes to the rollout workers.
+  const Transformer& master() const { return master_; }
   // Clips the gradients, steps the optimiser at the scheduled rate, zeroes the gradients, and
   // reports <prefix>lr and <prefix>grad_norm (the largest pre-clip norm of the metrics' step).
+  // Under kBf16 the bf16 gradients are first taken into the fp32 master gradients, and the
+  // updated master weights are copied into the bf16 model afterwards.
   void Step(Metrics& metrics, const std::string& prefix = "");
   int64_t optimizer_steps() const { return optimizer_.steps(); }
   // dir/model (HF directory + tokenizer files of `tokenizer_dir`), dir/optimizer.safetensors and
@@ -49,9 +66,12 @@ class TrainableModel {
   absl::Status Restore(const std::string& dir);
 
  private:
-  Transformer& model_;
+  void CopyMasterIntoCompute();
+  Transformer& master_;
+  std::unique_ptr<Transformer> compute_;  // the bf16 copy under kBf16, else null
   OptimizerOptions options_;
-  std::vector<at::Tensor> params_;
+  std::vector<at::Tensor> params_;          // the master's
+  std::vector<at::Tensor> compute_params_;  // the bf16 copy's, in the same order
   AdamW optimizer_;
   ScheduleOptions schedule_;
 };

@@ -14,7 +14,7 @@ InProcessCritic::InProcessCritic(std::unique_ptr<Transformer> value_model, const
                                  double value_clip, std::string tokenizer_dir)
     : value_model_(std::move(value_model)),
       options_(options),
-      trainable_(*value_model_, options.optimizer),
+      trainable_(*value_model_, options.optimizer, options.precision),
       value_clip_(value_clip),
       tokenizer_dir_(std::move(tokenizer_dir)) {}
 

@@ -20,7 +20,7 @@ InProcessLearner::InProcessLearner(std::unique_ptr<Transformer> policy, const Ac
                                    std::shared_ptr<WeightPublisher> weights)
     : policy_(std::move(policy)),
       options_(options),
-      trainable_(*policy_, options.optimizer),
+      trainable_(*policy_, options.optimizer, options.precision),
       clip_eps_(clip_eps),
       temperature_(LogProbTemperature(temperature)),
       tokenizer_dir_(std::move(tokenizer_dir)),
@@ -70,7 +70,7 @@ absl::StatusOr<Metrics> InProcessLearner::Train(const PolicyExperience& e, int64
 }
 
 absl::StatusOr<WeightSyncStats> InProcessLearner::PublishWeights(const std::optional<WeightGroupOptions>& group) {
-  return weights_->Publish(trainable_.model(), version_, group);
+  return weights_->Publish(trainable_.master(), version_, group);
 }
 
 absl::Status InProcessLearner::Save(const std::string& dir) {
@@ -87,7 +87,7 @@ absl::Status InProcessLearner::Restore(const std::string& dir) {
 }
 
 absl::Status InProcessLearner::SavePolicy(const std::string& dir) {
-  return SaveModelWithTokenizer(trainable_.model(), dir, tokenizer_dir_);
+  return SaveModelWithTokenizer(trainable_.master(), dir, tokenizer_dir_);
 }
 
 absl::StatusOr<std::unique_ptr<InProcessLearner>> MakeLearner(const RtoJobConfig& cfg,

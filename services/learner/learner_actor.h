@@ -23,12 +23,12 @@ class InProcessLearner : public Learner {
   absl::StatusOr<PolicyEvaluation> LogProbs(const std::vector<Trajectory>& trajectories) override;
   absl::StatusOr<Metrics> Train(const PolicyExperience& experience, int64_t step) override;
   absl::StatusOr<WeightSyncStats> PublishWeights(const std::optional<WeightGroupOptions>& group) override;
-  absl::StatusOr<WeightsFingerprint> Fingerprint() override { return rto::Fingerprint(trainable_.model(), version_); }
+  absl::StatusOr<WeightsFingerprint> Fingerprint() override { return rto::Fingerprint(trainable_.master(), version_); }
   int64_t version() const override { return version_; }
   absl::Status Save(const std::string& dir) override;
   absl::Status Restore(const std::string& dir) override;
   absl::Status SavePolicy(const std::string& dir) override;
-  const Transformer& policy() { return trainable_.model(); }
+  const Transformer& policy() { return trainable_.master(); }
 
  private:
   std::unique_ptr<Transformer> policy_;

@@ -133,15 +133,22 @@ TEST_F(RtoJobTest, RolloutLogProbsEqualTheLearnersForwardAndTheFirstRatioIsOne) 
   }
 }
 
+// The mean RM score of the last two of 12 steps is above that of the first two.
+void ExpectTheRewardModelScoreRises(const std::vector<json>& m) {
+  auto mean = [&](size_t a, size_t b) {
+    return (m[a]["reward/rm_score"].get<double>() + m[b]["reward/rm_score"].get<double>()) / 2;
+  };
+  const double first = mean(0, 1), last = mean(10, 11);
+  EXPECT_GT(last, first + 0.5) << "first " << first << " last " << last;
+  std::cerr << "mean RM score: steps 1-2 " << first << ", steps 11-12 " << last << "\n";
+}
+
 TEST_F(RtoJobTest, ShortRunRaisesTheRewardModelScoreWithFiniteKl) {
   RtoJobConfig cfg = Config(Join("raise"), {"steps=12", "checkpoint.every=12"});
   ASSERT_THAT(RunRto(cfg, resolved_, false), IsOk());
   std::vector<json> m = Metrics(Join("raise"));
   ASSERT_EQ(m.size(), 12u);
-  const double first = (m[0]["reward/rm_score"].get<double>() + m[1]["reward/rm_score"].get<double>()) / 2;
-  const double last = (m[10]["reward/rm_score"].get<double>() + m[11]["reward/rm_score"].get<double>()) / 2;
-  EXPECT_GT(last, first + 0.5) << "first " << first << " last " << last;
-  std::cerr << "mean RM score: steps 1-2 " << first << ", steps 11-12 " << last << "\n";
+  ExpectTheRewardModelScoreRises(m);
   for (const json& step : m) {
     EXPECT_TRUE(std::isfinite(step["kl/ref"].get<double>()));
     EXPECT_LT(step["rollout/logprob_max_diff"].get<double>(), 1e-4);
@@ -160,6 +167,34 @@ TEST_F(RtoJobTest, ShortRunRaisesTheRewardModelScoreWithFiniteKl) {
   EXPECT_TRUE(fs::exists(Join("raise/final/model.safetensors")));
   EXPECT_TRUE(fs::exists(Join("raise/final/tokenizer.json")));
   EXPECT_TRUE(fs::exists(Join("raise/summary.json")));
+}
+
+// bf16 compute over fp32 masters: the run trains (the RM score rises as in fp32), the rollout
+// samples from the fp32 masters the learner publishes, and checkpoints hold fp32.
+TEST_F(RtoJobTest, MixedPrecisionTrainsAndKeepsFloat32Masters) {
+  RtoJobConfig cfg = Config(Join("mixed"), {"steps=12", "checkpoint.every=12", "eval.every=0", "actor.precision=bf16",
+                                            "critic.precision=bf16"});
+  ASSERT_THAT(RunRto(cfg, resolved_, false), IsOk());
+  std::vector<json> m = Metrics(Join("mixed"));
+  ASSERT_EQ(m.size(), 12u);
+  ExpectTheRewardModelScoreRises(m);
+  for (const json& step : m) {
+    // The behaviour log-probs (fp32 weights) against the learner's bf16 forward.
+    EXPECT_GT(step["rollout/logprob_max_diff"].get<double>(), 1e-4);
+    EXPECT_LT(step["rollout/logprob_max_diff"].get<double>(), 0.5);
+    EXPECT_TRUE(std::isfinite(step["critic/value_loss"].get<double>()));
+  }
+  for (const std::string dir : {"final", "checkpoints/step-12/critic/model", "checkpoints/step-12/policy/model"}) {
+    auto model = LoadModel(Join("mixed/" + dir));
+    ASSERT_THAT(model, IsOk()) << dir;
+    EXPECT_EQ((*model)->dtype(), at::kFloat) << dir;
+  }
+
+  auto reader = ConfigReader::Parse("models:\n  policy: a\n  dpo: a\n  reward: b\nprompts: c\nout: d\n", "x.yaml",
+                                    {"dtype=bfloat16", "critic.precision=bf16"});
+  ASSERT_THAT(reader, IsOk());
+  RtoJobConfig bad;
+  EXPECT_THAT(bad.Read(*reader), StatusIs(absl::StatusCode::kInvalidArgument, "critic.precision bf16 keeps float32"));
 }
 
 // Same metrics (timings aside) and bitwise equal final policy and critic.
