@@ -20,15 +20,21 @@ AdamW::AdamW(std::vector<at::Tensor> params, std::vector<bool> decay, AdamWOptio
 }
 
 void AdamW::Step(double lr) {
+  std::vector<at::Tensor> grads;
+  for (const at::Tensor& p : params_) grads.push_back(p.grad());
+  Step(lr, grads);
+}
+
+void AdamW::Step(double lr, const std::vector<at::Tensor>& grads) {
   c10::NoGradGuard no_grad;
   ++steps_;
   const double bias1 = 1 - std::pow(options_.beta1, static_cast<double>(steps_));
   const double bias2 = 1 - std::pow(options_.beta2, static_cast<double>(steps_));
   for (size_t i = 0; i < params_.size(); ++i) {
     at::Tensor& p = params_[i];
-    if (!p.grad().defined()) continue;
+    if (!grads[i].defined()) continue;
     // Moments live in float32 whatever the parameter's dtype; the update is applied in float32.
-    at::Tensor g = p.grad().to(at::kFloat);
+    at::Tensor g = grads[i].to(at::kFloat);
     at::Tensor w = p.to(at::kFloat);
     if (decay_[i] && options_.weight_decay != 0) w.mul_(1 - lr * options_.weight_decay);
     exp_avg_[i].mul_(options_.beta1).add_(g, 1 - options_.beta1);

@@ -31,6 +31,10 @@ class AdamW {
   // One update with learning rate `lr` from the gradients in params[i].grad(); parameters
   // without a gradient are left alone (their moments too).
   void Step(double lr);
+  // The same from gradients given apart, grads[i] for params[i] (undefined: none), of any
+  // floating dtype: each is taken to float32 in turn, so a bf16 model's gradients update fp32
+  // master weights without an fp32 copy of them all. REQUIRES: grads.size() == params.size().
+  void Step(double lr, const std::vector<at::Tensor>& grads);
   void ZeroGrad();
   int64_t steps() const { return steps_; }
 
