@@ -9,7 +9,9 @@
 
 #include "absl/status/status.h"
 #include "common/actors/trajectory_batch.h"
+#include "common/train/data_parallel.h"
 #include "common/train/trainable_model.h"
+#include "common/util/status_macros.h"
 
 namespace rto {
 
@@ -29,7 +31,9 @@ std::vector<std::vector<int64_t>> MiniBatches(const ActorTrainOptions& options, 
 
 // Runs `loss_of(micro_batch, rows, mini_batch_index)` (which returns the summed per-token loss)
 // over the micro-batches of each mini-batch, normalised by the mini-batch's tokens, and steps
-// once per mini-batch.
+// once per mini-batch. When the model trains data-parallel, this rank runs only its share of each
+// mini-batch's rows (RankShare), still normalised by the whole mini-batch's tokens, and the
+// step sums the gradients over the ranks.
 template <typename LossFn>
 absl::Status TrainMiniBatches(TrainableModel& trainable, const ActorTrainOptions& o, const TrajectoryBatch& batch,
                               int64_t step, Metrics& metrics, const std::string& prefix, LossFn loss_of) {
@@ -37,13 +41,15 @@ absl::Status TrainMiniBatches(TrainableModel& trainable, const ActorTrainOptions
   for (const std::vector<int64_t>& mini : MiniBatches(o, batch.ids.size(0), step)) {
     const double tokens =
         batch.mask.index_select(0, at::tensor(mini, at::kLong).to(batch.mask.device())).sum().item<double>();
-    for (size_t begin = 0; begin < mini.size(); begin += o.micro_batch) {
-      std::vector<int64_t> rows(mini.begin() + begin,
-                                mini.begin() + std::min(mini.size(), begin + static_cast<size_t>(o.micro_batch)));
+    const DataParallelGroup* group = trainable.data_parallel();
+    const std::vector<int64_t> mine = group ? RankShare(mini, group->rank(), group->world_size()) : mini;
+    for (size_t begin = 0; begin < mine.size(); begin += o.micro_batch) {
+      std::vector<int64_t> rows(mine.begin() + begin,
+                                mine.begin() + std::min(mine.size(), begin + static_cast<size_t>(o.micro_batch)));
       at::Tensor loss_sum = loss_of(SelectRows(batch, rows), rows, index);
       (loss_sum / tokens).backward();
     }
-    trainable.Step(metrics, prefix);
+    RTO_RETURN_IF_ERROR(trainable.Step(metrics, prefix));
     ++index;
   }
   return absl::OkStatus();

@@ -61,7 +61,10 @@ TrainableModel::TrainableModel(Transformer& model, const OptimizerOptions& optio
 
 TrainableModel::~TrainableModel() = default;
 
-void TrainableModel::Step(Metrics& metrics, const std::string& prefix) {
+absl::Status TrainableModel::Step(Metrics& metrics, const std::string& prefix) {
+  if (data_parallel_ != nullptr) {
+    RTO_RETURN_IF_ERROR(data_parallel_->AllReduceGradients(compute_ ? compute_params_ : params_));
+  }
   const double lr = LearningRate(schedule_, optimizer_.steps());
   double norm = 0;
   if (compute_) {
@@ -81,6 +84,7 @@ void TrainableModel::Step(Metrics& metrics, const std::string& prefix) {
   metrics[prefix + "lr"] = lr;
   const auto previous = metrics.find(prefix + "grad_norm");
   metrics[prefix + "grad_norm"] = previous == metrics.end() ? norm : std::max(previous->second, norm);
+  return absl::OkStatus();
 }
 
 void TrainableModel::CopyMasterIntoCompute() {

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "common/config/config.h"
 #include "common/model/transformer.h"
+#include "common/train/data_parallel.h"
 #include "common/train/optimizer.h"
 #include "common/util/metrics.h"
 
@@ -58,7 +59,13 @@ class TrainableModel {
   // reports <prefix>lr and <prefix>grad_norm (the largest pre-clip norm of the metrics' step).
   // Under kBf16 the bf16 gradients update the fp32 masters (clipped by their norm), which are
   // then copied into the bf16 model.
-  void Step(Metrics& metrics, const std::string& prefix = "");
+  // With a data-parallel group, the gradients are first summed over its ranks (see
+  // data_parallel.h); an error of the group is returned and nothing is updated.
+  absl::Status Step(Metrics& metrics, const std::string& prefix = "");
+  // The group whose ranks train this model together; null (the default): this process alone.
+  // The group must outlive its use here.
+  void SetDataParallel(DataParallelGroup* group) { data_parallel_ = group; }
+  DataParallelGroup* data_parallel() const { return data_parallel_; }
   int64_t optimizer_steps() const { return optimizer_.steps(); }
   // dir/model (HF directory + tokenizer files of `tokenizer_dir`), dir/optimizer.safetensors and
   // dir/optimizer.json (the step count); Restore reads them back into this model.
@@ -72,6 +79,7 @@ class TrainableModel {
   OptimizerOptions options_;
   std::vector<at::Tensor> params_;          // the master's
   std::vector<at::Tensor> compute_params_;  // the bf16 copy's, in the same order
+  DataParallelGroup* data_parallel_ = nullptr;
   AdamW optimizer_;
   ScheduleOptions schedule_;
 };

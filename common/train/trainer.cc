@@ -89,7 +89,7 @@ absl::Status Trainer::Run(const StepFunction& step_fn, const Metrics& extra_summ
     std::vector<std::vector<int64_t>> micro;
     for (int64_t m = 0; m < options_.grad_accum; ++m) micro.push_back(order_.Next(options_.micro_batch));
     RTO_ASSIGN_OR_RETURN(Metrics metrics, step_fn(micro));
-    trainable_.Step(metrics);
+    RTO_RETURN_IF_ERROR(trainable_.Step(metrics));
     const double seconds = SecondsSince(begin);
     if (metrics.count("tokens")) metrics["tokens_per_s"] = metrics["tokens"] / seconds;
     metrics["step_seconds"] = seconds;

@@ -1,0 +1,133 @@
+#include "common/train/data_parallel.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+
+namespace rto {
+
+struct DataParallelRendezvous::Impl {
+  c10::intrusive_ptr<c10d::TCPStore> store;
+};
+
+DataParallelRendezvous::DataParallelRendezvous(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DataParallelRendezvous::~DataParallelRendezvous() = default;
+int DataParallelRendezvous::port() const { return impl_->store->getPort(); }
+
+absl::StatusOr<std::unique_ptr<DataParallelRendezvous>> DataParallelRendezvous::Start(
+    const std::string& host, int port, std::chrono::milliseconds timeout) {
+  auto impl = std::make_unique<Impl>();
+  try {
+    c10d::TCPStoreOptions s;
+    s.port = static_cast<uint16_t>(port);
+    s.isServer = true;
+    s.timeout = timeout;
+    impl->store = c10::make_intrusive<c10d::TCPStore>(host, s);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot start the data-parallel rendezvous on ", host, ":", port, ": ", e.what()));
+  }
+  return std::unique_ptr<DataParallelRendezvous>(new DataParallelRendezvous(std::move(impl)));
+}
+
+struct DataParallelGroup::Impl {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+};
+
+DataParallelGroup::DataParallelGroup(DataParallelOptions options, std::unique_ptr<Impl> impl)
+    : options_(std::move(options)), impl_(std::move(impl)) {}
+
+DataParallelGroup::~DataParallelGroup() = default;
+
+absl::StatusOr<std::unique_ptr<DataParallelGroup>> DataParallelGroup::Join(const DataParallelOptions& o,
+                                                                         DataParallelRendezvous* rendezvous) {
+  if (o.world_size < 1 || o.rank < 0 || o.rank >= o.world_size) {
+    return absl::InvalidArgumentError(absl::StrCat("rank ", o.rank, " outside a data-parallel group of ", o.world_size));
+  }
+  if ((o.rank == 0) != (rendezvous != nullptr)) {
+    return absl::InvalidArgumentError("rank 0 hosts the data-parallel rendezvous; the other ranks connect to it");
+  }
+  if (o.bucket_bytes < 1) return absl::InvalidArgumentError("bucket_bytes must be >= 1");
+  auto impl = std::make_unique<Impl>();
+  try {
+    if (rendezvous != nullptr) {
+      impl->store = rendezvous->impl_->store;
+    } else {
+      c10d::TCPStoreOptions s;
+      s.port = static_cast<uint16_t>(o.port);
+      s.isServer = false;
+      s.timeout = o.timeout;
+      impl->store = c10::make_intrusive<c10d::TCPStore>(o.host, s);
+    }
+    auto gloo = c10d::ProcessGroupGloo::Options::create(o.timeout);
+    gloo->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(o.host));
+    impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
+        c10::make_intrusive<c10d::PrefixStore>("data_parallel/", impl->store), o.rank, o.world_size, gloo);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("rank ", o.rank, " could not join the data-parallel group of ",
+                                               o.world_size, " via ", o.host, ":", o.port, ": ", e.what()));
+  }
+  return std::unique_ptr<DataParallelGroup>(new DataParallelGroup(o, std::move(impl)));
+}
+
+absl::Status DataParallelGroup::AllReduceGradients(const std::vector<at::Tensor>& params) {
+  if (options_.world_size == 1) return absl::OkStatus();
+  c10::NoGradGuard no_grad;
+  // Buckets of consecutive parameters of one dtype, each flattened into one tensor.
+  std::vector<std::vector<size_t>> buckets;
+  int64_t bytes = 0;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const int64_t size = params[i].numel() * static_cast<int64_t>(params[i].element_size());
+    if (buckets.empty() || bytes + size > options_.bucket_bytes ||
+        params[buckets.back().front()].scalar_type() != params[i].scalar_type()) {
+      buckets.emplace_back();
+      bytes = 0;
+    }
+    buckets.back().push_back(i);
+    bytes += size;
+  }
+  for (const std::vector<size_t>& bucket : buckets) {
+    std::vector<at::Tensor> grads;
+    for (size_t i : bucket) {
+      const at::Tensor& p = params[i];
+      if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
+      grads.push_back(p.grad().reshape({-1}));
+    }
+    std::vector<at::Tensor> flat = {at::cat(grads)};
+    c10d::AllreduceOptions sum;
+    sum.reduceOp = c10d::ReduceOp::SUM;
+    sum.timeout = options_.timeout;
+    try {
+      if (!impl_->group->allreduce(flat, sum)->wait(options_.timeout)) {
+        return absl::DeadlineExceededError(absl::StrCat("data-parallel rank ", options_.rank, " of ",
+                                                        options_.world_size, ": the gradient sum timed out"));
+      }
+    } catch (const std::exception& e) {
+      return absl::UnavailableError(absl::StrCat("data-parallel rank ", options_.rank, " of ", options_.world_size,
+                                                 ": the gradient sum failed: ", e.what()));
+    }
+    int64_t offset = 0;
+    for (size_t i : bucket) {
+      const at::Tensor& g = params[i].grad();
+      g.copy_(flat[0].narrow(0, offset, g.numel()).view_as(g));
+      offset += g.numel();
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<int64_t> RankShare(const std::vector<int64_t>& rows, int rank, int world_size) {
+  const size_t n = rows.size(), w = static_cast<size_t>(world_size), r = static_cast<size_t>(rank);
+  const size_t begin = r * (n / w) + std::min(r, n % w);
+  const size_t end = begin + n / w + (r < n % w ? 1 : 0);
+  return {rows.begin() + begin, rows.begin() + end};
+}
+
+}  // namespace rto
