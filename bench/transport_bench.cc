@@ -37,8 +37,8 @@ double Seconds(Clock::time_point start) { return std::chrono::duration<double>(C
 // sees it (from its call to the moment every receiver holds the bytes).
 class Group {
  public:
-  Group(rto::WeightRendezvous& server, int receivers, int64_t generation, bool shared_memory,
-        std::vector<at::Tensor>& sent, std::vector<std::vector<at::Tensor>>& received)
+  Group(rto::Rendezvous& server, int receivers, int64_t generation, bool shared_memory, std::vector<at::Tensor>& sent,
+        std::vector<std::vector<at::Tensor>>& received)
       : sent_(sent), received_(received) {
     rto::WeightGroupOptions o{.store_port = server.port(),
                               .world_size = 1 + receivers,
@@ -89,7 +89,7 @@ class Group {
 };
 
 void WeightSync(int receivers) {
-  auto server = rto::WeightRendezvous::Start("127.0.0.1", 0, std::chrono::seconds(120));
+  auto server = rto::Rendezvous::Start("127.0.0.1", 0, std::chrono::seconds(120));
   if (!server.ok()) {
     std::printf("weight store: %s\n", std::string(server.status().message()).c_str());
     return;

@@ -14,7 +14,7 @@ namespace rto {
 class BroadcastWeightChannel : public WeightPublisher, public WeightSource {
  public:
   // The learner passes the rendezvous store it hosts; rollout workers pass null.
-  explicit BroadcastWeightChannel(std::unique_ptr<WeightRendezvous> rendezvous = nullptr)
+  explicit BroadcastWeightChannel(std::unique_ptr<Rendezvous> rendezvous = nullptr)
       : rendezvous_(std::move(rendezvous)) {}
   absl::StatusOr<WeightSyncStats> Publish(const Transformer& model, int64_t version,
                                           const std::optional<WeightGroupOptions>& group) override;
@@ -25,7 +25,7 @@ class BroadcastWeightChannel : public WeightPublisher, public WeightSource {
  private:
   absl::StatusOr<WeightSyncStats> Run(const Transformer& model, int64_t version,
                                       const std::optional<WeightGroupOptions>& group);
-  std::unique_ptr<WeightRendezvous> rendezvous_;
+  std::unique_ptr<Rendezvous> rendezvous_;
   std::unique_ptr<WeightGroup> group_;
 };
 

@@ -12,30 +12,6 @@
 
 namespace rto {
 
-struct DataParallelRendezvous::Impl {
-  c10::intrusive_ptr<c10d::TCPStore> store;
-};
-
-DataParallelRendezvous::DataParallelRendezvous(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-DataParallelRendezvous::~DataParallelRendezvous() = default;
-int DataParallelRendezvous::port() const { return impl_->store->getPort(); }
-
-absl::StatusOr<std::unique_ptr<DataParallelRendezvous>> DataParallelRendezvous::Start(
-    const std::string& host, int port, std::chrono::milliseconds timeout) {
-  auto impl = std::make_unique<Impl>();
-  try {
-    c10d::TCPStoreOptions s;
-    s.port = static_cast<uint16_t>(port);
-    s.isServer = true;
-    s.timeout = timeout;
-    impl->store = c10::make_intrusive<c10d::TCPStore>(host, s);
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot start the data-parallel rendezvous on ", host, ":", port, ": ", e.what()));
-  }
-  return std::unique_ptr<DataParallelRendezvous>(new DataParallelRendezvous(std::move(impl)));
-}
-
 struct DataParallelGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
@@ -47,9 +23,10 @@ DataParallelGroup::DataParallelGroup(DataParallelOptions options, std::unique_pt
 DataParallelGroup::~DataParallelGroup() = default;
 
 absl::StatusOr<std::unique_ptr<DataParallelGroup>> DataParallelGroup::Join(const DataParallelOptions& o,
-                                                                         DataParallelRendezvous* rendezvous) {
+                                                                           Rendezvous* rendezvous) {
   if (o.world_size < 1 || o.rank < 0 || o.rank >= o.world_size) {
-    return absl::InvalidArgumentError(absl::StrCat("rank ", o.rank, " outside a data-parallel group of ", o.world_size));
+    return absl::InvalidArgumentError(
+        absl::StrCat("rank ", o.rank, " outside a data-parallel group of ", o.world_size));
   }
   if ((o.rank == 0) != (rendezvous != nullptr)) {
     return absl::InvalidArgumentError("rank 0 hosts the data-parallel rendezvous; the other ranks connect to it");
@@ -58,7 +35,7 @@ absl::StatusOr<std::unique_ptr<DataParallelGroup>> DataParallelGroup::Join(const
   auto impl = std::make_unique<Impl>();
   try {
     if (rendezvous != nullptr) {
-      impl->store = rendezvous->impl_->store;
+      impl->store = rendezvous->store();
     } else {
       c10d::TCPStoreOptions s;
       s.port = static_cast<uint16_t>(o.port);

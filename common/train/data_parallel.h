@@ -18,29 +18,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/runtime/rendezvous.h"
 
 namespace rto {
 
-// Rank 0's store server, started before the group forms so that its port can be handed to the
-// other ranks.
-class DataParallelRendezvous {
- public:
-  // port 0 picks a free port; see port().
-  static absl::StatusOr<std::unique_ptr<DataParallelRendezvous>> Start(const std::string& host, int port,
-                                                                       std::chrono::milliseconds timeout);
-  ~DataParallelRendezvous();
-  int port() const;
-
- private:
-  friend class DataParallelGroup;
-  struct Impl;
-  explicit DataParallelRendezvous(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
-};
-
 struct DataParallelOptions {
   std::string host = "127.0.0.1";  // rank 0's address, where its rendezvous listens
-  int port = 0;                     // the rendezvous's port
+  int port = 0;                    // the rendezvous's port
   int rank = 0;
   int world_size = 1;
   std::chrono::milliseconds timeout{60000};
@@ -52,7 +36,7 @@ class DataParallelGroup {
   // Every rank must call this within the timeout; rank 0 passes the rendezvous it hosts (and
   // keeps it alive as long as the group).
   static absl::StatusOr<std::unique_ptr<DataParallelGroup>> Join(const DataParallelOptions& options,
-                                                                 DataParallelRendezvous* rendezvous = nullptr);
+                                                                 Rendezvous* rendezvous = nullptr);
   ~DataParallelGroup();
 
   int rank() const { return options_.rank; }

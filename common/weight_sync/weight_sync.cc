@@ -76,30 +76,6 @@ class ByteCursor {
 
 }  // namespace
 
-struct WeightRendezvous::Impl {
-  c10::intrusive_ptr<c10d::TCPStore> store;
-};
-
-WeightRendezvous::WeightRendezvous(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-WeightRendezvous::~WeightRendezvous() = default;
-int WeightRendezvous::port() const { return impl_->store->getPort(); }
-
-absl::StatusOr<std::unique_ptr<WeightRendezvous>> WeightRendezvous::Start(const std::string& host, int port,
-                                                                          std::chrono::milliseconds timeout) {
-  c10d::TCPStoreOptions o;
-  o.port = static_cast<uint16_t>(port);
-  o.isServer = true;
-  o.waitWorkers = false;
-  o.timeout = timeout;
-  try {
-    auto impl = std::make_unique<Impl>();
-    impl->store = c10::make_intrusive<c10d::TCPStore>(host, o);
-    return std::unique_ptr<WeightRendezvous>(new WeightRendezvous(std::move(impl)));
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat("cannot start the weight store on ", host, ":", port, ": ", e.what()));
-  }
-}
-
 struct WeightGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;      // the generation's prefix of the server's store
   c10::intrusive_ptr<c10d::Backend> control;  // Gloo: agreements, headers; the bytes of CPU weights
@@ -115,7 +91,7 @@ WeightGroup::WeightGroup(const WeightGroupOptions& options, std::unique_ptr<Impl
     : options_(options), impl_(std::move(impl)) {}
 WeightGroup::~WeightGroup() = default;
 
-absl::StatusOr<std::unique_ptr<WeightGroup>> WeightGroup::Join(const WeightGroupOptions& o, WeightRendezvous* server) {
+absl::StatusOr<std::unique_ptr<WeightGroup>> WeightGroup::Join(const WeightGroupOptions& o, Rendezvous* server) {
   if (o.world_size < 1 || o.rank < 0 || o.rank >= o.world_size) {
     return absl::InvalidArgumentError(absl::StrCat("rank ", o.rank, " outside a group of ", o.world_size));
   }
@@ -135,7 +111,7 @@ absl::StatusOr<std::unique_ptr<WeightGroup>> WeightGroup::Join(const WeightGroup
   try {
     c10::intrusive_ptr<c10d::Store> base;
     if (server != nullptr) {
-      base = server->impl_->store;
+      base = server->store();
     } else {
       c10d::TCPStoreOptions c;
       c.port = static_cast<uint16_t>(o.store_port);

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/runtime/rendezvous.h"
 #include "common/weight_sync/group_options.h"
 
 namespace c10d {
@@ -33,22 +34,6 @@ class Backend;
 }
 
 namespace rto {
-
-// The learner's store server, which outlives group generations.
-class WeightRendezvous {
- public:
-  // port 0 picks a free port; see port().
-  static absl::StatusOr<std::unique_ptr<WeightRendezvous>> Start(const std::string& host, int port,
-                                                                 std::chrono::milliseconds timeout);
-  ~WeightRendezvous();
-  int port() const;
-
- private:
-  friend class WeightGroup;
-  struct Impl;
-  explicit WeightRendezvous(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
-};
 
 struct BroadcastStats {
   int64_t version = 0;
@@ -63,7 +48,7 @@ class WeightGroup {
   // Forms the group; every rank of the generation must call this within the timeout. Rank 0
   // passes the server it hosts; the others connect to options.store_host:store_port.
   static absl::StatusOr<std::unique_ptr<WeightGroup>> Join(const WeightGroupOptions& options,
-                                                           WeightRendezvous* server = nullptr);
+                                                           Rendezvous* server = nullptr);
   ~WeightGroup();
 
   // Rank 0 sends `tensors` tagged `version`; the others receive into theirs (same shapes, dtypes

@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   if (!flags.ok()) return Fail("learner", flags.status());
   const auto timeout =
       std::chrono::milliseconds(static_cast<int64_t>(flags->config.launch.weight_sync_timeout_s * 1000));
-  auto rendezvous = WeightRendezvous::Start(flags->host, 0, timeout);
+  auto rendezvous = Rendezvous::Start(flags->host, 0, timeout);
   if (!rendezvous.ok()) return Fail("learner", rendezvous.status());
   auto weights = std::make_shared<BroadcastWeightChannel>(std::move(*rendezvous));
   auto actor = MakeLearner(flags->config, weights);

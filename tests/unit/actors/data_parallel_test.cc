@@ -63,7 +63,7 @@ std::vector<at::Tensor> Train(DataParallelGroup* group, Precision precision) {
 
 void ExpectTwoRanksEqualOne(Precision precision, double rtol) {
   const std::vector<at::Tensor> one = Train(nullptr, precision);
-  auto rendezvous = DataParallelRendezvous::Start("127.0.0.1", 0, std::chrono::seconds(30));
+  auto rendezvous = Rendezvous::Start("127.0.0.1", 0, std::chrono::seconds(30));
   ASSERT_THAT(rendezvous, IsOk());
   std::vector<at::Tensor> rank_weights[2];
   std::thread ranks[2];

@@ -38,7 +38,7 @@ void OnRanks(int n, const std::function<void(int)>& fn) {
 class WeightSyncTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    auto s = WeightRendezvous::Start("127.0.0.1", 0, 10s);
+    auto s = Rendezvous::Start("127.0.0.1", 0, 10s);
     ASSERT_THAT(s, IsOk());
     server_ = std::move(*s);
   }
@@ -51,7 +51,7 @@ class WeightSyncTest : public ::testing::TestWithParam<bool> {
             .bucket_bytes = 40,  // buckets (and ring slots of 5) smaller than most tensors: slices span them
             .shared_memory = GetParam()};
   }
-  std::unique_ptr<WeightRendezvous> server_;
+  std::unique_ptr<Rendezvous> server_;
 };
 
 TEST_P(WeightSyncTest, EveryReceiverEndsWithTheSendersWeightsAndVersion) {
