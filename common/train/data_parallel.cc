@@ -6,9 +6,11 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
-#include <map>
+#include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/util/status_macros.h"
 
 namespace rto {
 
@@ -78,18 +80,7 @@ absl::Status DataParallelGroup::AllReduceGradients(const std::vector<at::Tensor>
       grads.push_back(p.grad().reshape({-1}));
     }
     std::vector<at::Tensor> flat = {at::cat(grads)};
-    c10d::AllreduceOptions sum;
-    sum.reduceOp = c10d::ReduceOp::SUM;
-    sum.timeout = options_.timeout;
-    try {
-      if (!impl_->group->allreduce(flat, sum)->wait(options_.timeout)) {
-        return absl::DeadlineExceededError(absl::StrCat("data-parallel rank ", options_.rank, " of ",
-                                                        options_.world_size, ": the gradient sum timed out"));
-      }
-    } catch (const std::exception& e) {
-      return absl::UnavailableError(absl::StrCat("data-parallel rank ", options_.rank, " of ", options_.world_size,
-                                                 ": the gradient sum failed: ", e.what()));
-    }
+    RTO_RETURN_IF_ERROR(Collective("the gradient sum", flat, /*broadcast=*/false));
     int64_t offset = 0;
     for (size_t i : bucket) {
       const at::Tensor& g = params[i].grad();
@@ -98,6 +89,46 @@ absl::Status DataParallelGroup::AllReduceGradients(const std::vector<at::Tensor>
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status DataParallelGroup::Collective(const char* what, std::vector<at::Tensor>& tensors, bool broadcast) {
+  const std::string where = absl::StrCat("data-parallel rank ", options_.rank, " of ", options_.world_size, ": ");
+  try {
+    c10::intrusive_ptr<c10d::Work> work;
+    if (broadcast) {
+      c10d::BroadcastOptions b;
+      b.rootRank = 0;
+      b.timeout = options_.timeout;
+      work = impl_->group->broadcast(tensors, b);
+    } else {
+      c10d::AllreduceOptions sum;
+      sum.reduceOp = c10d::ReduceOp::SUM;
+      sum.timeout = options_.timeout;
+      work = impl_->group->allreduce(tensors, sum);
+    }
+    if (!work->wait(options_.timeout)) return absl::DeadlineExceededError(where + what + " timed out");
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat(where, what, " failed: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> DataParallelGroup::BroadcastBytes(const std::string& bytes) {
+  if (options_.world_size == 1) return bytes;
+  std::vector<at::Tensor> size = {at::tensor({static_cast<int64_t>(bytes.size())}, at::kLong)};
+  RTO_RETURN_IF_ERROR(Collective("the broadcast's size", size, /*broadcast=*/true));
+  const int64_t n = size[0].item<int64_t>();
+  std::vector<at::Tensor> data = {at::empty({n}, at::kByte)};
+  if (options_.rank == 0 && n > 0) std::memcpy(data[0].data_ptr(), bytes.data(), n);
+  RTO_RETURN_IF_ERROR(Collective("the broadcast", data, /*broadcast=*/true));
+  return std::string(static_cast<const char*>(data[0].data_ptr()), n);
+}
+
+absl::StatusOr<std::vector<double>> DataParallelGroup::SumOverRanks(const std::vector<double>& values) {
+  if (options_.world_size == 1 || values.empty()) return values;
+  std::vector<at::Tensor> t = {at::tensor(values, at::kDouble)};
+  RTO_RETURN_IF_ERROR(Collective("the sum", t, /*broadcast=*/false));
+  return std::vector<double>(t[0].data_ptr<double>(), t[0].data_ptr<double>() + t[0].numel());
 }
 
 std::vector<int64_t> RankShare(const std::vector<int64_t>& rows, int rank, int world_size) {

@@ -47,9 +47,19 @@ class DataParallelGroup {
   // in the same order, on every rank.
   absl::Status AllReduceGradients(const std::vector<at::Tensor>& params);
 
+  // Rank 0's `bytes` on every rank (what others pass is ignored): how rank 0 hands each train
+  // call's experience to the other ranks.
+  absl::StatusOr<std::string> BroadcastBytes(const std::string& bytes);
+
+  // The element-wise sum of `values` over the ranks (e.g. per-rank loss and token sums, so that
+  // every rank reports the metrics of the whole batch). REQUIRES: the same size on every rank.
+  absl::StatusOr<std::vector<double>> SumOverRanks(const std::vector<double>& values);
+
  private:
   struct Impl;
   DataParallelGroup(DataParallelOptions options, std::unique_ptr<Impl> impl);
+  // Runs one collective on `tensors`, waiting at most the timeout; `what` names it in errors.
+  absl::Status Collective(const char* what, std::vector<at::Tensor>& tensors, bool broadcast);
   DataParallelOptions options_;
   std::unique_ptr<Impl> impl_;
 };

@@ -91,6 +91,32 @@ TEST(DataParallelTest, TwoRanksEqualOneRankInFloat32) { ExpectTwoRanksEqualOne(P
 // bf16 gradients summed in another order: at most 2.4e-3 relative measured.
 TEST(DataParallelTest, TwoRanksEqualOneRankWithMixedPrecision) { ExpectTwoRanksEqualOne(Precision::kBf16, 1e-2); }
 
+// Three ranks: rank 0's bytes (the experience of a train call) reach every rank, and per-rank
+// sums add up.
+TEST(DataParallelTest, BroadcastBytesAndSumOverRanks) {
+  auto rendezvous = Rendezvous::Start("127.0.0.1", 0, std::chrono::seconds(30));
+  ASSERT_THAT(rendezvous, IsOk());
+  std::string big(1 << 20, 'x');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7919 % 251);
+  std::thread ranks[3];
+  for (int r = 0; r < 3; ++r) {
+    ranks[r] = std::thread([&, r] {
+      auto group = DataParallelGroup::Join({.port = (*rendezvous)->port(), .rank = r, .world_size = 3},
+                                           r == 0 ? rendezvous->get() : nullptr);
+      ASSERT_THAT(group, IsOk());
+      for (const std::string& sent : {big, std::string()}) {
+        auto got = (*group)->BroadcastBytes(r == 0 ? sent : "ignored");
+        ASSERT_THAT(got, IsOk());
+        EXPECT_EQ(*got, sent) << "rank " << r;
+      }
+      auto sums = (*group)->SumOverRanks({1.0, static_cast<double>(r), 0.5 * r});
+      ASSERT_THAT(sums, IsOk());
+      EXPECT_EQ(*sums, (std::vector<double>{3.0, 3.0, 1.5})) << "rank " << r;
+    });
+  }
+  for (std::thread& t : ranks) t.join();
+}
+
 TEST(DataParallelTest, BadGroupsAreRefused) {
   EXPECT_THAT(DataParallelGroup::Join({.rank = 2, .world_size = 2}),
               StatusIs(absl::StatusCode::kInvalidArgument, "rank 2 outside a data-parallel group of 2"));
