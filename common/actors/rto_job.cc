@@ -183,7 +183,7 @@ absl::StatusOr<std::unique_ptr<Transformer>> LoadRoleModel(const RtoJobConfig& c
     RTO_ASSIGN_OR_RETURN(options.dtype, ParseScalarType(cfg.dtype));
   } else {
     if (cfg.frozen.dtype == "stored") {
-      RTO_ASSIGN_OR_RETURN(options.dtype, StoredDType(dir));
+      options.stored_dtype = true;
     } else {
       RTO_ASSIGN_OR_RETURN(options.dtype, ParseScalarType(cfg.frozen.dtype));
     }

@@ -46,19 +46,35 @@ bool IsIgnorable(const std::string& name, const ModelConfig& c) {
   return false;
 }
 
+// The dtype of most of the directory's floating-point elements.
+absl::StatusOr<at::ScalarType> MajorityDType(const st::Directory& weights, const std::string& dir) {
+  std::map<at::ScalarType, int64_t> elements;
+  for (const auto& [name, entry] : weights.tensors()) {
+    absl::StatusOr<at::ScalarType> t = ToScalarType(entry.info->dtype);
+    if (!t.ok()) continue;  // integer buffers say nothing about the weights' precision
+    elements[*t] += static_cast<int64_t>(entry.info->num_bytes() / st::DTypeSize(entry.info->dtype));
+  }
+  if (elements.empty()) return absl::InvalidArgumentError(absl::StrCat(dir, ": no floating-point weights"));
+  auto most = std::max_element(elements.begin(), elements.end(),
+                               [](const auto& a, const auto& b) { return a.second < b.second; });
+  return most->first;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Transformer>> LoadModel(const std::string& dir, const LoadOptions& options) {
   const std::string config_path = (fs::path(dir) / "config.json").string();
   RTO_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(config_path));
   if (options.head) config.head = *options.head;
+  RTO_ASSIGN_OR_RETURN(std::shared_ptr<const st::Directory> weights, st::Directory::Open(dir));
   at::ScalarType dtype = at::kFloat;
-  if (options.dtype) {
+  if (options.stored_dtype) {
+    RTO_ASSIGN_OR_RETURN(dtype, MajorityDType(*weights, dir));
+  } else if (options.dtype) {
     dtype = *options.dtype;
   } else {
     RTO_ASSIGN_OR_RETURN(dtype, ParseScalarType(config.torch_dtype));
   }
-  RTO_ASSIGN_OR_RETURN(std::shared_ptr<const st::Directory> weights, st::Directory::Open(dir));
   RTO_ASSIGN_OR_RETURN(auto model, Transformer::Create(config, dtype, options.device));
 
   // Check everything before copying anything.
@@ -129,16 +145,7 @@ absl::StatusOr<std::unique_ptr<Transformer>> LoadModel(const std::string& dir, c
 
 absl::StatusOr<at::ScalarType> StoredDType(const std::string& dir) {
   RTO_ASSIGN_OR_RETURN(auto weights, st::Directory::Open(dir));
-  std::map<at::ScalarType, int64_t> elements;
-  for (const auto& [name, entry] : weights->tensors()) {
-    absl::StatusOr<at::ScalarType> t = ToScalarType(entry.info->dtype);
-    if (!t.ok()) continue;  // integer buffers say nothing about the weights' precision
-    elements[*t] += static_cast<int64_t>(entry.info->num_bytes() / st::DTypeSize(entry.info->dtype));
-  }
-  if (elements.empty()) return absl::InvalidArgumentError(absl::StrCat(dir, ": no floating-point weights"));
-  auto most = std::max_element(elements.begin(), elements.end(),
-                               [](const auto& a, const auto& b) { return a.second < b.second; });
-  return most->first;
+  return MajorityDType(*weights, dir);
 }
 
 absl::Status SaveModel(const Transformer& model, const std::string& dir, const SaveOptions& options) {

@@ -16,6 +16,8 @@ namespace rto {
 struct LoadOptions {
   // The dtype to compute in; defaults to the config's torch_dtype.
   std::optional<at::ScalarType> dtype;
+  // Compute in the dtype the weights are stored in (StoredDType) instead; `dtype` is ignored.
+  bool stored_dtype = false;
   at::Device device = at::kCPU;
   // Load the backbone under another head than config.json names, e.g. a reward model
   // initialised from an SFT (causal LM) directory. The LM head in the file is then ignored.

@@ -31,8 +31,9 @@ absl::StatusOr<Precision> ParsePrecision(const std::string& name) {
 
 namespace {
 
-// A copy of `model` in `dtype` on its device.
+// A copy of `model` in `dtype` on its device, for mixed precision. REQUIRES: float32 master weights.
 std::unique_ptr<Transformer> CopyIn(const Transformer& model, at::ScalarType dtype) {
+  TORCH_CHECK(model.dtype() == at::kFloat, "mixed precision needs float32 master weights");
   std::unique_ptr<Transformer> copy = *Transformer::Create(model.config(), dtype, model.device());
   c10::NoGradGuard no_grad;
   for (size_t i = 0; i < model.parameters().size(); ++i) {
@@ -54,7 +55,6 @@ TrainableModel::TrainableModel(Transformer& model, const OptimizerOptions& optio
                 .warmup_steps = options.warmup_steps,
                 .total_steps = options.total_steps,
                 .min_lr_ratio = options.min_lr_ratio} {
-  TORCH_CHECK(compute_ == nullptr || model.dtype() == at::kFloat, "mixed precision needs float32 master weights");
   if (compute_) compute_params_ = TrainableParameters(*compute_);
   this->model().SetActivationCheckpointing(options.activation_checkpointing);
 }

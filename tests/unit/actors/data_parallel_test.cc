@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 
+#include <functional>
 #include <thread>
 
 #include "common/actors/train_mini_batches.h"
@@ -61,21 +62,27 @@ std::vector<at::Tensor> Train(DataParallelGroup* group, Precision precision) {
   return weights;
 }
 
-void ExpectTwoRanksEqualOne(Precision precision, double rtol) {
-  const std::vector<at::Tensor> one = Train(nullptr, precision);
+// Runs `rank_fn(group)` on `world_size` threads, each a rank of one data-parallel group.
+void RunRanks(int world_size, int64_t bucket_bytes, const std::function<void(DataParallelGroup&)>& rank_fn) {
   auto rendezvous = Rendezvous::Start("127.0.0.1", 0, std::chrono::seconds(30));
   ASSERT_THAT(rendezvous, IsOk());
-  std::vector<at::Tensor> rank_weights[2];
-  std::thread ranks[2];
-  for (int r = 0; r < 2; ++r) {
-    ranks[r] = std::thread([&, r] {
-      DataParallelOptions o{.port = (*rendezvous)->port(), .rank = r, .world_size = 2, .bucket_bytes = 4096};
+  std::vector<std::thread> ranks;
+  for (int r = 0; r < world_size; ++r) {
+    ranks.emplace_back([&, r] {
+      DataParallelOptions o{
+          .port = (*rendezvous)->port(), .rank = r, .world_size = world_size, .bucket_bytes = bucket_bytes};
       auto group = DataParallelGroup::Join(o, r == 0 ? rendezvous->get() : nullptr);
-      EXPECT_THAT(group, IsOk());
-      if (group.ok()) rank_weights[r] = Train(group->get(), precision);
+      ASSERT_THAT(group, IsOk()) << "rank " << r;
+      rank_fn(**group);
     });
   }
   for (std::thread& t : ranks) t.join();
+}
+
+void ExpectTwoRanksEqualOne(Precision precision, double rtol) {
+  const std::vector<at::Tensor> one = Train(nullptr, precision);
+  std::vector<at::Tensor> rank_weights[2];
+  RunRanks(2, 4096, [&](DataParallelGroup& group) { rank_weights[group.rank()] = Train(&group, precision); });
   ASSERT_EQ(rank_weights[0].size(), one.size());
   ASSERT_EQ(rank_weights[1].size(), one.size());
   for (size_t i = 0; i < one.size(); ++i) {
@@ -94,27 +101,19 @@ TEST(DataParallelTest, TwoRanksEqualOneRankWithMixedPrecision) { ExpectTwoRanksE
 // Three ranks: rank 0's bytes (the experience of a train call) reach every rank, and per-rank
 // sums add up.
 TEST(DataParallelTest, BroadcastBytesAndSumOverRanks) {
-  auto rendezvous = Rendezvous::Start("127.0.0.1", 0, std::chrono::seconds(30));
-  ASSERT_THAT(rendezvous, IsOk());
   std::string big(1 << 20, 'x');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7919 % 251);
-  std::thread ranks[3];
-  for (int r = 0; r < 3; ++r) {
-    ranks[r] = std::thread([&, r] {
-      auto group = DataParallelGroup::Join({.port = (*rendezvous)->port(), .rank = r, .world_size = 3},
-                                           r == 0 ? rendezvous->get() : nullptr);
-      ASSERT_THAT(group, IsOk());
-      for (const std::string& sent : {big, std::string()}) {
-        auto got = (*group)->BroadcastBytes(r == 0 ? sent : "ignored");
-        ASSERT_THAT(got, IsOk());
-        EXPECT_EQ(*got, sent) << "rank " << r;
-      }
-      auto sums = (*group)->SumOverRanks({1.0, static_cast<double>(r), 0.5 * r});
-      ASSERT_THAT(sums, IsOk());
-      EXPECT_EQ(*sums, (std::vector<double>{3.0, 3.0, 1.5})) << "rank " << r;
-    });
-  }
-  for (std::thread& t : ranks) t.join();
+  RunRanks(3, DataParallelOptions{}.bucket_bytes, [&](DataParallelGroup& group) {
+    const int r = group.rank();
+    for (const std::string& sent : {big, std::string()}) {
+      auto got = group.BroadcastBytes(r == 0 ? sent : "ignored");
+      ASSERT_THAT(got, IsOk());
+      EXPECT_EQ(*got, sent) << "rank " << r;
+    }
+    auto sums = group.SumOverRanks({1.0, static_cast<double>(r), 0.5 * r});
+    ASSERT_THAT(sums, IsOk());
+    EXPECT_EQ(*sums, (std::vector<double>{3.0, 3.0, 1.5})) << "rank " << r;
+  });
 }
 
 TEST(DataParallelTest, BadGroupsAreRefused) {
