@@ -145,15 +145,18 @@ absl::Status ReadTrainingKeys(ConfigReader& c, RtoJobConfig& j) {
 absl::Status ReadLaunchKeys(ConfigReader& c, RtoJobConfig::Launch& l) {
   RTO_RETURN_IF_ERROR(ReadAll(
       {c.Read("launch.rollout_workers", &l.rollout_workers), c.Read("launch.scorer_replicas", &l.scorer_replicas),
+       c.Read("launch.learner_ranks", &l.learner_ranks), c.Read("launch.critic_ranks", &l.critic_ranks),
        c.Read("launch.host", &l.host), c.Read("launch.startup_timeout_s", &l.startup_timeout_s),
        c.Read("launch.weight_sync_timeout_s", &l.weight_sync_timeout_s), c.Read("launch.bucket_mb", &l.bucket_mb),
        c.Read("launch.weight_transport", &l.weight_transport), c.Read("launch.rpc_deadline_s", &l.rpc_deadline_s),
        c.Read("launch.max_message_mb", &l.max_message_mb), c.Read("launch.mailbox", &l.mailbox),
        c.Read("launch.restart_workers", &l.restart_workers), c.Read("launch.heartbeat_s", &l.heartbeat_s),
        c.Read("launch.heartbeat_timeout_s", &l.heartbeat_timeout_s)}));
-  if (l.rollout_workers < 1 || l.scorer_replicas < 1 || l.bucket_mb < 1 || l.mailbox < 1 || l.max_message_mb < 1) {
+  if (l.rollout_workers < 1 || l.scorer_replicas < 1 || l.learner_ranks < 1 || l.critic_ranks < 1 || l.bucket_mb < 1 ||
+      l.mailbox < 1 || l.max_message_mb < 1) {
     return absl::InvalidArgumentError(
-        "launch.rollout_workers, scorer_replicas, bucket_mb, mailbox and max_message_mb must be >= 1");
+        "launch.rollout_workers, scorer_replicas, learner_ranks, critic_ranks, bucket_mb, mailbox and "
+        "max_message_mb must be >= 1");
   }
   if (l.weight_transport != "auto" && l.weight_transport != "gloo") {
     return absl::InvalidArgumentError(

@@ -45,6 +45,9 @@ struct RtoJobConfig {
   struct Launch {
     int64_t rollout_workers = 2;
     int64_t scorer_replicas = 1;
+    // Data-parallel processes of the learner and of the critic (ZeRO-1 sharded optimiser state).
+    int64_t learner_ranks = 1;
+    int64_t critic_ranks = 1;
     std::string host = "127.0.0.1";
     double startup_timeout_s = 120;
     double weight_sync_timeout_s = 60;

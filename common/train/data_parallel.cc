@@ -5,9 +5,11 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <algorithm>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/util/status_macros.h"
@@ -16,7 +18,8 @@ namespace rto {
 
 struct DataParallelGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  c10::intrusive_ptr<c10d::Backend> gloo;  // CPU tensors
+  c10::intrusive_ptr<c10d::Backend> nccl;  // CUDA tensors; null for CPU models
 };
 
 DataParallelGroup::DataParallelGroup(DataParallelOptions options, std::unique_ptr<Impl> impl)
@@ -34,6 +37,13 @@ absl::StatusOr<std::unique_ptr<DataParallelGroup>> DataParallelGroup::Join(const
     return absl::InvalidArgumentError("rank 0 hosts the data-parallel rendezvous; the other ranks connect to it");
   }
   if (o.bucket_bytes < 1) return absl::InvalidArgumentError("bucket_bytes must be >= 1");
+#ifndef USE_C10D_NCCL
+  if (o.cuda_device >= 0) {
+    return absl::FailedPreconditionError(
+        "a data-parallel group of CUDA models needs NCCL, and this build's LibTorch has no NCCL "
+        "(build on a CUDA LibTorch; see the README)");
+  }
+#endif
   auto impl = std::make_unique<Impl>();
   try {
     if (rendezvous != nullptr) {
@@ -45,10 +55,23 @@ absl::StatusOr<std::unique_ptr<DataParallelGroup>> DataParallelGroup::Join(const
       s.timeout = o.timeout;
       impl->store = c10::make_intrusive<c10d::TCPStore>(o.host, s);
     }
+    auto store = c10::make_intrusive<c10d::PrefixStore>("data_parallel/" + o.name + "/", impl->store);
     auto gloo = c10d::ProcessGroupGloo::Options::create(o.timeout);
-    gloo->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(o.host));
-    impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
-        c10::make_intrusive<c10d::PrefixStore>("data_parallel/", impl->store), o.rank, o.world_size, gloo);
+    // Rank 0 (and every rank on one machine) binds Gloo to the rendezvous address; a rank
+    // elsewhere binds its own default interface.
+    const bool local = o.rank == 0 || o.host.rfind("127.", 0) == 0 || o.host == "localhost";
+    gloo->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname(o.host)
+                                  : c10d::ProcessGroupGloo::createDefaultDevice());
+    impl->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("gloo/", store),
+                                                             o.rank, o.world_size, gloo);
+#ifdef USE_C10D_NCCL
+    if (o.cuda_device >= 0) {
+      auto nccl = c10d::ProcessGroupNCCL::Options::create();
+      nccl->timeout = o.timeout;
+      impl->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(c10::make_intrusive<c10d::PrefixStore>("nccl/", store),
+                                                               o.rank, o.world_size, nccl);
+    }
+#endif
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("rank ", o.rank, " could not join the data-parallel group of ",
                                                o.world_size, " via ", o.host, ":", o.port, ": ", e.what()));
@@ -56,55 +79,78 @@ absl::StatusOr<std::unique_ptr<DataParallelGroup>> DataParallelGroup::Join(const
   return std::unique_ptr<DataParallelGroup>(new DataParallelGroup(o, std::move(impl)));
 }
 
-absl::Status DataParallelGroup::AllReduceGradients(const std::vector<at::Tensor>& params) {
-  if (options_.world_size == 1) return absl::OkStatus();
+absl::Status DataParallelGroup::ForEachBucket(const std::vector<at::Tensor>& params, const std::vector<int>* owners,
+                                              const std::function<at::Tensor(const at::Tensor&)>& of,
+                                              const std::function<absl::Status(at::Tensor&, int owner)>& run) {
   c10::NoGradGuard no_grad;
-  // Buckets of consecutive parameters of one dtype, each flattened into one tensor.
-  std::vector<std::vector<size_t>> buckets;
-  int64_t bytes = 0;
-  for (size_t i = 0; i < params.size(); ++i) {
-    const int64_t size = params[i].numel() * static_cast<int64_t>(params[i].element_size());
-    if (buckets.empty() || bytes + size > options_.bucket_bytes ||
-        params[buckets.back().front()].scalar_type() != params[i].scalar_type()) {
-      buckets.emplace_back();
-      bytes = 0;
+  const auto owner = [&](size_t i) { return owners == nullptr ? 0 : (*owners)[i]; };
+  size_t begin = 0;
+  while (begin < params.size()) {
+    // [begin, end): one bucket.
+    size_t end = begin;
+    int64_t bytes = 0;
+    while (end < params.size() &&
+           (end == begin || (bytes + params[end].nbytes() <= options_.bucket_bytes &&
+                             params[end].scalar_type() == params[begin].scalar_type() && owner(end) == owner(begin)))) {
+      bytes += static_cast<int64_t>(params[end].nbytes());
+      ++end;
     }
-    buckets.back().push_back(i);
-    bytes += size;
-  }
-  for (const std::vector<size_t>& bucket : buckets) {
-    std::vector<at::Tensor> grads;
-    for (size_t i : bucket) {
-      const at::Tensor& p = params[i];
-      if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
-      grads.push_back(p.grad().reshape({-1}));
-    }
-    std::vector<at::Tensor> flat = {at::cat(grads)};
-    RTO_RETURN_IF_ERROR(Collective("the gradient sum", flat, /*broadcast=*/false));
+    std::vector<at::Tensor> parts;
+    for (size_t i = begin; i < end; ++i) parts.push_back(of(params[i]).reshape({-1}));
+    at::Tensor flat = at::cat(parts);
+    RTO_RETURN_IF_ERROR(run(flat, owner(begin)));
     int64_t offset = 0;
-    for (size_t i : bucket) {
-      const at::Tensor& g = params[i].grad();
-      g.copy_(flat[0].narrow(0, offset, g.numel()).view_as(g));
-      offset += g.numel();
+    for (size_t i = begin; i < end; ++i) {
+      at::Tensor t = of(params[i]);
+      t.copy_(flat.narrow(0, offset, t.numel()).view_as(t));
+      offset += t.numel();
     }
+    begin = end;
   }
   return absl::OkStatus();
 }
 
-absl::Status DataParallelGroup::Collective(const char* what, std::vector<at::Tensor>& tensors, bool broadcast) {
+absl::Status DataParallelGroup::AllReduceGradients(const std::vector<at::Tensor>& params) {
+  if (options_.world_size == 1) return absl::OkStatus();
+  for (const at::Tensor& p : params) {
+    if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
+  }
+  return ForEachBucket(
+      params, nullptr, [](const at::Tensor& p) { return p.grad(); },
+      [&](at::Tensor& flat, int) {
+        std::vector<at::Tensor> t = {flat};
+        return Collective("the gradient sum", t, Op::kSum);
+      });
+}
+
+absl::Status DataParallelGroup::BroadcastFromOwners(const std::vector<at::Tensor>& params,
+                                                    const std::vector<int>& owners) {
+  if (options_.world_size == 1) return absl::OkStatus();
+  if (owners.size() != params.size()) return absl::InvalidArgumentError("one owner per parameter");
+  return ForEachBucket(
+      params, &owners, [](const at::Tensor& p) { return p; },
+      [&](at::Tensor& flat, int owner) {
+        std::vector<at::Tensor> t = {flat};
+        return Collective("the broadcast of the updated weights", t, Op::kBroadcast, owner);
+      });
+}
+
+absl::Status DataParallelGroup::Collective(const char* what, std::vector<at::Tensor>& tensors, Op op, int root) {
   const std::string where = absl::StrCat("data-parallel rank ", options_.rank, " of ", options_.world_size, ": ");
+  c10d::Backend* backend = tensors[0].is_cuda() ? impl_->nccl.get() : impl_->gloo.get();
+  if (backend == nullptr) return absl::InternalError(where + "CUDA tensors in a group without NCCL");
   try {
     c10::intrusive_ptr<c10d::Work> work;
-    if (broadcast) {
+    if (op == Op::kBroadcast) {
       c10d::BroadcastOptions b;
-      b.rootRank = 0;
+      b.rootRank = root;
       b.timeout = options_.timeout;
-      work = impl_->group->broadcast(tensors, b);
+      work = backend->broadcast(tensors, b);
     } else {
-      c10d::AllreduceOptions sum;
-      sum.reduceOp = c10d::ReduceOp::SUM;
-      sum.timeout = options_.timeout;
-      work = impl_->group->allreduce(tensors, sum);
+      c10d::AllreduceOptions all;
+      all.reduceOp = op == Op::kSum ? c10d::ReduceOp::SUM : c10d::ReduceOp::MAX;
+      all.timeout = options_.timeout;
+      work = backend->allreduce(tensors, all);
     }
     if (!work->wait(options_.timeout)) return absl::DeadlineExceededError(where + what + " timed out");
   } catch (const std::exception& e) {
@@ -113,22 +159,33 @@ absl::Status DataParallelGroup::Collective(const char* what, std::vector<at::Ten
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> DataParallelGroup::BroadcastBytes(const std::string& bytes) {
-  if (options_.world_size == 1) return bytes;
-  std::vector<at::Tensor> size = {at::tensor({static_cast<int64_t>(bytes.size())}, at::kLong)};
-  RTO_RETURN_IF_ERROR(Collective("the broadcast's size", size, /*broadcast=*/true));
-  const int64_t n = size[0].item<int64_t>();
-  std::vector<at::Tensor> data = {at::empty({n}, at::kByte)};
-  if (options_.rank == 0 && n > 0) std::memcpy(data[0].data_ptr(), bytes.data(), n);
-  RTO_RETURN_IF_ERROR(Collective("the broadcast", data, /*broadcast=*/true));
-  return std::string(static_cast<const char*>(data[0].data_ptr()), n);
-}
-
 absl::StatusOr<std::vector<double>> DataParallelGroup::SumOverRanks(const std::vector<double>& values) {
   if (options_.world_size == 1 || values.empty()) return values;
   std::vector<at::Tensor> t = {at::tensor(values, at::kDouble)};
-  RTO_RETURN_IF_ERROR(Collective("the sum", t, /*broadcast=*/false));
+  RTO_RETURN_IF_ERROR(Collective("the sum", t, Op::kSum));
   return std::vector<double>(t[0].data_ptr<double>(), t[0].data_ptr<double>() + t[0].numel());
+}
+
+absl::StatusOr<std::vector<double>> DataParallelGroup::MaxOverRanks(const std::vector<double>& values) {
+  if (options_.world_size == 1 || values.empty()) return values;
+  std::vector<at::Tensor> t = {at::tensor(values, at::kDouble)};
+  RTO_RETURN_IF_ERROR(Collective("the maximum", t, Op::kMax));
+  return std::vector<double>(t[0].data_ptr<double>(), t[0].data_ptr<double>() + t[0].numel());
+}
+
+std::vector<int> OptimizerOwners(const std::vector<at::Tensor>& params, int world_size) {
+  int64_t total = 0;
+  for (const at::Tensor& p : params) total += p.numel();
+  std::vector<int> owners;
+  int64_t before = 0;  // elements of the parameters before this one
+  for (const at::Tensor& p : params) {
+    // The rank whose equal part of [0, total) holds this parameter's middle element.
+    const int64_t middle = before + p.numel() / 2;
+    owners.push_back(
+        static_cast<int>(std::min<int64_t>(world_size - 1, middle * world_size / std::max<int64_t>(total, 1))));
+    before += p.numel();
+  }
+  return owners;
 }
 
 std::vector<int64_t> RankShare(const std::vector<int64_t>& rows, int rank, int world_size) {

@@ -70,16 +70,29 @@ absl::Status SaveOptimizer(const AdamW& optimizer, const std::string& path) {
   return st::Write(path, views);
 }
 
-absl::Status RestoreOptimizer(AdamW& optimizer, const std::string& path, int64_t steps) {
-  RTO_ASSIGN_OR_RETURN(auto file, st::File::Open(path));
+absl::Status RestoreOptimizer(AdamW& optimizer, const std::vector<std::string>& paths, int64_t steps) {
+  std::vector<std::unique_ptr<st::File>> files;
+  for (const std::string& path : paths) {
+    RTO_ASSIGN_OR_RETURN(auto file, st::File::Open(path));
+    files.push_back(std::move(file));
+  }
   std::vector<std::pair<std::string, at::Tensor>> moments;
   for (const auto& [name, t] : optimizer.State()) {
-    const st::TensorInfo* info = file->Find(name);
-    if (info == nullptr || info->dtype != st::DType::kF32 || !t.sizes().equals(info->shape)) {
-      return absl::InvalidArgumentError(absl::StrCat(file->path(), ": '", name, "' is missing or has the wrong shape"));
+    const st::File* in = nullptr;
+    const st::TensorInfo* info = nullptr;
+    for (const auto& file : files) {
+      if ((info = file->Find(name)) != nullptr) {
+        in = file.get();
+        break;
+      }
+    }
+    const std::string where = paths.size() == 1 ? paths[0] : absl::StrCat(paths.size(), " shards ", paths[0], "...");
+    if (info == nullptr) return absl::InvalidArgumentError(absl::StrCat(where, ": '", name, "' is missing"));
+    if (info->dtype != st::DType::kF32 || !t.sizes().equals(info->shape)) {
+      return absl::InvalidArgumentError(absl::StrCat(in->path(), ": '", name, "' has the wrong dtype or shape"));
     }
     at::Tensor copy = at::empty(info->shape, at::kFloat);
-    std::memcpy(copy.data_ptr(), file->Data(*info), info->num_bytes());
+    std::memcpy(copy.data_ptr(), in->Data(*info), info->num_bytes());
     moments.emplace_back(name, copy);
   }
   return optimizer.LoadState(steps, moments);

@@ -24,8 +24,11 @@ absl::Status SaveModelWithTokenizer(const Transformer& model, const std::string&
 // Copies the weights of the HF directory `dir` into `model`; an error when they do not match.
 absl::Status RestoreWeights(Transformer& model, const std::string& dir);
 
-// The moments of `optimizer` as float32 safetensors; its step count is the caller's to keep.
+// The moments `optimizer` holds (all, or its shard under ZeRO-1) as float32 safetensors; its step
+// count is the caller's to keep.
 absl::Status SaveOptimizer(const AdamW& optimizer, const std::string& path);
-absl::Status RestoreOptimizer(AdamW& optimizer, const std::string& path, int64_t steps);
+// Reads the moments `optimizer` holds from whichever of `paths` has them (the shards of a
+// checkpoint, saved by any number of ranks); an error names one that is missing.
+absl::Status RestoreOptimizer(AdamW& optimizer, const std::vector<std::string>& paths, int64_t steps);
 
 }  // namespace rto

@@ -17,6 +17,17 @@ AdamW::AdamW(std::vector<at::Tensor> params, std::vector<bool> decay, AdamWOptio
     exp_avg_.push_back(at::zeros_like(p, p.options().dtype(at::kFloat)));
     exp_avg_sq_.push_back(at::zeros_like(p, p.options().dtype(at::kFloat)));
   }
+  owned_.assign(params_.size(), true);
+}
+
+void AdamW::Own(const std::vector<bool>& owned) {
+  TORCH_CHECK(owned.size() == params_.size(), "AdamW: one ownership flag per parameter");
+  owned_ = owned;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (owned_[i]) continue;
+    exp_avg_[i] = at::Tensor();
+    exp_avg_sq_[i] = at::Tensor();
+  }
 }
 
 void AdamW::Step(double lr) {
@@ -32,7 +43,7 @@ void AdamW::Step(double lr, const std::vector<at::Tensor>& grads) {
   const double bias2 = 1 - std::pow(options_.beta2, static_cast<double>(steps_));
   for (size_t i = 0; i < params_.size(); ++i) {
     at::Tensor& p = params_[i];
-    if (!grads[i].defined()) continue;
+    if (!owned_[i] || !grads[i].defined()) continue;
     // Moments live in float32 whatever the parameter's dtype; the update is applied in float32.
     at::Tensor g = grads[i].to(at::kFloat);
     at::Tensor w = p.to(at::kFloat);
@@ -54,6 +65,7 @@ void AdamW::ZeroGrad() {
 std::vector<std::pair<std::string, at::Tensor>> AdamW::State() const {
   std::vector<std::pair<std::string, at::Tensor>> out;
   for (size_t i = 0; i < params_.size(); ++i) {
+    if (!owned_[i]) continue;
     out.emplace_back(absl::StrCat("exp_avg.", i), exp_avg_[i]);
     out.emplace_back(absl::StrCat("exp_avg_sq.", i), exp_avg_sq_[i]);
   }
@@ -62,26 +74,26 @@ std::vector<std::pair<std::string, at::Tensor>> AdamW::State() const {
 
 absl::Status AdamW::LoadState(int64_t steps, const std::vector<std::pair<std::string, at::Tensor>>& state) {
   if (steps < 0) return absl::InvalidArgumentError("optimiser step count is negative");
-  if (state.size() != 2 * params_.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("optimiser state has ", state.size(), " tensors; this model needs ", 2 * params_.size()));
-  }
+  std::vector<size_t> owned;
   for (size_t i = 0; i < params_.size(); ++i) {
-    for (int k = 0; k < 2; ++k) {
-      const auto& [name, t] = state[2 * i + k];
-      std::string expected = absl::StrCat(k == 0 ? "exp_avg." : "exp_avg_sq.", i);
-      if (name != expected || !t.sizes().equals(params_[i].sizes())) {
-        return absl::InvalidArgumentError(absl::StrCat("optimiser state '", name, "' does not fit parameter ", i,
-                                                       " (expected '", expected, "' of shape ",
-                                                       c10::str(params_[i].sizes()), ")"));
-      }
+    if (owned_[i]) owned.push_back(i);
+  }
+  if (state.size() != 2 * owned.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "optimiser state has ", state.size(), " tensors; the parameters this optimiser owns need ", 2 * owned.size()));
+  }
+  for (size_t k = 0; k < state.size(); ++k) {
+    const size_t i = owned[k / 2];
+    const auto& [name, t] = state[k];
+    std::string expected = absl::StrCat(k % 2 == 0 ? "exp_avg." : "exp_avg_sq.", i);
+    if (name != expected || !t.sizes().equals(params_[i].sizes())) {
+      return absl::InvalidArgumentError(absl::StrCat("optimiser state '", name, "' does not fit parameter ", i,
+                                                     " (expected '", expected, "' of shape ",
+                                                     c10::str(params_[i].sizes()), ")"));
     }
   }
   c10::NoGradGuard no_grad;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    exp_avg_[i].copy_(state[2 * i].second);
-    exp_avg_sq_[i].copy_(state[2 * i + 1].second);
-  }
+  for (size_t k = 0; k < state.size(); ++k) (k % 2 == 0 ? exp_avg_ : exp_avg_sq_)[owned[k / 2]].copy_(state[k].second);
   steps_ = steps;
   return absl::OkStatus();
 }

@@ -38,7 +38,14 @@ class AdamW {
   void ZeroGrad();
   int64_t steps() const { return steps_; }
 
-  // The moments, for checkpoints: "exp_avg.i" and "exp_avg_sq.i" per parameter index.
+  // Keeps moments for, and updates, only the parameters i with owned[i] (ZeRO stage 1: the
+  // others are another data-parallel rank's); the other moments are freed. REQUIRES: one flag per
+  // parameter; called before any step or LoadState.
+  void Own(const std::vector<bool>& owned);
+
+  // The moments of the owned parameters, for checkpoints: "exp_avg.i" and "exp_avg_sq.i" per
+  // parameter index i (indices are the same whoever owns them, so a checkpoint's shards load
+  // into any other sharding).
   std::vector<std::pair<std::string, at::Tensor>> State() const;
   absl::Status LoadState(int64_t steps, const std::vector<std::pair<std::string, at::Tensor>>& state);
 
@@ -46,7 +53,8 @@ class AdamW {
   std::vector<at::Tensor> params_;
   std::vector<bool> decay_;
   AdamWOptions options_;
-  std::vector<at::Tensor> exp_avg_, exp_avg_sq_;
+  std::vector<at::Tensor> exp_avg_, exp_avg_sq_;  // undefined for parameters not owned
+  std::vector<bool> owned_;
   int64_t steps_ = 0;
 };
 

@@ -3,6 +3,7 @@
 #include <c10/core/GradMode.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "common/train/model_state.h"
@@ -61,6 +62,19 @@ TrainableModel::TrainableModel(Transformer& model, const OptimizerOptions& optio
 
 TrainableModel::~TrainableModel() = default;
 
+void TrainableModel::SetDataParallel(DataParallelGroup* group) {
+  data_parallel_ = group;
+  owners_.clear();
+  if (group == nullptr || group->world_size() == 1) {
+    optimizer_.Own(std::vector<bool>(params_.size(), true));
+    return;
+  }
+  owners_ = OptimizerOwners(params_, group->world_size());
+  std::vector<bool> owned;
+  for (int owner : owners_) owned.push_back(owner == group->rank());
+  optimizer_.Own(owned);
+}
+
 absl::Status TrainableModel::Step(Metrics& metrics, const std::string& prefix) {
   if (data_parallel_ != nullptr) {
     RTO_RETURN_IF_ERROR(data_parallel_->AllReduceGradients(compute_ ? compute_params_ : params_));
@@ -75,12 +89,13 @@ absl::Status TrainableModel::Step(Metrics& metrics, const std::string& prefix) {
     for (const at::Tensor& p : compute_params_) grads.push_back(p.grad());
     optimizer_.Step(lr, grads);
     for (at::Tensor& p : compute_params_) p.mutable_grad().reset();
-    CopyMasterIntoCompute();
   } else {
     norm = ClipGradNorm(params_, options_.max_grad_norm);
     optimizer_.Step(lr);
     optimizer_.ZeroGrad();
   }
+  if (!owners_.empty()) RTO_RETURN_IF_ERROR(data_parallel_->BroadcastFromOwners(params_, owners_));
+  if (compute_) CopyMasterIntoCompute();
   metrics[prefix + "lr"] = lr;
   const auto previous = metrics.find(prefix + "grad_norm");
   metrics[prefix + "grad_norm"] = previous == metrics.end() ? norm : std::max(previous->second, norm);
@@ -92,20 +107,45 @@ void TrainableModel::CopyMasterIntoCompute() {
   for (size_t i = 0; i < compute_params_.size(); ++i) compute_params_[i].copy_(params_[i]);
 }
 
+namespace {
+
+std::string OptimizerShard(const std::string& dir, int rank, int shards) {
+  return shards == 1 ? dir + "/optimizer.safetensors"
+                     : absl::StrCat(dir, "/optimizer-", rank, "-of-", shards, ".safetensors");
+}
+
+}  // namespace
+
 absl::Status TrainableModel::Save(const std::string& dir, const std::string& tokenizer_dir) const {
+  const int rank = data_parallel_ ? data_parallel_->rank() : 0;
+  const int shards = data_parallel_ ? data_parallel_->world_size() : 1;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  RTO_RETURN_IF_ERROR(SaveOptimizer(optimizer_, OptimizerShard(dir, rank, shards)));
+  if (rank != 0) return absl::OkStatus();
   RTO_RETURN_IF_ERROR(SaveModelWithTokenizer(master_, dir + "/model", tokenizer_dir));
-  RTO_RETURN_IF_ERROR(SaveOptimizer(optimizer_, dir + "/optimizer.safetensors"));
-  return WriteFileAtomically(dir + "/optimizer.json",
-                             nlohmann::json{{"optimizer_steps", optimizer_.steps()}}.dump() + "\n");
+  return WriteFileAtomically(
+      dir + "/optimizer.json",
+      nlohmann::json{{"optimizer_steps", optimizer_.steps()}, {"optimizer_shards", shards}}.dump() + "\n");
 }
 
 absl::Status TrainableModel::Restore(const std::string& dir) {
   RTO_RETURN_IF_ERROR(RestoreWeights(master_, dir + "/model"));
-  CopyMasterIntoCompute();
+  if (compute_) CopyMasterIntoCompute();
   const std::string path = dir + "/optimizer.json";
   RTO_ASSIGN_OR_RETURN(nlohmann::json state, ReadJsonObject(path));
   RTO_ASSIGN_OR_RETURN(int64_t steps, JsonInt(state, path, "optimizer_steps"));
-  return RestoreOptimizer(optimizer_, dir + "/optimizer.safetensors", steps);
+  int64_t shards = 1;  // checkpoints from before sharding have no count
+  if (state.contains("optimizer_shards")) {
+    RTO_ASSIGN_OR_RETURN(shards, JsonInt(state, path, "optimizer_shards"));
+  }
+  if (shards < 1 || shards > 4096) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": optimizer_shards ", shards, " is not a shard count"));
+  }
+  std::vector<std::string> paths;
+  for (int r = 0; r < shards; ++r) paths.push_back(OptimizerShard(dir, r, static_cast<int>(shards)));
+  return RestoreOptimizer(optimizer_, paths, steps);
 }
 
 }  // namespace rto

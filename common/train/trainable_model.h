@@ -59,16 +59,22 @@ class TrainableModel {
   // reports <prefix>lr and <prefix>grad_norm (the largest pre-clip norm of the metrics' step).
   // Under kBf16 the bf16 gradients update the fp32 masters (clipped by their norm), which are
   // then copied into the bf16 model.
-  // With a data-parallel group, the gradients are first summed over its ranks (see
-  // data_parallel.h); an error of the group is returned and nothing is updated.
+  // With a data-parallel group, the gradients are first summed over its ranks, this rank updates
+  // the parameters whose optimiser state it holds, and the owners broadcast their updates (see
+  // data_parallel.h); an error of the group is returned.
   absl::Status Step(Metrics& metrics, const std::string& prefix = "");
-  // The group whose ranks train this model together; null (the default): this process alone.
-  // The group must outlive its use here.
-  void SetDataParallel(DataParallelGroup* group) { data_parallel_ = group; }
+  // The group whose ranks train this model together, each holding its shard of the optimiser
+  // state; null (the default): this process alone. REQUIRES: called before any Step or Restore;
+  // the group outlives its use here.
+  void SetDataParallel(DataParallelGroup* group);
   DataParallelGroup* data_parallel() const { return data_parallel_; }
   int64_t optimizer_steps() const { return optimizer_.steps(); }
-  // dir/model (HF directory + tokenizer files of `tokenizer_dir`), dir/optimizer.safetensors and
-  // dir/optimizer.json (the step count); Restore reads them back into this model.
+  // dir/model (HF directory + tokenizer files of `tokenizer_dir`), the optimiser's moments and
+  // dir/optimizer.json (the step count and the number of shards). The moments are in
+  // dir/optimizer.safetensors, or, from N data-parallel ranks, in optimizer-<r>-of-<N>.safetensors,
+  // one shard per rank; rank 0 alone writes the rest. Every rank of a group calls Save with the
+  // same directory. Restore reads a checkpoint back into this model, whatever the number of
+  // ranks that saved it (its shards re-shard to this group's).
   absl::Status Save(const std::string& dir, const std::string& tokenizer_dir) const;
   absl::Status Restore(const std::string& dir);
 
@@ -80,6 +86,7 @@ class TrainableModel {
   std::vector<at::Tensor> params_;          // the master's
   std::vector<at::Tensor> compute_params_;  // the bf16 copy's, in the same order
   DataParallelGroup* data_parallel_ = nullptr;
+  std::vector<int> owners_;  // under a group: the rank holding each parameter's optimiser state
   AdamW optimizer_;
   ScheduleOptions schedule_;
 };

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/config.h"
 #include "common/runtime/threads.h"
@@ -13,15 +14,19 @@
 namespace rto {
 namespace {
 
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
 
 }  // namespace
 
 absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc, char** argv) {
-  RTO_ASSIGN_OR_RETURN(
-      Args args, Args::Parse(std::vector<std::string>(argv + 1, argv + argc),
-                             {"config", "set", "host", "port", "metrics-port", "coordinator", "name", "advertise"}));
+  RTO_ASSIGN_OR_RETURN(Args args, Args::Parse(std::vector<std::string>(argv + 1, argv + argc),
+                                              {"config", "set", "host", "port", "metrics-port", "coordinator", "name",
+                                               "advertise", "rank", "rendezvous"}));
   ServiceFlags f;
   RTO_ASSIGN_OR_RETURN(std::string path, args.GetRequired("config"));
   f.host = args.GetString("host", f.host);
@@ -33,6 +38,19 @@ absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc
   f.name = args.GetString("name", "");
   f.advertise = args.GetString("advertise", "");
   if (f.advertise.empty()) f.advertise = ReachableHost(f.host);
+  RTO_ASSIGN_OR_RETURN(int64_t rank, args.GetInt("rank", 0));
+  if (rank < 0 || rank > 65535) return absl::InvalidArgumentError(absl::StrCat("--rank ", rank, " is not a rank"));
+  f.rank = static_cast<int>(rank);
+  if (const std::string r = args.GetString("rendezvous", ""); !r.empty()) {
+    const size_t colon = r.rfind(':');
+    int port = 0;
+    if (colon == std::string::npos || colon == 0 || !absl::SimpleAtoi(r.substr(colon + 1), &port) || port < 0 ||
+        port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat("--rendezvous '", r, "' is not HOST:PORT"));
+    }
+    f.rendezvous_host = r.substr(0, colon);
+    f.rendezvous_port = port;
+  }
   RTO_ASSIGN_OR_RETURN(ConfigReader config, ConfigReader::Load(path, args.GetAll("set")));
   ThreadPlan threads;
   RTO_RETURN_IF_ERROR(ReadThreadPlan(config, &threads));
@@ -47,6 +65,35 @@ absl::StatusOr<std::unique_ptr<ServiceMetrics>> StartMetrics(const std::string& 
 }
 
 ServiceOptions ServiceOptionsOf(const RtoJobConfig& config) { return {.mailbox_capacity = config.launch.mailbox}; }
+
+absl::StatusOr<std::unique_ptr<Rendezvous>> StartRendezvous(const ServiceFlags& flags) {
+  return Rendezvous::Start(flags.host, flags.rendezvous_port, Millis(flags.config.launch.startup_timeout_s));
+}
+
+absl::StatusOr<std::unique_ptr<DataParallelGroup>> JoinDataParallel(const std::string& role, const ServiceFlags& flags,
+                                                                    int64_t world_size, Rendezvous* hosted) {
+  if (world_size == 1 && flags.rank == 0) return std::unique_ptr<DataParallelGroup>();
+  if (flags.rank >= world_size) {
+    return absl::InvalidArgumentError(absl::StrCat("--rank ", flags.rank, " but the role has ", world_size, " ranks"));
+  }
+  if (flags.rendezvous_host.empty() || flags.rendezvous_port == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a role of ", world_size, " data-parallel ranks needs --rendezvous HOST:PORT (rank 0's store)"));
+  }
+  RTO_ASSIGN_OR_RETURN(at::Device device, ParseDevice(flags.config.device));
+  std::cerr << "data-parallel rank " << flags.rank << " of " << world_size << ": joining via " << flags.rendezvous_host
+            << ":" << flags.rendezvous_port << "\n";
+  return DataParallelGroup::Join(
+      {.name = role,
+       .host = flags.rendezvous_host,
+       .port = flags.rendezvous_port,
+       .rank = flags.rank,
+       .world_size = static_cast<int>(world_size),
+       .cuda_device = device.is_cuda() ? std::max<int>(0, device.index()) : -1,
+       // A collective waits for the slowest rank of a train call, as long as the call may take.
+       .timeout = Millis(std::max(flags.config.launch.startup_timeout_s, flags.config.launch.rpc_deadline_s))},
+      flags.rank == 0 ? hosted : nullptr);
+}
 
 int Fail(const std::string& role, const absl::Status& status) {
   std::cerr << "rto-" << role << ": error: " << status.message() << "\n";
@@ -73,6 +120,7 @@ int Serve(const std::string& role, const ServiceFlags& flags, const std::vector<
         .name = flags.name.empty() ? absl::StrCat(role, "@", address) : flags.name,
         .address = address,
         .metrics_port = metrics->port(),
+        .rank = flags.rank,
     });
   }
   while (!g_stop && !(agent && agent->shutdown_requested())) {

@@ -4,10 +4,14 @@
 //
 //   rto-<role> --config FILE [--set key=value ...] [--host H] [--port P] [--metrics-port P]
 //              [--coordinator HOST:PORT] [--name NAME] [--advertise HOST]
+//              [--rank R --rendezvous HOST:PORT]
 //
 // --host is the address to bind (0.0.0.0 in a container); --advertise the host the coordinator
 // reaches this worker at (default: --host, or this machine's IP address when binding 0.0.0.0);
 // --name identifies it in the run (default <role>@<advertised host>:<port>).
+// A learner or critic trained by N data-parallel ranks (launch.learner_ranks, critic_ranks) is
+// N processes: rank R of them (--rank), which meet at --rendezvous, the store rank 0 hosts on
+// that port.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -21,6 +25,7 @@
 #include "common/actors/rto_job.h"
 #include "common/rpc/metrics.h"
 #include "common/rpc/server.h"
+#include "common/train/data_parallel.h"
 
 namespace rto {
 
@@ -29,6 +34,9 @@ struct ServiceFlags {
   int port = 0;
   int metrics_port = 0;
   std::string coordinator, name, advertise;
+  int rank = 0;
+  std::string rendezvous_host;  // --rendezvous
+  int rendezvous_port = 0;
   RtoJobConfig config;
 };
 // Also applies the config's thread plan (common/runtime/threads.h) to this process.
@@ -40,6 +48,14 @@ int Serve(const std::string& role, const ServiceFlags& flags, const std::vector<
           ServiceMetrics* metrics);
 absl::StatusOr<std::unique_ptr<ServiceMetrics>> StartMetrics(const std::string& role, const ServiceFlags& flags);
 ServiceOptions ServiceOptionsOf(const RtoJobConfig& config);
+
+// This process's rank of its role's data-parallel group of `world_size` ranks (null when
+// world_size is 1), joined through --rendezvous; rank 0 passes the rendezvous it hosts on that
+// port (StartRendezvous). Waits for every rank up to launch.startup_timeout_s.
+absl::StatusOr<std::unique_ptr<DataParallelGroup>> JoinDataParallel(const std::string& role, const ServiceFlags& flags,
+                                                                    int64_t world_size, Rendezvous* hosted);
+// The store this process hosts on --host at the --rendezvous port (0: a free port).
+absl::StatusOr<std::unique_ptr<Rendezvous>> StartRendezvous(const ServiceFlags& flags);
 
 // Prints "rto-<role>: error: ..." and returns 1.
 int Fail(const std::string& role, const absl::Status& status);

@@ -23,7 +23,8 @@ bool KnownRole(const std::string& role) {
 // --- registry ----------------------------------------------------------------------------------
 
 absl::StatusOr<WorkerInfo> WorkerRegistry::Register(const std::string& role, const std::string& name,
-                                                    const std::string& address, int metrics_port, int64_t pid) {
+                                                    const std::string& address, int metrics_port, int64_t pid,
+                                                    int rank) {
   if (!KnownRole(role)) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown role '", role, "' (expected rollout, scorer, critic or learner)"));
@@ -33,6 +34,7 @@ absl::StatusOr<WorkerInfo> WorkerRegistry::Register(const std::string& role, con
     return absl::InvalidArgumentError(
         absl::StrCat("worker '", name, "' registered address '", address, "', which is not host:port"));
   }
+  if (rank < 0) return absl::InvalidArgumentError(absl::StrCat("worker '", name, "' registered rank ", rank));
   absl::MutexLock lock(&mu_);
   if (auto old = id_by_name_.find(name); old != id_by_name_.end()) {
     if (by_id_.at(old->second).role != role) {
@@ -48,6 +50,7 @@ absl::StatusOr<WorkerInfo> WorkerRegistry::Register(const std::string& role, con
   w.address = address;
   w.metrics_port = metrics_port;
   w.pid = pid;
+  w.rank = rank;
   w.registered = w.last_heartbeat = Clock::now();
   by_id_[w.worker_id] = w;
   id_by_name_[name] = w.worker_id;
@@ -240,7 +243,7 @@ grpc::Status CoordinatorService::Register(grpc::ServerContext*, const v1::Regist
                                           v1::RegisterResponse* response) {
   return Handle(metrics_, "Register", [&]() -> absl::Status {
     RTO_ASSIGN_OR_RETURN(WorkerInfo w, registry_.Register(request->role(), request->name(), request->address(),
-                                                          request->metrics_port(), request->pid()));
+                                                          request->metrics_port(), request->pid(), request->rank()));
     response->set_worker_id(w.worker_id);
     response->set_heartbeat_interval_ms(heartbeat_interval_.count());
     return absl::OkStatus();
@@ -273,6 +276,7 @@ void CoordinatorService::FillStatus(v1::RunStatus* status) const {
     out->set_address(w.address);
     out->set_metrics_port(w.metrics_port);
     out->set_pid(w.pid);
+    out->set_rank(w.rank);
     out->set_alive(registry_.IsAlive(w));
     out->set_seconds_since_heartbeat(SecondsSince(w.last_heartbeat));
     out->set_registered_seconds_ago(SecondsSince(w.registered));

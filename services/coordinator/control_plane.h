@@ -27,6 +27,7 @@ struct WorkerInfo {
   std::string worker_id, role, name, address;
   int metrics_port = 0;
   int64_t pid = 0;
+  int rank = 0;  // among its role's data-parallel ranks (learner, critic)
   std::chrono::steady_clock::time_point registered, last_heartbeat;
 };
 
@@ -36,9 +37,10 @@ class WorkerRegistry {
   explicit WorkerRegistry(std::chrono::milliseconds heartbeat_timeout) : timeout_(heartbeat_timeout) {}
 
   // Adds a worker, or replaces the one registered under the same name (a restarted worker). The
-  // role must be rollout, scorer, critic or learner; name and address must not be empty.
+  // role must be rollout, scorer, critic or learner; name and address must not be empty; rank
+  // >= 0.
   absl::StatusOr<WorkerInfo> Register(const std::string& role, const std::string& name, const std::string& address,
-                                      int metrics_port, int64_t pid);
+                                      int metrics_port, int64_t pid, int rank = 0);
   // False for an unknown id (replaced, or registered with an earlier coordinator).
   bool Heartbeat(const std::string& worker_id);
   bool IsAlive(const WorkerInfo& worker) const;

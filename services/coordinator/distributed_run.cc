@@ -1,5 +1,6 @@
 #include "services/coordinator/distributed_run.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <map>
@@ -18,6 +19,7 @@
 #include "common/util/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "services/coordinator/control_plane.h"
+#include "services/coordinator/data_parallel_roles.h"
 #include "services/critic/critic_client.h"
 #include "services/learner/learner_client.h"
 #include "services/rollout/rollout_client.h"
@@ -86,10 +88,22 @@ class DistributedRun {
     return absl::OkStatus();
   }
 
+  // The N data-parallel processes of a trained role: <role>-<rank>, meeting at a store rank 0
+  // hosts on a free port (one process named <role> when N is 1).
+  absl::Status SpawnRanks(const std::string& role, int64_t ranks) {
+    if (ranks == 1) return local_->Spawn(role, -1, address_);
+    RTO_ASSIGN_OR_RETURN(int port, FreePort(cfg_.launch.host));
+    for (int r = 0; r < ranks; ++r) {
+      RTO_RETURN_IF_ERROR(local_->Spawn(
+          role, r, address_, {"--rank", absl::StrCat(r), "--rendezvous", absl::StrCat(cfg_.launch.host, ":", port)}));
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status StartLocalWorkers() {
     if (local_ == nullptr) return absl::OkStatus();
-    RTO_RETURN_IF_ERROR(local_->Spawn("learner", -1, address_));
-    if (with_critic_) RTO_RETURN_IF_ERROR(local_->Spawn("critic", -1, address_));
+    RTO_RETURN_IF_ERROR(SpawnRanks("learner", cfg_.launch.learner_ranks));
+    if (with_critic_) RTO_RETURN_IF_ERROR(SpawnRanks("critic", cfg_.launch.critic_ranks));
     for (int i = 0; i < cfg_.launch.scorer_replicas; ++i) RTO_RETURN_IF_ERROR(local_->Spawn("scorer", i, address_));
     for (int i = 0; i < cfg_.launch.rollout_workers; ++i) RTO_RETURN_IF_ERROR(local_->Spawn("rollout", i, address_));
     return absl::OkStatus();
@@ -103,16 +117,62 @@ class DistributedRun {
   }
 
   absl::Status WaitForWorkers() {
-    std::map<std::string, int> counts = {{"learner", 1},
+    std::map<std::string, int> counts = {{"learner", static_cast<int>(cfg_.launch.learner_ranks)},
                                          {"scorer", static_cast<int>(cfg_.launch.scorer_replicas)},
                                          {"rollout", static_cast<int>(cfg_.launch.rollout_workers)}};
-    if (with_critic_) counts["critic"] = 1;
+    if (with_critic_) counts["critic"] = static_cast<int>(cfg_.launch.critic_ranks);
     RTO_ASSIGN_OR_RETURN(workers_, registry_.WaitFor(counts, Millis(cfg_.launch.startup_timeout_s),
                                                      [this] { return CheckWhileWaiting(); }));
+    for (const char* role : {"learner", "critic"}) RTO_RETURN_IF_ERROR(OrderByRank(role));
     for (const auto& [role, list] : workers_) {
       for (const WorkerInfo& w : list) std::cerr << "coordinator: " << w.name << " at " << w.address << "\n";
     }
     return absl::OkStatus();
+  }
+
+  // workers_[role][r] becomes rank r; every rank must be there once.
+  absl::Status OrderByRank(const std::string& role) {
+    std::vector<WorkerInfo>& list = workers_[role];
+    std::sort(list.begin(), list.end(), [](const WorkerInfo& a, const WorkerInfo& b) { return a.rank < b.rank; });
+    for (size_t r = 0; r < list.size(); ++r) {
+      if (list[r].rank != static_cast<int>(r)) {
+        return absl::InvalidArgumentError(absl::StrCat("the ", list.size(), " ", role, " workers registered ranks ",
+                                                       RankList(list), "; expected 0 to ", list.size() - 1, " once"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  static std::string RankList(const std::vector<WorkerInfo>& list) {
+    std::string out;
+    for (const WorkerInfo& w : list) absl::StrAppend(&out, out.empty() ? "" : ", ", w.rank, " (", w.name, ")");
+    return out;
+  }
+
+  // The learner's ranks as one Learner (rank 0 alone when there is one).
+  absl::Status ConnectToLearner() {
+    std::vector<Learner*> ranks;
+    for (const WorkerInfo& w : workers_["learner"]) {
+      RTO_ASSIGN_OR_RETURN(std::unique_ptr<RemoteLearner> rank,
+                           RemoteLearner::Create(Connect(w.address, client_), client_, plan_));
+      if (ranks.empty()) plan_->set_store_port(rank->store_port());
+      ranks.push_back(rank.get());
+      learner_ranks_.push_back(std::move(rank));
+    }
+    if (ranks.size() > 1) learner_group_ = std::make_unique<DataParallelLearner>(ranks);
+    learner_ = ranks.size() > 1 ? learner_group_.get() : ranks[0];
+    return absl::OkStatus();
+  }
+
+  void ConnectToCritic() {
+    if (!with_critic_) return;
+    std::vector<Critic*> ranks;
+    for (const WorkerInfo& w : workers_["critic"]) {
+      critic_ranks_.push_back(std::make_unique<RemoteCritic>(Connect(w.address, client_), client_));
+      ranks.push_back(critic_ranks_.back().get());
+    }
+    if (ranks.size() > 1) critic_group_ = std::make_unique<DataParallelCritic>(ranks);
+    critic_ = ranks.size() > 1 ? critic_group_.get() : ranks[0];
   }
 
   std::unique_ptr<RemoteRollout> RolloutClient(const WorkerInfo& worker, size_t slot) {
@@ -129,9 +189,7 @@ class DistributedRun {
     group.bucket_bytes = cfg_.launch.bucket_mb << 20;
     group.shared_memory = cfg_.launch.weight_transport == "auto";
     plan_ = std::make_shared<WeightPlan>(group);
-    RTO_ASSIGN_OR_RETURN(learner_,
-                         RemoteLearner::Create(Connect(workers_["learner"][0].address, client_), client_, plan_));
-    plan_->set_store_port(learner_->store_port());
+    RTO_RETURN_IF_ERROR(ConnectToLearner());
     plan_->Reform(1 + static_cast<int>(cfg_.launch.rollout_workers));
     rollout_slots_ = workers_["rollout"];
     std::vector<std::unique_ptr<RemoteRollout>> rollouts;
@@ -142,9 +200,7 @@ class DistributedRun {
       scorers.push_back(std::make_unique<RemoteScorer>(Connect(w.address, client_), client_));
     }
     scorer_ = std::make_unique<ScorerPool>(std::move(scorers));
-    if (with_critic_) {
-      critic_ = std::make_unique<RemoteCritic>(Connect(workers_["critic"][0].address, client_), client_);
-    }
+    ConnectToCritic();
     return absl::OkStatus();
   }
 
@@ -197,17 +253,18 @@ class DistributedRun {
                                                 reference.version, ")"));
       }
     }
+    const int64_t ranks = cfg_.launch.learner_ranks;
     std::cerr << "coordinator: weights verified: the learner and " << rollout_->workers().size()
               << " rollout workers hold version " << reference.version << " (hash " << std::hex << reference.hash
-              << std::dec << ")\n";
+              << std::dec << ")" << (ranks > 1 ? absl::StrCat(", as every one of the learner's ", ranks, " ranks") : "")
+              << "\n";
     return absl::OkStatus();
   }
 
   absl::Status DriveTheLoop() {
     RTO_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, LoadTokenizer(cfg_.models.policy));
-    RTO_ASSIGN_OR_RETURN(auto coordinator,
-                         MakeCoordinator(cfg_, {rollout_.get(), scorer_.get(), critic_.get(), learner_.get()},
-                                         *tokenizer, resolved_, resume_));
+    RTO_ASSIGN_OR_RETURN(auto coordinator, MakeCoordinator(cfg_, {rollout_.get(), scorer_.get(), critic_, learner_},
+                                                           *tokenizer, resolved_, resume_));
     if (cfg_.launch.restart_workers) coordinator->set_rollout_recovery([this] { return ReplaceLostRollouts(); });
     coordinator->set_step_observer([&](const Metrics& m) { ObserveStep(*coordinator, m); });
     coordinator->set_between_steps([this] { return control_.BetweenSteps(); });
@@ -245,10 +302,14 @@ class DistributedRun {
   std::map<std::string, std::vector<WorkerInfo>> workers_;
   std::vector<WorkerInfo> rollout_slots_;  // slot i: rollout rank i + 1
   std::shared_ptr<WeightPlan> plan_;
-  std::unique_ptr<RemoteLearner> learner_;
+  std::vector<std::unique_ptr<RemoteLearner>> learner_ranks_;
+  std::unique_ptr<DataParallelLearner> learner_group_;  // over learner_ranks_ when there are several
+  Learner* learner_ = nullptr;                          // the group, or the one rank
+  std::vector<std::unique_ptr<RemoteCritic>> critic_ranks_;
+  std::unique_ptr<DataParallelCritic> critic_group_;
+  Critic* critic_ = nullptr;  // null without a critic
   std::unique_ptr<RolloutPool> rollout_;
   std::unique_ptr<ScorerPool> scorer_;
-  std::unique_ptr<RemoteCritic> critic_;
 };
 
 }  // namespace

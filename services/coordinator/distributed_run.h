@@ -1,11 +1,11 @@
 // The RL job across processes (`rto launch`, `rto coordinator`).
 //
 // The coordinator serves the control plane (proto/rto/v1/coordinator.proto): every role's server
-// registers with it and heartbeats. It waits for one learner, one critic (GAE), M scorers and N
-// rollout workers, runs the coordinator's loop over gRPC clients of the same role interfaces,
-// answers status / pause / resume / stop (`rto ctl`), replaces a rollout worker that stops
-// answering with the next one that registers, checks at the end that every rollout worker holds
-// the learner's weights, and then tells the workers to exit.
+// registers with it and heartbeats. It waits for the learner's and the critic's (GAE)
+// data-parallel ranks (launch.learner_ranks, critic_ranks), M scorers and N rollout workers, runs the coordinator's
+// loop over gRPC clients of the same role interfaces, answers status / pause / resume / stop (`rto ctl`), replaces a
+// rollout worker that stops answering with the next one that registers, checks at the end that every rollout worker
+// holds the learner's weights, and then tells the workers to exit.
 #pragma once
 
 #include <string>

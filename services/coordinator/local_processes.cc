@@ -1,7 +1,10 @@
 #include "services/coordinator/local_processes.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,8 +52,27 @@ void LocalProcesses::StopChildrenOnSignal() {
   std::signal(SIGTERM, OnInterrupt);
 }
 
-absl::Status LocalProcesses::Spawn(const std::string& role, int index, const std::string& coordinator) {
+absl::StatusOr<int> FreePort(const std::string& host) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::InternalError("socket() failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = 0;
+  if (inet_pton(AF_INET, host == "0.0.0.0" ? "0.0.0.0" : host.c_str(), &address.sin_addr) != 1) {
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  }
+  socklen_t size = sizeof(address);
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+                  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0;
+  close(fd);
+  if (!ok) return absl::UnavailableError(absl::StrCat("no free port on ", host));
+  return ntohs(address.sin_port);
+}
+
+absl::Status LocalProcesses::Spawn(const std::string& role, int index, const std::string& coordinator,
+                                   const std::vector<std::string>& extra_args) {
   Process p;
+  p.extra_args = extra_args;
   p.role = role;
   p.name = index < 0 ? role : absl::StrCat(role, "-", index);
   p.log = absl::StrCat(options_.log_dir, "/", p.name, ".log");
@@ -113,6 +135,7 @@ absl::Status LocalProcesses::Start(Process& p) {
   }
   std::vector<std::string> args = {bin,      "--config", options_.config_path, "--host",     options_.host,
                                    "--name", p.name,     "--coordinator",      p.coordinator};
+  args.insert(args.end(), p.extra_args.begin(), p.extra_args.end());
   // This process's environment, and OMP_NUM_THREADS when the launcher sets the count: OpenMP
   // reads it when LibTorch loads, before the service applies its plan.
   const int threads = options_.threads;

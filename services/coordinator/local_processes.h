@@ -13,6 +13,9 @@
 
 namespace rto {
 
+// A TCP port on `host` that was free a moment ago (for a store a child process binds).
+absl::StatusOr<int> FreePort(const std::string& host);
+
 class LocalProcesses {
  public:
   struct Options {
@@ -29,8 +32,9 @@ class LocalProcesses {
   static void StopChildrenOnSignal();
 
   // Starts rto-<role> named <role>[-<index>] (index < 0: no suffix), registering with the
-  // coordinator at `coordinator`.
-  absl::Status Spawn(const std::string& role, int index, const std::string& coordinator);
+  // coordinator at `coordinator`, with `extra_args` after the common flags.
+  absl::Status Spawn(const std::string& role, int index, const std::string& coordinator,
+                     const std::vector<std::string>& extra_args = {});
   // Starts a new process for every `role` process that exited; returns their names.
   absl::StatusOr<std::vector<std::string>> RestartExited(const std::string& role);
   // An error naming every process that exited, with its log tail.
@@ -41,6 +45,7 @@ class LocalProcesses {
  private:
   struct Process {
     std::string name, role, log, coordinator;
+    std::vector<std::string> extra_args;
     pid_t pid = -1;
     bool exited = false;
     int status = 0;

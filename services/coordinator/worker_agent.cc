@@ -54,6 +54,7 @@ bool WorkerAgent::Register() {
   request.set_address(options_.address);
   request.set_metrics_port(options_.metrics_port);
   request.set_pid(getpid());
+  request.set_rank(options_.rank);
   v1::RegisterResponse response;
   const grpc::Status s = stub_->Register(&context, request, &response);
   if (!s.ok()) {

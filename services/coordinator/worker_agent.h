@@ -21,6 +21,7 @@ struct WorkerAgentOptions {
   std::string coordinator;  // host:port
   std::string role, name, address;
   int metrics_port = 0;
+  int rank = 0;                           // among its role's data-parallel ranks
   std::chrono::milliseconds retry{1000};  // between attempts while the coordinator is unreachable
 };
 

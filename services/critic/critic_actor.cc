@@ -11,12 +11,16 @@
 namespace rto {
 
 InProcessCritic::InProcessCritic(std::unique_ptr<Transformer> value_model, const ActorTrainOptions& options,
-                                 double value_clip, std::string tokenizer_dir)
+                                 double value_clip, std::string tokenizer_dir,
+                                 std::unique_ptr<DataParallelGroup> data_parallel)
     : value_model_(std::move(value_model)),
+      data_parallel_(std::move(data_parallel)),
       options_(options),
       trainable_(*value_model_, options.optimizer, options.precision),
       value_clip_(value_clip),
-      tokenizer_dir_(std::move(tokenizer_dir)) {}
+      tokenizer_dir_(std::move(tokenizer_dir)) {
+  trainable_.SetDataParallel(data_parallel_.get());
+}
 
 absl::StatusOr<TokenValues> InProcessCritic::Values(const std::vector<Trajectory>& trajectories) {
   c10::NoGradGuard no_grad;
@@ -46,19 +50,22 @@ absl::StatusOr<Metrics> InProcessCritic::Train(const ValueExperience& e, int64_t
                                          tokens += mb.mask.sum().item<double>();
                                          return v.loss_sum;
                                        }));
-  metrics["critic/value_loss"] = loss / tokens;
-  metrics["critic/clip_frac"] = clipped / tokens;
+  RTO_ASSIGN_OR_RETURN(std::vector<double> sums, SumOverRanks(data_parallel_.get(), {loss, clipped, tokens}));
+  metrics["critic/value_loss"] = sums[0] / sums[2];
+  metrics["critic/clip_frac"] = sums[1] / sums[2];
   return metrics;
 }
 
 absl::Status InProcessCritic::Save(const std::string& dir) { return trainable_.Save(dir, tokenizer_dir_); }
 absl::Status InProcessCritic::Restore(const std::string& dir) { return trainable_.Restore(dir); }
 
-absl::StatusOr<std::unique_ptr<InProcessCritic>> MakeCritic(const RtoJobConfig& cfg) {
+absl::StatusOr<std::unique_ptr<InProcessCritic>> MakeCritic(const RtoJobConfig& cfg,
+                                                            std::unique_ptr<DataParallelGroup> data_parallel) {
   if (cfg.coordinator.estimator != AdvantageEstimator::kGae) return std::unique_ptr<InProcessCritic>();
   const std::string init = cfg.models.critic.empty() ? cfg.models.reward : cfg.models.critic;
   RTO_ASSIGN_OR_RETURN(auto value_model, LoadRoleModel(cfg, init, HeadKind::kScore));
-  return std::make_unique<InProcessCritic>(std::move(value_model), cfg.critic, cfg.value_clip, init);
+  return std::make_unique<InProcessCritic>(std::move(value_model), cfg.critic, cfg.value_clip, init,
+                                           std::move(data_parallel));
 }
 
 }  // namespace rto

@@ -17,8 +17,10 @@ namespace rto {
 class InProcessCritic : public Critic {
  public:
   // `value_model` has a score head (initialised from the RM); `tokenizer_dir` goes into saves.
+  // `data_parallel`: the group of ranks this critic trains with (null: alone); every rank's Train
+  // gets the same experience and reports the metrics of all of it.
   InProcessCritic(std::unique_ptr<Transformer> value_model, const ActorTrainOptions& options, double value_clip,
-                  std::string tokenizer_dir);
+                  std::string tokenizer_dir, std::unique_ptr<DataParallelGroup> data_parallel = nullptr);
   absl::StatusOr<TokenValues> Values(const std::vector<Trajectory>& trajectories) override;
   absl::StatusOr<Metrics> Train(const ValueExperience& experience, int64_t step) override;
   absl::Status Save(const std::string& dir) override;
@@ -26,13 +28,16 @@ class InProcessCritic : public Critic {
 
  private:
   std::unique_ptr<Transformer> value_model_;
+  std::unique_ptr<DataParallelGroup> data_parallel_;
   ActorTrainOptions options_;
   TrainableModel trainable_;  // over *value_model_
   double value_clip_;
   std::string tokenizer_dir_;
 };
 
-// The critic actor of a config; null for the critic-free estimators (GRPO, RLOO, REINFORCE++).
-absl::StatusOr<std::unique_ptr<InProcessCritic>> MakeCritic(const RtoJobConfig& config);
+// The critic actor of a config, a rank of `data_parallel` when given; null for the critic-free
+// estimators (GRPO, RLOO, REINFORCE++).
+absl::StatusOr<std::unique_ptr<InProcessCritic>> MakeCritic(const RtoJobConfig& config,
+                                                            std::unique_ptr<DataParallelGroup> data_parallel = nullptr);
 
 }  // namespace rto

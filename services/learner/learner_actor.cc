@@ -17,14 +17,18 @@ namespace rto {
 
 InProcessLearner::InProcessLearner(std::unique_ptr<Transformer> policy, const ActorTrainOptions& options,
                                    double clip_eps, double temperature, std::string tokenizer_dir,
-                                   std::shared_ptr<WeightPublisher> weights)
+                                   std::shared_ptr<WeightPublisher> weights,
+                                   std::unique_ptr<DataParallelGroup> data_parallel)
     : policy_(std::move(policy)),
+      data_parallel_(std::move(data_parallel)),
       options_(options),
       trainable_(*policy_, options.optimizer, options.precision),
       clip_eps_(clip_eps),
       temperature_(LogProbTemperature(temperature)),
       tokenizer_dir_(std::move(tokenizer_dir)),
-      weights_(std::move(weights)) {}
+      weights_(std::move(weights)) {
+  trainable_.SetDataParallel(data_parallel_.get());
+}
 
 absl::StatusOr<PolicyEvaluation> InProcessLearner::LogProbs(const std::vector<Trajectory>& trajectories) {
   c10::NoGradGuard no_grad;
@@ -62,19 +66,26 @@ absl::StatusOr<Metrics> InProcessLearner::Train(const PolicyExperience& e, int64
                          return p.loss_sum;
                        }));
   ++version_;
-  metrics["policy/loss"] = loss / tokens;
-  metrics["ppo/clip_frac"] = clipped / tokens;
-  metrics["ppo/approx_kl"] = approx_kl / tokens;
-  metrics["ppo/first_minibatch_ratio_max_dev"] = first_ratio_dev;
+  RTO_ASSIGN_OR_RETURN(std::vector<double> sums,
+                       SumOverRanks(data_parallel_.get(), {loss, clipped, approx_kl, tokens}));
+  RTO_ASSIGN_OR_RETURN(std::vector<double> max, MaxOverRanks(data_parallel_.get(), {first_ratio_dev}));
+  metrics["policy/loss"] = sums[0] / sums[3];
+  metrics["ppo/clip_frac"] = sums[1] / sums[3];
+  metrics["ppo/approx_kl"] = sums[2] / sums[3];
+  metrics["ppo/first_minibatch_ratio_max_dev"] = max[0];
   return metrics;
 }
 
 absl::StatusOr<WeightSyncStats> InProcessLearner::PublishWeights(const std::optional<WeightGroupOptions>& group) {
+  if (weights_ == nullptr) {
+    return absl::FailedPreconditionError("this learner publishes no weights: data-parallel rank 0 does");
+  }
   return weights_->Publish(trainable_.master(), version_, group);
 }
 
 absl::Status InProcessLearner::Save(const std::string& dir) {
   RTO_RETURN_IF_ERROR(trainable_.Save(dir, tokenizer_dir_));
+  if (data_parallel_ != nullptr && data_parallel_->rank() != 0) return absl::OkStatus();  // rank 0 writes the rest
   return WriteFileAtomically(dir + "/learner.json", nlohmann::json{{"version", version_}}.dump() + "\n");
 }
 
@@ -91,11 +102,12 @@ absl::Status InProcessLearner::SavePolicy(const std::string& dir) {
 }
 
 absl::StatusOr<std::unique_ptr<InProcessLearner>> MakeLearner(const RtoJobConfig& cfg,
-                                                              std::shared_ptr<WeightPublisher> weights) {
+                                                              std::shared_ptr<WeightPublisher> weights,
+                                                              std::unique_ptr<DataParallelGroup> data_parallel) {
   RTO_ASSIGN_OR_RETURN(auto policy, LoadRoleModel(cfg, cfg.models.policy, HeadKind::kLanguageModel));
   return std::make_unique<InProcessLearner>(std::move(policy), cfg.actor, cfg.clip_eps,
-                                            cfg.coordinator.sampling.temperature, cfg.models.policy,
-                                            std::move(weights));
+                                            cfg.coordinator.sampling.temperature, cfg.models.policy, std::move(weights),
+                                            std::move(data_parallel));
 }
 
 }  // namespace rto

@@ -18,8 +18,11 @@ namespace rto {
 class InProcessLearner : public Learner {
  public:
   // `temperature`: the sampling temperature, so log-probs are those of the behaviour distribution.
+  // `data_parallel`: the group of ranks this learner trains with (null: alone); every rank's
+  // Train gets the same experience and reports the metrics of all of it.
   InProcessLearner(std::unique_ptr<Transformer> policy, const ActorTrainOptions& options, double clip_eps,
-                   double temperature, std::string tokenizer_dir, std::shared_ptr<WeightPublisher> weights);
+                   double temperature, std::string tokenizer_dir, std::shared_ptr<WeightPublisher> weights,
+                   std::unique_ptr<DataParallelGroup> data_parallel = nullptr);
   absl::StatusOr<PolicyEvaluation> LogProbs(const std::vector<Trajectory>& trajectories) override;
   absl::StatusOr<Metrics> Train(const PolicyExperience& experience, int64_t step) override;
   absl::StatusOr<WeightSyncStats> PublishWeights(const std::optional<WeightGroupOptions>& group) override;
@@ -32,6 +35,7 @@ class InProcessLearner : public Learner {
 
  private:
   std::unique_ptr<Transformer> policy_;
+  std::unique_ptr<DataParallelGroup> data_parallel_;
   ActorTrainOptions options_;
   TrainableModel trainable_;  // over *policy_
   double clip_eps_, temperature_;
@@ -40,8 +44,10 @@ class InProcessLearner : public Learner {
   int64_t version_ = 0;
 };
 
-// The learner actor of a config, publishing its weights through `weights`.
-absl::StatusOr<std::unique_ptr<InProcessLearner>> MakeLearner(const RtoJobConfig& config,
-                                                              std::shared_ptr<WeightPublisher> weights);
+// The learner actor of a config, publishing its weights through `weights`, a rank of
+// `data_parallel` when given.
+absl::StatusOr<std::unique_ptr<InProcessLearner>> MakeLearner(
+    const RtoJobConfig& config, std::shared_ptr<WeightPublisher> weights,
+    std::unique_ptr<DataParallelGroup> data_parallel = nullptr);
 
 }  // namespace rto

@@ -58,8 +58,9 @@ absl::Status Launch(const std::vector<std::string>& argv) {
   LocalProcesses::StopChildrenOnSignal();
   // The cores are divided among the processes that compute; this coordinator takes a share too.
   const RtoJobConfig::Launch& l = job.cfg.launch;
-  const int processes = static_cast<int>(1 + l.scorer_replicas + l.rollout_workers +
-                                         (job.cfg.coordinator.estimator == AdvantageEstimator::kGae ? 1 : 0));
+  const int processes =
+      static_cast<int>(l.learner_ranks + l.scorer_replicas + l.rollout_workers +
+                       (job.cfg.coordinator.estimator == AdvantageEstimator::kGae ? l.critic_ranks : 0));
   const int threads = job.threads.intra_op > 0 ? 0 : CoresPerProcess(AvailableCores(), processes);
   std::cerr << "launch: " << processes << " services, " << ApplyThreadPlan(job.threads, processes)
             << " intra-op threads each\n";

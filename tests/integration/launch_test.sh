@@ -88,6 +88,24 @@ check "the resumed run logs each step once" test "$(wc -l <"$tmp/resumed/metrics
 check "and ends with the uninterrupted run's weights" cmp -s "$tmp/dist/final/model.safetensors" \
   "$tmp/resumed/final/model.safetensors"
 
+# A data-parallel learner and critic, 2 ranks each (ZeRO-1), as processes of their own: the ranks
+# hold equal weights, each saves its optimiser shard, the run ends bitwise as the same ranks in
+# one process, and it resumes bitwise across processes.
+dp=(--set launch.learner_ranks=2 --set launch.critic_ranks=2 --set steps=4 --set eval.every=0 --set checkpoint.every=2)
+"$rto" launch "${rl[@]}" "${dp[@]}" --set "out=$tmp/dp" >"$tmp/dp.out" 2>&1
+check "launch with 2 learner and 2 critic ranks exits 0" test $? -eq 0
+check "each rank is a process" test -s "$tmp/dp/logs/learner-1.log" -a -s "$tmp/dp/logs/critic-1.log"
+check "the learner's ranks hold equal weights" contains "$tmp/dp.out" "as every one of the learner's 2 ranks"
+check "each rank saves its optimiser shard" test -f "$tmp/dp/checkpoints/step-4/policy/optimizer-1-of-2.safetensors" \
+  -a -f "$tmp/dp/checkpoints/step-4/critic/optimizer-1-of-2.safetensors"
+"$rto" train rto "${rl[@]}" "${dp[@]}" --set "out=$tmp/dp-local" >/dev/null 2>&1
+check "and ends bitwise equal to the same ranks in one process" cmp -s "$tmp/dp/final/model.safetensors" \
+  "$tmp/dp-local/final/model.safetensors"
+cp -r "$tmp/dp" "$tmp/dp-resumed"
+rm -rf "$tmp/dp-resumed/checkpoints/step-4" "$tmp/dp-resumed/final"
+"$rto" launch "${rl[@]}" "${dp[@]}" --set "out=$tmp/dp-resumed" --resume >/dev/null 2>&1
+check "a 2-rank run resumes bitwise" cmp -s "$tmp/dp/final/model.safetensors" "$tmp/dp-resumed/final/model.safetensors"
+
 # Generation one batch ahead of training (max_staleness 1): the same numbers across processes and
 # in one process, and batches one version old wherever no checkpoint or evaluation intervenes.
 stale=(--set steps=6 --set eval.every=0 --set checkpoint.every=3 --set rollout.max_staleness=1)

@@ -87,7 +87,7 @@ TEST_F(RtoJobTest, RolloutLogProbsEqualTheLearnersForwardAndTheFirstRatioIsOne) 
   RtoJobConfig cfg = Config(Join("unused"));
   auto roles = MakeInProcessRoles(cfg);
   ASSERT_THAT(roles, IsOk());
-  ASSERT_THAT(roles->learner->PublishWeights(std::nullopt), IsOk());
+  ASSERT_THAT(roles->learner().PublishWeights(std::nullopt), IsOk());
   ASSERT_THAT(roles->rollout->SyncWeights({.version = 0}), IsOk());
   RolloutRequest request{.prompts = {{0, {1, 2, 3}}, {5, {4, 5, 6, 7, 8}}}, .samples_per_prompt = 3};
   request.sampling.max_new_tokens = 10;
@@ -102,7 +102,7 @@ TEST_F(RtoJobTest, RolloutLogProbsEqualTheLearnersForwardAndTheFirstRatioIsOne) 
     EXPECT_EQ(t.sample_index, static_cast<int64_t>(i % 3));
     EXPECT_EQ(t.policy_version, 0);
   }
-  auto eval = roles->learner->LogProbs(*trajectories);
+  auto eval = roles->learner().LogProbs(*trajectories);
   ASSERT_THAT(eval, IsOk());
   double max_diff = 0;
   for (size_t i = 0; i < 6; ++i) {
@@ -116,20 +116,20 @@ TEST_F(RtoJobTest, RolloutLogProbsEqualTheLearnersForwardAndTheFirstRatioIsOne) 
   // Training on the learner's own log-probs: the first mini-batch's ratio is 1.
   PolicyExperience e{*trajectories, eval->logprobs, {}};
   for (const Trajectory& t : *trajectories) e.advantages.emplace_back(t.response.size(), 1.0f);
-  auto metrics = roles->learner->Train(e, 0);
+  auto metrics = roles->learner().Train(e, 0);
   ASSERT_THAT(metrics, IsOk());
   EXPECT_LT((*metrics)["ppo/first_minibatch_ratio_max_dev"], 1e-5);
-  EXPECT_EQ(roles->learner->version(), 1);
+  EXPECT_EQ(roles->learner().version(), 1);
   // The rollout serves the old version until it syncs, and then the new one.
   EXPECT_EQ((*roles->rollout->Generate(request))[0].policy_version, 0);
-  ASSERT_THAT(roles->learner->PublishWeights(std::nullopt), IsOk());
+  ASSERT_THAT(roles->learner().PublishWeights(std::nullopt), IsOk());
   EXPECT_THAT(roles->rollout->SyncWeights({.version = 0}),
               StatusIs(absl::StatusCode::kFailedPrecondition, "version 0 were asked for, but version 1"));
   ASSERT_THAT(roles->rollout->SyncWeights({.version = 1}), IsOk());
   EXPECT_EQ((*roles->rollout->Generate(request))[0].policy_version, 1);
   for (size_t i = 0; i < roles->rollout->policy().parameters().size(); ++i) {
     EXPECT_TRUE(
-        at::equal(roles->rollout->policy().parameters()[i].tensor, roles->learner->policy().parameters()[i].tensor));
+        at::equal(roles->rollout->policy().parameters()[i].tensor, roles->learner().policy().parameters()[i].tensor));
   }
 }
 
@@ -243,6 +243,101 @@ TEST_F(RtoJobTest, ResumeIsExact) {
               StatusIs(absl::StatusCode::kInvalidArgument, "rollout.max_staleness is 2; it must be 0"));
 }
 
+// Within `rtol` of each other, relative to the larger magnitude (or to 1 below it).
+void ExpectNear(double a, double b, double rtol, const std::string& what) {
+  EXPECT_LE(std::abs(a - b), rtol * std::max({1.0, std::abs(a), std::abs(b)})) << what << ": " << a << " vs " << b;
+}
+
+void ExpectModelsClose(const std::string& a_dir, const std::string& b_dir, double rtol) {
+  auto a = LoadModel(a_dir), b = LoadModel(b_dir);
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  for (size_t i = 0; i < (*a)->parameters().size(); ++i) {
+    const at::Tensor& x = (*a)->parameters()[i].tensor;
+    const at::Tensor& y = (*b)->parameters()[i].tensor;
+    const double relative = ((x - y).norm() / y.norm()).item<double>();
+    EXPECT_LT(relative, rtol) << a_dir << " " << (*a)->parameters()[i].name;
+  }
+}
+
+// A learner and a critic of two data-parallel ranks (ZeRO-1) train on a batch as one rank does:
+// metrics and weights within 1e-6 relative; their evaluations, split over the ranks, equal one
+// rank's; the ranks hold equal weights.
+TEST_F(RtoJobTest, TwoRankLearnerAndCriticEqualOneRankOnTheSameBatch) {
+  auto one = MakeInProcessRoles(Config(Join("unused")));
+  auto two = MakeInProcessRoles(Config(Join("unused"), {"launch.learner_ranks=2", "launch.critic_ranks=2"}));
+  ASSERT_THAT(one, IsOk());
+  ASSERT_THAT(two, IsOk());
+  ASSERT_EQ(two->learners.size(), 2u);
+  ASSERT_EQ(two->critics.size(), 2u);
+  ASSERT_THAT(one->learner().PublishWeights(std::nullopt), IsOk());
+  ASSERT_THAT(one->rollout->SyncWeights({.version = 0}), IsOk());
+  RolloutRequest request{.prompts = {{0, {1, 2, 3}}, {1, {4, 5}}, {2, {6, 7, 8, 9}}, {3, {3, 3}}},
+                         .samples_per_prompt = 4};
+  request.sampling.max_new_tokens = 10;
+  auto trajectories = one->rollout->Generate(request);
+  ASSERT_THAT(trajectories, IsOk());
+  const Coordinator::Roles a = one->roles(), b = two->roles();
+  auto eval_a = a.learner->LogProbs(*trajectories), eval_b = b.learner->LogProbs(*trajectories);
+  auto values_a = a.critic->Values(*trajectories), values_b = b.critic->Values(*trajectories);
+  ASSERT_THAT(eval_a, IsOk());
+  ASSERT_THAT(eval_b, IsOk());
+  ASSERT_THAT(values_a, IsOk());
+  ASSERT_THAT(values_b, IsOk());
+  ASSERT_EQ(eval_b->logprobs.size(), trajectories->size());
+  ASSERT_EQ(values_b->size(), trajectories->size());
+  PolicyExperience policy{*trajectories, eval_a->logprobs, {}};
+  ValueExperience value{*trajectories, *values_a, {}};
+  for (size_t i = 0; i < trajectories->size(); ++i) {
+    for (size_t j = 0; j < eval_a->logprobs[i].size(); ++j) {
+      ExpectNear(eval_a->logprobs[i][j], eval_b->logprobs[i][j], 1e-5, "log-prob");
+      ExpectNear((*values_a)[i][j], (*values_b)[i][j], 1e-5, "value");
+    }
+    std::vector<float> advantages, returns;
+    for (size_t j = 0; j < (*trajectories)[i].response.size(); ++j) {
+      advantages.push_back(0.5f * static_cast<float>((i + j) % 3) - 0.5f);
+      returns.push_back(0.1f * static_cast<float>(i % 5));
+    }
+    policy.advantages.push_back(advantages);
+    value.returns.push_back(returns);
+  }
+  for (int64_t step : {0, 1}) {
+    auto ma = a.learner->Train(policy, step), mb = b.learner->Train(policy, step);
+    auto ca = a.critic->Train(value, step), cb = b.critic->Train(value, step);
+    ASSERT_THAT(mb, IsOk());
+    ASSERT_THAT(cb, IsOk());
+    ma->insert(ca->begin(), ca->end());
+    mb->insert(cb->begin(), cb->end());
+    ASSERT_EQ(ma->size(), mb->size());
+    for (const auto& [key, v] : *ma) ExpectNear(v, (*mb)[key], 1e-6, key);
+  }
+  EXPECT_EQ(two->learners[1]->version(), 2);
+  auto print = b.learner->Fingerprint();  // checks that the ranks hold equal weights
+  ASSERT_THAT(print, IsOk());
+  ASSERT_THAT(a.learner->Save(Join("dp-one/policy")), IsOk());
+  ASSERT_THAT(b.learner->Save(Join("dp-two/policy")), IsOk());
+  ASSERT_THAT(a.critic->Save(Join("dp-one/critic")), IsOk());
+  ASSERT_THAT(b.critic->Save(Join("dp-two/critic")), IsOk());
+  EXPECT_TRUE(fs::exists(Join("dp-two/critic/optimizer-1-of-2.safetensors")));
+  ExpectModelsClose(Join("dp-two/policy/model"), Join("dp-one/policy/model"), 1e-6);
+  ExpectModelsClose(Join("dp-two/critic/model"), Join("dp-one/critic/model"), 1e-6);
+}
+
+// A run of two-rank learner and critic resumes bitwise; its checkpoint resumes on one rank too.
+TEST_F(RtoJobTest, DataParallelResumeIsExactAndReshards) {
+  const std::vector<std::string> two = {"launch.learner_ranks=2", "launch.critic_ranks=2"};
+  ASSERT_THAT(RunRto(Config(Join("dp-straight"), two), resolved_, false), IsOk());
+  RtoJobConfig cfg = Config(Join("dp-crashed"), two);
+  ASSERT_THAT(RunRto(cfg, resolved_, false), IsOk());
+  fs::remove_all(Join("dp-crashed/checkpoints/step-6"));
+  fs::remove_all(Join("dp-crashed/final"));
+  fs::copy(Join("dp-crashed"), Join("dp-one-rank"), fs::copy_options::recursive);
+  ASSERT_THAT(RunRto(cfg, resolved_, /*resume=*/true), IsOk());
+  ExpectSameRun(Join("dp-straight"), Join("dp-crashed"), Metrics(Join("dp-straight")), Metrics(Join("dp-crashed")));
+  ASSERT_THAT(RunRto(Config(Join("dp-one-rank")), resolved_, /*resume=*/true), IsOk());
+  EXPECT_EQ(Metrics(Join("dp-one-rank")).size(), 6u);
+}
+
 TEST_F(RtoJobTest, AStopBetweenStepsSavesACheckpointToResumeFrom) {
   ASSERT_THAT(RunRto(Config(Join("unstopped")), resolved_, false), IsOk());
   for (const std::string staleness : {"0", "1"}) {
@@ -279,7 +374,7 @@ TEST_F(RtoJobTest, CriticFreeEstimatorsRunWithoutACritic) {
     RtoJobConfig cfg = Config(out, {std::string("advantage.estimator=") + estimator, "steps=2", "eval.every=0"});
     auto roles = MakeInProcessRoles(cfg);
     ASSERT_THAT(roles, IsOk());
-    EXPECT_EQ(roles->critic, nullptr);
+    EXPECT_TRUE(roles->critics.empty());
     ASSERT_THAT(RunRto(cfg, resolved_, false), IsOk()) << estimator;
     std::vector<json> m = Metrics(out);
     ASSERT_EQ(m.size(), 2u);
@@ -334,10 +429,10 @@ TEST_F(RtoJobTest, BadInputIsRejectedWithAReason) {
   ASSERT_THAT(roles, IsOk());
   Trajectory t{.id = 9, .prompt = {1, 2}, .response = {3, 100000}, .logprobs = {-1, -1}};
   EXPECT_THAT(roles->scorer->Score({t}, true), StatusIs(absl::StatusCode::kInvalidArgument, "trajectory 9: token id"));
-  EXPECT_THAT(roles->learner->LogProbs({}), StatusIs(absl::StatusCode::kInvalidArgument, "empty batch"));
+  EXPECT_THAT(roles->learner().LogProbs({}), StatusIs(absl::StatusCode::kInvalidArgument, "empty batch"));
   t.response = {3, 4};
   PolicyExperience e{{t}, {{-1.0f}}, {{1.0f, 1.0f}}};
-  EXPECT_THAT(roles->learner->Train(e, 0), StatusIs(absl::StatusCode::kInvalidArgument, "1 old log-probs for 2"));
+  EXPECT_THAT(roles->learner().Train(e, 0), StatusIs(absl::StatusCode::kInvalidArgument, "1 old log-probs for 2"));
   EXPECT_THAT(roles->rollout->Generate({.prompts = {{3, {1, -5}}}}),
               StatusIs(absl::StatusCode::kInvalidArgument, "prompt 3: token id -5"));
   auto reader = ConfigReader::Parse(

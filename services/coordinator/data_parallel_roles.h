@@ -1,0 +1,48 @@
+// A learner or critic trained by N data-parallel ranks, seen by the coordinator's loop as one
+// role (the single-controller pattern of veRL's worker groups): every train and save call goes
+// to every rank at once, each rank with the whole experience (it trains on its share of each
+// mini-batch and reports the metrics of all of it); evaluations are split into N contiguous
+// shares, one per rank; publishing and the policy's export go to rank 0 alone, whose weights
+// equal every other rank's. Torch-free. Calls of one object must not overlap (the loop's).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/actors/roles.h"
+
+namespace rto {
+
+class DataParallelLearner : public Learner {
+ public:
+  // REQUIRES: ranks[r] is rank r; at least one; they outlive this.
+  explicit DataParallelLearner(std::vector<Learner*> ranks) : ranks_(std::move(ranks)) {}
+  absl::StatusOr<PolicyEvaluation> LogProbs(const std::vector<Trajectory>& trajectories) override;
+  // Rank 0's metrics; an error when the ranks disagree about the version they reached.
+  absl::StatusOr<Metrics> Train(const PolicyExperience& experience, int64_t step) override;
+  absl::StatusOr<WeightSyncStats> PublishWeights(const std::optional<WeightGroupOptions>& group) override;
+  // Rank 0's, checked against every rank's: the ranks must hold the same weights.
+  absl::StatusOr<WeightsFingerprint> Fingerprint() override;
+  int64_t version() const override { return ranks_[0]->version(); }
+  absl::Status Save(const std::string& dir) override;
+  absl::Status Restore(const std::string& dir) override;
+  absl::Status SavePolicy(const std::string& dir) override { return ranks_[0]->SavePolicy(dir); }
+
+ private:
+  std::vector<Learner*> ranks_;
+};
+
+class DataParallelCritic : public Critic {
+ public:
+  // REQUIRES: ranks[r] is rank r; at least one; they outlive this.
+  explicit DataParallelCritic(std::vector<Critic*> ranks) : ranks_(std::move(ranks)) {}
+  absl::StatusOr<TokenValues> Values(const std::vector<Trajectory>& trajectories) override;
+  absl::StatusOr<Metrics> Train(const ValueExperience& experience, int64_t step) override;
+  absl::Status Save(const std::string& dir) override;
+  absl::Status Restore(const std::string& dir) override;
+
+ private:
+  std::vector<Critic*> ranks_;
+};
+
+}  // namespace rto
