@@ -5,81 +5,37 @@
 // the matmul peak this benchmark measures on the same machine, in the same run: float32 matrix
 // products into preallocated outputs at the shapes the model multiplies, the best of them.
 //
-// FLOPs counted: 2 per multiply-add of every matrix product (the seven projections of each
-// layer, the LM head, and attention's QK^T and PV), times 3 for forward plus backward (the
-// backward pass does two products per forward product). Element-wise work is not counted, so
-// it shows as lost efficiency.
+// FLOPs counted: those of the matrix products (bench/learner_shape.h).
 //
 // With activation checkpointing on (the fourth argument 1), every decoder layer is recomputed in
 // the backward pass. The peak resident memory during the passes is reported too, read from
 // /proc/self/status (VmHWM) after resetting it (clear_refs 5) once the model exists.
 //
 // The fifth argument is the model's dtype (float32, or bfloat16 for a bf16 compute copy's speed:
-// weights, activations and gradients in bf16; the matmul peak is then measured in bf16 too).
+// weights, activations and gradients in bf16; the matmul peak is then measured in bf16 too), the
+// sixth its device (cpu, or cuda on a CUDA build: bench/gpu_check.sh). Timings end with a read of
+// a result, which waits for the device. Peak memory is the host's.
 //
 //   learner_bench [batch (4)] [sequence length (128)] [repeats (3)] [activation checkpointing (0)]
-//                 [dtype (float32)]
+//                 [dtype (float32)] [device (cpu)]
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "bench/learner_shape.h"
 #include "common/model/transformer.h"
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-template <typename Fn>
-double MedianSeconds(int repeats, Fn fn) {
-  fn();  // warm-up
-  std::vector<double> s;
-  for (int i = 0; i < repeats; ++i) {
-    const auto start = Clock::now();
-    fn();
-    s.push_back(std::chrono::duration<double>(Clock::now() - start).count());
-  }
-  return Median(s);
-}
-
-// Peak resident memory since the last ResetPeakMemory, in GiB (0 when /proc cannot tell).
-double PeakMemoryGiB() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / (1024.0 * 1024.0);
-  }
-  return 0;
-}
-void ResetPeakMemory() { std::ofstream("/proc/self/clear_refs") << "5"; }
-
-rto::ModelConfig Qwen05B() {
-  rto::ModelConfig c;
-  c.vocab_size = 151936;
-  c.hidden_size = 896;
-  c.intermediate_size = 4864;
-  c.num_hidden_layers = 24;
-  c.num_attention_heads = 14;
-  c.num_key_value_heads = 2;
-  c.head_dim = 64;
-  c.tie_word_embeddings = true;
-  c.qkv_bias = true;
-  c.rope_theta = 1000000.0;
-  return c;
-}
-
-}  // namespace
+using rto::bench::ForwardBackwardFlops;
+using rto::bench::MedianSeconds;
+using rto::bench::PeakMemoryGiB;
+using rto::bench::Qwen05B;
+using rto::bench::ResetPeakMemory;
 
 int main(int argc, char** argv) {
   const int64_t batch = argc > 1 ? std::atoll(argv[1]) : 4, seq = argc > 2 ? std::atoll(argv[2]) : 128;
@@ -90,12 +46,18 @@ int main(int argc, char** argv) {
     std::printf("dtype: %s\n", std::string(dtype.status().message()).c_str());
     return 1;
   }
+  auto device = rto::ParseDevice(argc > 6 ? argv[6] : "cpu");
+  if (!device.ok()) {
+    std::printf("device: %s\n", std::string(device.status().message()).c_str());
+    return 1;
+  }
   const rto::ModelConfig c = Qwen05B();
   const int64_t tokens = batch * seq;
   std::printf(
-      "learner fwd+bwd, Qwen2.5-0.5B shape, %s, batch %ld x %ld tokens, %d threads, median of %d, "
+      "learner fwd+bwd, Qwen2.5-0.5B shape, %s on %s, batch %ld x %ld tokens, %d threads, median of %d, "
       "activation checkpointing %s\n\n",
-      rto::ScalarTypeName(*dtype).c_str(), batch, seq, at::get_num_threads(), repeats, checkpointing ? "on" : "off");
+      rto::ScalarTypeName(*dtype).c_str(), device->str().c_str(), batch, seq, at::get_num_threads(), repeats,
+      checkpointing ? "on" : "off");
 
   // The matmul peak, at the shapes of the model's products ([tokens, in] x [in, out]).
   struct Shape {
@@ -109,17 +71,20 @@ int main(int argc, char** argv) {
   std::printf("| matmul | GFLOP/s |\n|---|---:|\n");
   double peak = 0;
   for (const Shape& s : shapes) {
-    const auto options = at::TensorOptions().dtype(*dtype);
+    const auto options = at::TensorOptions().dtype(*dtype).device(*device);
     at::Tensor a = at::randn({s.m, s.k}, options), b = at::randn({s.k, s.n}, options),
                c = at::empty({s.m, s.n}, options);
     ResetPeakMemory();
-    const double seconds = MedianSeconds(repeats, [&] { at::mm_out(c, a, b); });  // no allocation: the pure product
+    const double seconds = MedianSeconds(repeats, [&] {
+      at::mm_out(c, a, b);
+      c[0][0].item<float>();  // waits for the device
+    });                       // no allocation: the pure product
     const double gflops = 2.0 * s.m * s.k * s.n / seconds / 1e9;
     peak = std::max(peak, gflops);
     std::printf("| %s (%ld x %ld x %ld) | %.1f |\n", s.what, s.m, s.k, s.n, gflops);
   }
 
-  auto model = rto::Transformer::Create(c, *dtype, at::kCPU);
+  auto model = rto::Transformer::Create(c, *dtype, *device);
   if (!model.ok()) {
     std::printf("model: %s\n", std::string(model.status().message()).c_str());
     return 1;
@@ -132,22 +97,19 @@ int main(int argc, char** argv) {
     parameters += p.tensor.numel();
     params.push_back(p.tensor.set_requires_grad(true));
   }
-  at::Tensor ids = at::randint(0, c.vocab_size, {batch, seq}, at::kLong);
-  at::Tensor mask = at::ones({batch, seq}, at::kLong);
+  at::Tensor ids = at::randint(0, c.vocab_size, {batch, seq}, at::kLong).to(*device);
+  at::Tensor mask = at::ones({batch, seq}, at::TensorOptions().dtype(at::kLong).device(*device));
   at::Tensor targets = ids.narrow(1, 1, seq - 1);
 
   const double seconds = MedianSeconds(repeats, [&] {
     at::Tensor hidden = (*model)->Forward(ids, mask);
     at::Tensor logprobs = (*model)->TokenLogProbs(hidden.narrow(1, 0, seq - 1), targets);
     (-logprobs.mean()).backward();
+    params.front().grad()[0][0].item<float>();  // waits for the device
     for (at::Tensor& p : params) p.mutable_grad().reset();
   });
 
-  const double q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
-  const double per_layer = c.hidden_size * (q + 2 * kv) + q * c.hidden_size + 3.0 * c.hidden_size * c.intermediate_size;
-  const double matmul_params = c.num_hidden_layers * per_layer + static_cast<double>(c.vocab_size) * c.hidden_size;
-  const double attention = c.num_hidden_layers * 2.0 * 2.0 * batch * seq * seq * q;  // QK^T and PV
-  const double flops = 3.0 * (2.0 * tokens * matmul_params + attention);
+  const double flops = ForwardBackwardFlops(c, batch, seq);
   const double achieved = flops / seconds / 1e9;
   std::printf("\nmodel: %.0fM parameters; %.1f GFLOP per fwd+bwd\n", parameters / 1e6, flops / 1e9);
   std::printf(

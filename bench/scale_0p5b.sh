@@ -5,13 +5,14 @@
 # peak memory of every process, sampled from /proc every 0.2 s: RSS, and its anonymous and
 # file-backed parts (file pages of read-only mappings are shared between processes and can be
 # dropped and reread by the kernel; anonymous pages cannot). Prints a table and the steps' times.
-# Usage: bench/scale_0p5b.sh [out dir (default runs/bench-0p5b)] [extra --set overrides ...]
+# Usage: bench/scale_0p5b.sh [out dir (default runs/bench-0p5b)] [--models-only | extra --set overrides ...]
 # Extra settings compare plans, e.g. --set frozen.map_weights=false (the frozen models copied).
+# RTO_BUILD names the build folder (default build; bench/gpu_check.sh uses build-cuda).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/bench-0p5b}
 shift $(($# < 1 ? $# : 1))
-rto=build/services/rto/rto
+rto=${RTO_BUILD:-build}/services/rto/rto
 mkdir -p "$out"
 
 # The models, made once: the policy (also the reference), a "DPO" model with other weights, and
@@ -34,6 +35,8 @@ PY
   "$rto" model init --config "$out/policy.json" --out "$out/dpo" --seed 2 --tokenizer "$out/task/tokenizer"
   "$rto" model init --config "$out/rm.json" --out "$out/rm" --seed 3 --tokenizer "$out/task/tokenizer"
 fi
+
+[ "${1:-}" = "--models-only" ] && exit 0
 
 run="$out/run"
 rm -rf "$run"
@@ -87,8 +90,9 @@ print(f"| sum | {gb(sum(p.get('VmRSS', 0) for p in peak.values()))} | "
       f"{gb(sum(p.get('RssAnon', 0) for p in peak.values()))} | {gb(sum(p.get('RssFile', 0) for p in peak.values()))} |")
 for line in open(sys.argv[2]):
     m = json.loads(line)
-    print(f"step {int(m['step'])}: {m['time/step_s']:.1f} s (generate {m['time/generate_s']:.1f}, score "
-          f"{m['time/score_s']:.1f}, policy log-probs {m['time/policy_logprobs_s']:.1f}, values {m['time/values_s']:.1f}, "
-          f"train policy {m['time/train_policy_s']:.1f}, train critic {m['time/train_critic_s']:.1f}, "
-          f"weight sync {m['time/weight_sync_s']:.1f})")
+    stages = [("generate", "generate"), ("score", "score"), ("policy log-probs", "policy_logprobs"),
+              ("values", "values"), ("train policy", "train_policy"), ("train critic", "train_critic"),
+              ("weight sync", "weight_sync")]
+    parts = ", ".join(f"{name} {m[f'time/{key}_s']:.1f}" for name, key in stages if f"time/{key}_s" in m)
+    print(f"step {int(m['step'])}: {m['time/step_s']:.1f} s ({parts})")
 PY

@@ -43,8 +43,8 @@ ROW = [
     ("Policy version: learner and rollout workers", "short", [
         ("rto_learner_policy_version", "learner"), ("rto_rollout_policy_version", "{{instance}}"),
         ("rto_coordinator_rollout_staleness", "staleness of the batch")]),
-    ("Steps, worker replacements, heartbeats", "short", [
-        ("rto_coordinator_steps_total", "steps"), ("rto_coordinator_worker_restarts_total", "workers replaced"),
+    ("Steps, recoveries from lost workers, heartbeats", "short", [
+        ("rto_coordinator_steps_total", "steps"), ("sum by (role) (rto_coordinator_recoveries_total)", "recoveries {{role}}"),
         ('sum(rate(rto_coordinator_requests_total{method="Heartbeat"}[1m]))', "heartbeats/s")]),
 ]
 

@@ -177,25 +177,18 @@ absl::Status Coordinator::SyncWithRecovery() {
 }
 
 // This step's batch: generated ahead during the last step, or now by the current weights. A
-// batch generated ahead whose worker died is generated again, on-policy.
+// batch generated ahead whose worker died cannot be drawn again from the weights that drew it
+// (the learner has moved on since): the error goes to the caller, which brings the run back to
+// its newest checkpoint (the distributed run), so that the run stays the undisturbed one.
 absl::StatusOr<std::vector<Trajectory>> Coordinator::AcquireBatch(Metrics& m, double& sync_s) {
   const auto start = Clock::now();
   std::vector<Trajectory> trajectories;
   std::optional<RolloutRequest> request;  // set when the batch is still to be generated
   if (pending_.valid()) {
     Generated ahead = pending_.get();
-    if (ahead.trajectories.ok()) {
-      trajectories = std::move(*ahead.trajectories);
-      m["time/generate_s"] = ahead.seconds;
-    } else if (recover_ && ahead.trajectories.status().code() == absl::StatusCode::kUnavailable) {
-      std::cerr << "coordinator: rollout unavailable (" << ahead.trajectories.status().message() << "); recovering\n";
-      RTO_RETURN_IF_ERROR(recover_());
-      ++recoveries_;
-      rollout_version_ = -1;
-      request = std::move(ahead.request);
-    } else {
-      return ahead.trajectories.status();
-    }
+    RTO_RETURN_IF_ERROR(ahead.trajectories.status());
+    trajectories = std::move(*ahead.trajectories);
+    m["time/generate_s"] = ahead.seconds;
   } else {
     request = NextRequest(step_);
   }
@@ -394,6 +387,10 @@ absl::Status Coordinator::Restore(const std::string& dir) {
 }
 
 absl::Status Coordinator::Run() {
+  if (options_.checkpoint_at_start && step_ == 0) {
+    RTO_ASSIGN_OR_RETURN(std::vector<CheckpointRef> existing, checkpoints_.List());
+    if (existing.empty()) RTO_RETURN_IF_ERROR(checkpoints_.Save(0, [&](const std::string& dir) { return Save(dir); }));
+  }
   if (options_.eval_every > 0 && step_ == 0) {
     RTO_ASSIGN_OR_RETURN(Metrics initial, WriteEvalSamples());
     std::cerr << absl::StrFormat("initial policy: eval/rm_score %.4f\n", initial["eval/rm_score"]);

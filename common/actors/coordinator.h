@@ -40,6 +40,9 @@ struct CoordinatorOptions {
   bool whiten_advantages = true;  // GAE only; REINFORCE++ always whitens, GRPO and RLOO never
   int64_t checkpoint_every = 50;
   int64_t keep_checkpoints = 2;
+  // A checkpoint of the start (step 0) when the run has none, so that a lost learner or critic
+  // always has a checkpoint to bring the run back to (set by the distributed run).
+  bool checkpoint_at_start = false;
   int64_t eval_every = 0;  // 0: no periodic evaluation
   // Score / evaluate / values, then policy / critic training, at the same time (remote roles).
   bool parallel_roles = false;

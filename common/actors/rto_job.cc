@@ -151,7 +151,11 @@ absl::Status ReadLaunchKeys(ConfigReader& c, RtoJobConfig::Launch& l) {
        c.Read("launch.weight_transport", &l.weight_transport), c.Read("launch.rpc_deadline_s", &l.rpc_deadline_s),
        c.Read("launch.max_message_mb", &l.max_message_mb), c.Read("launch.mailbox", &l.mailbox),
        c.Read("launch.restart_workers", &l.restart_workers), c.Read("launch.heartbeat_s", &l.heartbeat_s),
-       c.Read("launch.heartbeat_timeout_s", &l.heartbeat_timeout_s)}));
+       c.Read("launch.heartbeat_timeout_s", &l.heartbeat_timeout_s), c.Read("launch.max_restarts", &l.max_restarts),
+       c.Read("launch.restart_window_s", &l.restart_window_s)}));
+  if (l.max_restarts < 0 || !(l.restart_window_s > 0)) {
+    return absl::InvalidArgumentError("launch.max_restarts must be >= 0 and launch.restart_window_s > 0");
+  }
   if (l.rollout_workers < 1 || l.scorer_replicas < 1 || l.learner_ranks < 1 || l.critic_ranks < 1 || l.bucket_mb < 1 ||
       l.mailbox < 1 || l.max_message_mb < 1) {
     return absl::InvalidArgumentError(

@@ -56,7 +56,9 @@ struct RtoJobConfig {
     double rpc_deadline_s = 600;
     int64_t max_message_mb = 256;
     int64_t mailbox = 8;
-    bool restart_workers = true;      // replace a dead rollout worker and go on
+    bool restart_workers = true;      // replace a lost worker of any role and go on
+    int64_t max_restarts = 5;         // a local process restarted more often than this
+    double restart_window_s = 600;    // within this window keeps dying: the run stops
     double heartbeat_s = 1;           // how often workers heartbeat the coordinator
     double heartbeat_timeout_s = 10;  // silence after which a worker counts as lost
   } launch;

@@ -1,6 +1,7 @@
 #include "common/rpc/call.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace rto {
@@ -10,6 +11,31 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& address, const ClientO
   args.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   args.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+grpc::Status CallWatched(const ClientOptions& o, grpc::ClientContext& context,
+                         const std::function<grpc::Status(grpc::ClientContext&)>& fn, bool* cancelled) {
+  *cancelled = false;
+  if (!o.peer_alive) return fn(context);
+  absl::Mutex mu;
+  bool done = false;
+  std::thread watchdog([&] {
+    absl::MutexLock lock(&mu);
+    while (!mu.AwaitWithTimeout(absl::Condition(&done), absl::Milliseconds(100))) {
+      if (!o.peer_alive()) {
+        *cancelled = true;
+        context.TryCancel();
+        return;
+      }
+    }
+  });
+  const grpc::Status s = fn(context);
+  {
+    absl::MutexLock lock(&mu);
+    done = true;
+  }
+  watchdog.join();
+  return s;
 }
 
 absl::Status WaitHealthy(const std::shared_ptr<grpc::Channel>& channel, const std::string& name,

@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -24,7 +25,16 @@ struct ClientOptions {
   int attempts = 4;                                              // idempotent calls only
   std::chrono::milliseconds backoff{100};
   int64_t max_message_bytes = 256 << 20;
+  // When set, polled while a call waits: once it returns false the call is cancelled and fails
+  // UNAVAILABLE. A peer that stopped heartbeating (a hung process, whose socket stays open) is
+  // lost without waiting for the deadline. REQUIRES: thread-safe.
+  std::function<bool()> peer_alive;
 };
+
+// Runs fn(context), cancelling the context when o.peer_alive turns false (polled every 100 ms);
+// `cancelled` says whether it did.
+grpc::Status CallWatched(const ClientOptions& o, grpc::ClientContext& context,
+                         const std::function<grpc::Status(grpc::ClientContext&)>& fn, bool* cancelled);
 
 std::shared_ptr<grpc::Channel> Connect(const std::string& address, const ClientOptions& options);
 // Polls grpc.health.v1 until the server answers SERVING or `timeout` passes.
@@ -41,8 +51,10 @@ absl::Status Call(const ClientOptions& o, bool idempotent, const std::string& wh
   for (int attempt = 0;; ++attempt) {
     grpc::ClientContext context;
     context.set_deadline(deadline);
-    const grpc::Status s = fn(context);
+    bool cancelled = false;
+    const grpc::Status s = CallWatched(o, context, fn, &cancelled);
     if (s.ok()) return absl::OkStatus();
+    if (cancelled) return absl::UnavailableError(what + ": the worker stopped heartbeating; the call was cancelled");
     const bool transient =
         s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
     const double jitter = std::uniform_real_distribution<double>(0.5, 1.5)(rng);

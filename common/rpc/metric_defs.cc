@@ -6,7 +6,7 @@ const std::vector<const MetricDef*>& All() {
   static const auto* all = new std::vector<const MetricDef*>{
       &kRequests,      &kRequestSeconds,    &kMailboxDepth,    &kGeneratedTokens,
       &kPolicyVersion, &kWeightSyncSeconds, &kWeightSyncBytes, &kWeightSyncSharedMemory,
-      &kSteps,         &kWorkerRestarts,    &kStepMetric};
+      &kSteps,         &kRecoveries,        &kRecoverySeconds, &kStepMetric};
   return *all;
 }
 

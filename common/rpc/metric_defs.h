@@ -41,8 +41,12 @@ inline const MetricDef kWeightSyncSharedMemory{"weight_sync_shared_memory",
                                                {"rollout", "learner"}};
 
 inline const MetricDef kSteps{"steps_total", MetricKind::kCounter, "RL steps completed", {"coordinator"}};
-inline const MetricDef kWorkerRestarts{
-    "worker_restarts_total", MetricKind::kCounter, "rollout workers replaced", {"coordinator"}};
+inline const MetricDef kRecoveries{
+    "recoveries_total", MetricKind::kCounter, "recoveries from a lost worker, by role", {"coordinator"}};
+inline const MetricDef kRecoverySeconds{"recovery_seconds",
+                                        MetricKind::kHistogram,
+                                        "time from a lost learner, critic or scorer until the run is back at its step",
+                                        {"coordinator"}};
 // One gauge per value of the last step's metrics.jsonl line, named after its key with / as _
 // (reward/rm_score: rto_coordinator_reward_rm_score).
 inline const MetricDef kStepMetric{

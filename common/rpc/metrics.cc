@@ -106,17 +106,16 @@ void ServiceMetrics::ObserveRequest(const std::string& method, const std::string
   latency_->Add({{"method", method}}, SecondsBuckets()).Observe(seconds);
 }
 
-prometheus::Counter& ServiceMetrics::Counter(const MetricDef& def) {
+prometheus::Counter& ServiceMetrics::Counter(const MetricDef& def, const std::map<std::string, std::string>& labels) {
   absl::MutexLock lock(&mu_);
-  prometheus::Counter*& c = counters_[std::string(def.name)];
-  if (c == nullptr) {
-    c = &prometheus::BuildCounter()
-             .Name(absl::StrCat("rto_", role_, "_", def.name))
-             .Help(std::string(def.help))
-             .Register(*registry_)
-             .Add({});
+  prometheus::Family<prometheus::Counter>*& family = counters_[std::string(def.name)];
+  if (family == nullptr) {
+    family = &prometheus::BuildCounter()
+                  .Name(absl::StrCat("rto_", role_, "_", def.name))
+                  .Help(std::string(def.help))
+                  .Register(*registry_);
   }
-  return *c;
+  return family->Add(labels);
 }
 
 prometheus::Gauge& ServiceMetrics::GaugeNamed(const std::string& name, absl::string_view help) {

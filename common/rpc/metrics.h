@@ -38,8 +38,9 @@ class ServiceMetrics {
 
   // rto_<role>_requests_total{method, code} and rto_<role>_request_seconds{method}.
   void ObserveRequest(const std::string& method, const std::string& code, double seconds);
-  // A metric of metric_defs.h, created on first use. REQUIRES: def.kind matches.
-  prometheus::Counter& Counter(const MetricDef& def);
+  // A metric of metric_defs.h, created on first use (a counter: with these labels). REQUIRES:
+  // def.kind matches.
+  prometheus::Counter& Counter(const MetricDef& def, const std::map<std::string, std::string>& labels = {});
   prometheus::Gauge& Gauge(const MetricDef& def);
   prometheus::Histogram& Histogram(const MetricDef& def);
   // The coordinator's gauge of one step metric (metric::kStepMetric), named after `key`.
@@ -57,7 +58,7 @@ class ServiceMetrics {
   absl::Mutex mu_;
   prometheus::Family<prometheus::Counter>* requests_ ABSL_GUARDED_BY(mu_) = nullptr;
   prometheus::Family<prometheus::Histogram>* latency_ ABSL_GUARDED_BY(mu_) = nullptr;
-  std::map<std::string, prometheus::Counter*> counters_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, prometheus::Family<prometheus::Counter>*> counters_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, prometheus::Gauge*> gauges_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, prometheus::Histogram*> histograms_ ABSL_GUARDED_BY(mu_);
 };

@@ -13,6 +13,11 @@ void WeightPlan::set_store_port(int port) {
   base_.store_port = port;
 }
 
+void WeightPlan::set_store_host(const std::string& host) {
+  absl::MutexLock lock(&mu_);
+  base_.store_host = host;
+}
+
 WeightGroupOptions WeightPlan::For(int rank) const {
   absl::MutexLock lock(&mu_);
   WeightGroupOptions o = base_;

@@ -2,6 +2,8 @@
 // clients. Torch-free.
 #pragma once
 
+#include <string>
+
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/weight_sync/group_options.h"
@@ -16,6 +18,7 @@ class WeightPlan {
   // A new generation of `world_size` ranks (after membership changed).
   void Reform(int world_size);
   void set_store_port(int port);
+  void set_store_host(const std::string& host);
   WeightGroupOptions For(int rank) const;
 
  private:

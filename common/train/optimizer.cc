@@ -120,20 +120,31 @@ double LearningRate(const ScheduleOptions& s, int64_t step) {
   return s.lr * (s.min_lr_ratio + (1.0 - s.min_lr_ratio) * shape);
 }
 
-double ClipGradNorm(const std::vector<at::Tensor>& params, double max_norm) {
+double GradNormSquared(const std::vector<at::Tensor>& params, const std::vector<bool>& include) {
   c10::NoGradGuard no_grad;
   double total_sq = 0;
-  for (const at::Tensor& p : params) {
-    if (p.grad().defined()) total_sq += p.grad().to(at::kDouble).pow(2).sum().item<double>();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const at::Tensor& g = params[i].grad();
+    if (g.defined() && (include.empty() || include[i])) total_sq += g.to(at::kDouble).pow(2).sum().item<double>();
   }
-  const double total = std::sqrt(total_sq);
-  const double coef = max_norm / (total + 1e-6);
-  if (coef < 1.0) {
-    for (const at::Tensor& p : params) {
-      if (p.grad().defined()) p.grad().mul_(coef);
-    }
+  return total_sq;
+}
+
+void ClipGradsToNorm(const std::vector<at::Tensor>& params, double norm, double max_norm,
+                     const std::vector<bool>& include) {
+  c10::NoGradGuard no_grad;
+  const double coef = max_norm / (norm + 1e-6);
+  if (coef >= 1.0) return;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const at::Tensor& g = params[i].grad();
+    if (g.defined() && (include.empty() || include[i])) g.mul_(coef);
   }
-  return total;
+}
+
+double ClipGradNorm(const std::vector<at::Tensor>& params, double max_norm) {
+  const double norm = std::sqrt(GradNormSquared(params));
+  ClipGradsToNorm(params, norm, max_norm);
+  return norm;
 }
 
 }  // namespace rto

@@ -79,5 +79,12 @@ double LearningRate(const ScheduleOptions& s, int64_t step);
 // Scales all gradients together so that their global L2 norm is at most max_norm (as
 // torch.nn.utils.clip_grad_norm_) and returns the norm before clipping.
 double ClipGradNorm(const std::vector<at::Tensor>& params, double max_norm);
+// Its two halves, over the parameters i with include[i] (all when include is empty): the sum of
+// the squared gradients (in float64), and the scaling of the gradients by max_norm / (norm +
+// 1e-6) when that is below 1. A data-parallel rank computes its part of the norm and clips only
+// the gradients it updates.
+double GradNormSquared(const std::vector<at::Tensor>& params, const std::vector<bool>& include = {});
+void ClipGradsToNorm(const std::vector<at::Tensor>& params, double norm, double max_norm,
+                     const std::vector<bool>& include = {});
 
 }  // namespace rto

@@ -3,6 +3,7 @@
 #include <c10/core/GradMode.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -65,32 +66,37 @@ TrainableModel::~TrainableModel() = default;
 void TrainableModel::SetDataParallel(DataParallelGroup* group) {
   data_parallel_ = group;
   owners_.clear();
+  owned_.clear();
   if (group == nullptr || group->world_size() == 1) {
     optimizer_.Own(std::vector<bool>(params_.size(), true));
     return;
   }
   owners_ = OptimizerOwners(params_, group->world_size());
-  std::vector<bool> owned;
-  for (int owner : owners_) owned.push_back(owner == group->rank());
-  optimizer_.Own(owned);
+  for (int owner : owners_) owned_.push_back(owner == group->rank());
+  optimizer_.Own(owned_);
+}
+
+absl::StatusOr<double> TrainableModel::ClipGradients(const std::vector<at::Tensor>& params) {
+  if (owned_.empty()) return ClipGradNorm(params, options_.max_grad_norm);
+  RTO_ASSIGN_OR_RETURN(std::vector<double> squares, data_parallel_->SumOverRanks({GradNormSquared(params, owned_)}));
+  const double norm = std::sqrt(squares[0]);
+  ClipGradsToNorm(params, norm, options_.max_grad_norm, owned_);
+  return norm;
 }
 
 absl::Status TrainableModel::Step(Metrics& metrics, const std::string& prefix) {
-  if (data_parallel_ != nullptr) {
-    RTO_RETURN_IF_ERROR(data_parallel_->AllReduceGradients(compute_ ? compute_params_ : params_));
-  }
+  const std::vector<at::Tensor>& computing = compute_ ? compute_params_ : params_;
+  if (data_parallel_ != nullptr) RTO_RETURN_IF_ERROR(data_parallel_->AllReduceGradients(computing));
+  RTO_ASSIGN_OR_RETURN(const double norm, ClipGradients(computing));
   const double lr = LearningRate(schedule_, optimizer_.steps());
-  double norm = 0;
   if (compute_) {
     // The bf16 gradients update the fp32 masters one parameter at a time: no fp32 gradients
     // of the whole model exist, so mixed precision holds 16 bytes per parameter, as fp32 does.
-    norm = ClipGradNorm(compute_params_, options_.max_grad_norm);
     std::vector<at::Tensor> grads;
     for (const at::Tensor& p : compute_params_) grads.push_back(p.grad());
     optimizer_.Step(lr, grads);
     for (at::Tensor& p : compute_params_) p.mutable_grad().reset();
   } else {
-    norm = ClipGradNorm(params_, options_.max_grad_norm);
     optimizer_.Step(lr);
     optimizer_.ZeroGrad();
   }

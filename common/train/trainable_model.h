@@ -80,6 +80,10 @@ class TrainableModel {
 
  private:
   void CopyMasterIntoCompute();
+  // Clips the gradients of `params` (the computing model's) to options_.max_grad_norm and returns
+  // their global norm before clipping. Under ZeRO-1 each rank computes the part of the norm of the
+  // parameters it updates, the ranks sum them, and each clips only those.
+  absl::StatusOr<double> ClipGradients(const std::vector<at::Tensor>& params);
   Transformer& master_;
   std::unique_ptr<Transformer> compute_;  // the bf16 copy under kBf16, else null
   OptimizerOptions options_;
@@ -87,6 +91,7 @@ class TrainableModel {
   std::vector<at::Tensor> compute_params_;  // the bf16 copy's, in the same order
   DataParallelGroup* data_parallel_ = nullptr;
   std::vector<int> owners_;  // under a group: the rank holding each parameter's optimiser state
+  std::vector<bool> owned_;  // under a group: whether this rank holds it
   AdamW optimizer_;
   ScheduleOptions schedule_;
 };

@@ -126,10 +126,15 @@ int Serve(const std::string& role, const ServiceFlags& flags, const std::vector<
   while (!g_stop && !(agent && agent->shutdown_requested())) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  std::cerr << "rto-" << role << ": shutting down" << (g_stop ? "" : " (the coordinator finished the run)") << "\n";
+  const bool evicted = agent && agent->evicted();
+  std::cerr << "rto-" << role << ": shutting down"
+            << (g_stop    ? ""
+                : evicted ? " (the coordinator evicted this worker: a fresh process takes its place)"
+                          : " (the coordinator finished the run)")
+            << "\n";
   agent.reset();
   (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  return 0;
+  return evicted ? 75 : 0;  // EX_TEMPFAIL: a supervisor restarts it
 }
 
 }  // namespace rto

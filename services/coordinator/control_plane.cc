@@ -67,6 +67,21 @@ bool WorkerRegistry::Heartbeat(const std::string& worker_id) {
   return true;
 }
 
+void WorkerRegistry::Evict(const WorkerInfo& worker) {
+  absl::MutexLock lock(&mu_);
+  by_id_.erase(worker.worker_id);
+  if (auto it = id_by_name_.find(worker.name); it != id_by_name_.end() && it->second == worker.worker_id) {
+    id_by_name_.erase(it);
+  }
+  evicted_.insert(worker.worker_id);
+  changed_.SignalAll();
+}
+
+bool WorkerRegistry::Evicted(const std::string& worker_id) const {
+  absl::MutexLock lock(&mu_);
+  return evicted_.count(worker_id) > 0;
+}
+
 bool WorkerRegistry::IsAlive(const WorkerInfo& worker) const {
   absl::MutexLock lock(&mu_);
   auto it = by_id_.find(worker.worker_id);
@@ -140,14 +155,15 @@ absl::StatusOr<std::map<std::string, std::vector<WorkerInfo>>> WorkerRegistry::W
 
 absl::StatusOr<WorkerInfo> WorkerRegistry::WaitForNew(const std::string& role, const std::set<std::string>& taken,
                                                       std::chrono::milliseconds timeout,
-                                                      const std::function<absl::Status()>& check) {
+                                                      const std::function<absl::Status()>& check, int rank) {
   return Await<WorkerInfo>(timeout, check, [&](const ByRole& alive, std::string* why_not) -> std::optional<WorkerInfo> {
     if (auto it = alive.find(role); it != alive.end()) {
       for (const WorkerInfo& w : it->second) {
-        if (!taken.count(w.worker_id)) return w;
+        if (!taken.count(w.worker_id) && (rank < 0 || w.rank == rank)) return w;
       }
     }
-    *why_not = absl::StrCat("no new ", role, " worker registered within ", timeout.count(), " ms");
+    *why_not = absl::StrCat("no new ", role, rank < 0 ? "" : absl::StrCat(" rank ", rank), " worker registered within ",
+                            timeout.count(), " ms");
     return std::nullopt;
   });
 }
@@ -207,6 +223,11 @@ void RunControl::Progress(int64_t step, int64_t policy_version, const Metrics& m
   run_.last_metrics = metrics;
 }
 
+void RunControl::Recovered(const std::string& what) {
+  absl::MutexLock lock(&mu_);
+  run_.recoveries.push_back(absl::StrCat("step ", run_.step, ": ", what));
+}
+
 void RunControl::End(const absl::Status& status) {
   absl::MutexLock lock(&mu_);
   if (!status.ok()) {
@@ -254,6 +275,7 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext*, const v1::Heart
                                            v1::HeartbeatResponse* response) {
   return Handle(metrics_, "Heartbeat", [&]() -> absl::Status {
     response->set_known(registry_.Heartbeat(request->worker_id()));
+    response->set_evicted(registry_.Evicted(request->worker_id()));
     response->set_shutdown(registry_.shutdown());
     return absl::OkStatus();
   });
@@ -267,6 +289,7 @@ void CoordinatorService::FillStatus(v1::RunStatus* status) const {
   status->set_policy_version(run.policy_version);
   for (const auto& [key, value] : run.last_metrics) (*status->mutable_last_metrics())[key] = value;
   status->set_error(run.error);
+  for (const std::string& line : run.recoveries) status->add_recoveries(line);
   status->set_run_dir(run_dir_);
   for (const WorkerInfo& w : registry_.Workers()) {
     v1::WorkerStatus* out = status->add_workers();

@@ -41,8 +41,12 @@ class WorkerRegistry {
   // >= 0.
   absl::StatusOr<WorkerInfo> Register(const std::string& role, const std::string& name, const std::string& address,
                                       int metrics_port, int64_t pid, int rank = 0);
-  // False for an unknown id (replaced, or registered with an earlier coordinator).
+  // False for an unknown id (replaced, evicted, or registered with an earlier coordinator).
   bool Heartbeat(const std::string& worker_id);
+  // Forgets a worker for good: its heartbeats answer `evicted` from now on (Evicted), so that the
+  // process exits instead of registering again.
+  void Evict(const WorkerInfo& worker);
+  bool Evicted(const std::string& worker_id) const;
   bool IsAlive(const WorkerInfo& worker) const;
   // Every registered worker, by role and name.
   std::vector<WorkerInfo> Workers() const;
@@ -52,9 +56,11 @@ class WorkerRegistry {
   absl::StatusOr<std::map<std::string, std::vector<WorkerInfo>>> WaitFor(const std::map<std::string, int>& counts,
                                                                          std::chrono::milliseconds timeout,
                                                                          const std::function<absl::Status()>& check);
-  // Blocks until a live worker of `role` whose id is not in `taken` registers: a replacement.
+  // Blocks until a live worker of `role` (and of `rank`, when >= 0) whose id is not in `taken`
+  // registers: a replacement.
   absl::StatusOr<WorkerInfo> WaitForNew(const std::string& role, const std::set<std::string>& taken,
-                                        std::chrono::milliseconds timeout, const std::function<absl::Status()>& check);
+                                        std::chrono::milliseconds timeout, const std::function<absl::Status()>& check,
+                                        int rank = -1);
 
   // The run is over: heartbeats answer shutdown, so workers the coordinator did not start exit.
   void set_shutdown() { shutdown_ = true; }
@@ -75,6 +81,7 @@ class WorkerRegistry {
   absl::CondVar changed_;
   std::map<std::string, WorkerInfo> by_id_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> id_by_name_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> evicted_ ABSL_GUARDED_BY(mu_);
   int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::atomic<bool> shutdown_ = false;
 };
@@ -86,7 +93,8 @@ struct RunSnapshot {
   RunState state = RunState::kWaitingForWorkers;
   int64_t step = 0, total_steps = 0, policy_version = 0;
   Metrics last_metrics;
-  std::string error;  // when FAILED
+  std::string error;                    // when FAILED
+  std::vector<std::string> recoveries;  // what each recovery did, in order ("step 10: ...")
 };
 
 // The run as operators steer it. The coordinator's loop calls BetweenSteps() before each step;
@@ -101,6 +109,8 @@ class RunControl {
   bool BetweenSteps();
   void Start(int64_t step, int64_t total_steps);
   void Progress(int64_t step, int64_t policy_version, const Metrics& metrics);
+  // A line about a recovery for `rto ctl status`, prefixed with the current step.
+  void Recovered(const std::string& what);
   // The run ended: FINISHED, STOPPED (stop honoured before the last step) or FAILED.
   void End(const absl::Status& status);
   RunSnapshot Snapshot() const;

@@ -9,14 +9,18 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "absl/synchronization/mutex.h"
 #include "common/rpc/call.h"
 #include "common/rpc/metrics.h"
 #include "common/rpc/server.h"
 #include "common/rpc/weight_plan.h"
 #include "common/util/file.h"
 #include "common/util/status_macros.h"
+#include "common/util/time.h"
 #include "nlohmann/json.hpp"
 #include "services/coordinator/control_plane.h"
 #include "services/coordinator/data_parallel_roles.h"
@@ -28,6 +32,8 @@
 namespace rto {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
@@ -35,9 +41,14 @@ std::chrono::milliseconds Millis(double seconds) {
 // The host part of host:port.
 std::string HostOf(const std::string& address) { return address.substr(0, address.rfind(':')); }
 
-// One distributed run, stage by stage (Run). Its state lives on the thread that calls Run; the
-// control plane's gRPC threads touch only the registry and the run control, which are
-// thread-safe.
+// The roles whose workers hold state a replacement must restore from a checkpoint, each of
+// data-parallel ranks.
+bool Stateful(const std::string& role) { return role == "learner" || role == "critic"; }
+
+// One distributed run, stage by stage (Run). Its state lives on the thread that calls Run (and
+// the scorer pool's replacement threads, which touch only the registry, the slots and the local
+// processes, all thread-safe); the control plane's gRPC threads touch only the registry and the
+// run control, which are thread-safe.
 class DistributedRun {
  public:
   DistributedRun(const RtoJobConfig& cfg, const std::string& resolved, bool resume, LocalProcesses* local)
@@ -84,7 +95,9 @@ class DistributedRun {
     std::cerr << "coordinator: serving on " << address_ << ", metrics on port " << metrics_->port() << "\n";
     // Counters exist from the start, so that dashboards show a zero rather than no data.
     steps_total_ = &metrics_->Counter(metric::kSteps);
-    restarts_total_ = &metrics_->Counter(metric::kWorkerRestarts);
+    for (const char* role : {"rollout", "scorer", "critic", "learner"}) {
+      metrics_->Counter(metric::kRecoveries, {{"role", role}});
+    }
     return absl::OkStatus();
   }
 
@@ -109,9 +122,16 @@ class DistributedRun {
     return absl::OkStatus();
   }
 
-  // While waiting for workers: a local service that died, or a stop request, ends the wait.
+  // While waiting for workers: a local service that died is restarted (or, without
+  // launch.restart_workers, ends the wait), and a stop request ends it.
   absl::Status CheckWhileWaiting() {
-    if (local_ != nullptr) RTO_RETURN_IF_ERROR(local_->CheckAlive());
+    if (local_ != nullptr) {
+      if (cfg_.launch.restart_workers) {
+        RTO_RETURN_IF_ERROR(local_->RestartExited().status());
+      } else {
+        RTO_RETURN_IF_ERROR(local_->CheckAlive());
+      }
+    }
     if (control_.stop_requested()) return absl::CancelledError("stopped while waiting for workers");
     return absl::OkStatus();
   }
@@ -121,40 +141,54 @@ class DistributedRun {
                                          {"scorer", static_cast<int>(cfg_.launch.scorer_replicas)},
                                          {"rollout", static_cast<int>(cfg_.launch.rollout_workers)}};
     if (with_critic_) counts["critic"] = static_cast<int>(cfg_.launch.critic_ranks);
-    RTO_ASSIGN_OR_RETURN(workers_, registry_.WaitFor(counts, Millis(cfg_.launch.startup_timeout_s),
-                                                     [this] { return CheckWhileWaiting(); }));
-    for (const char* role : {"learner", "critic"}) RTO_RETURN_IF_ERROR(OrderByRank(role));
-    for (const auto& [role, list] : workers_) {
-      for (const WorkerInfo& w : list) std::cerr << "coordinator: " << w.name << " at " << w.address << "\n";
+    RTO_ASSIGN_OR_RETURN(auto workers, registry_.WaitFor(counts, Millis(cfg_.launch.startup_timeout_s),
+                                                         [this] { return CheckWhileWaiting(); }));
+    for (const char* role : {"learner", "critic"}) RTO_RETURN_IF_ERROR(OrderByRank(role, workers[role]));
+    absl::MutexLock lock(&slots_mu_);
+    for (const auto& [role, list] : workers) {
+      for (const WorkerInfo& w : list) {
+        std::cerr << "coordinator: " << w.name << " at " << w.address << "\n";
+        taken_.insert(w.worker_id);
+      }
     }
+    slots_ = std::move(workers);
     return absl::OkStatus();
   }
 
-  // workers_[role][r] becomes rank r; every rank must be there once.
-  absl::Status OrderByRank(const std::string& role) {
-    std::vector<WorkerInfo>& list = workers_[role];
+  // list[r] becomes rank r; every rank must be there once.
+  static absl::Status OrderByRank(const std::string& role, std::vector<WorkerInfo>& list) {
     std::sort(list.begin(), list.end(), [](const WorkerInfo& a, const WorkerInfo& b) { return a.rank < b.rank; });
     for (size_t r = 0; r < list.size(); ++r) {
       if (list[r].rank != static_cast<int>(r)) {
+        std::string ranks;
+        for (const WorkerInfo& w : list) absl::StrAppend(&ranks, ranks.empty() ? "" : ", ", w.rank, " (", w.name, ")");
         return absl::InvalidArgumentError(absl::StrCat("the ", list.size(), " ", role, " workers registered ranks ",
-                                                       RankList(list), "; expected 0 to ", list.size() - 1, " once"));
+                                                       ranks, "; expected 0 to ", list.size() - 1, " once"));
       }
     }
     return absl::OkStatus();
   }
 
-  static std::string RankList(const std::vector<WorkerInfo>& list) {
-    std::string out;
-    for (const WorkerInfo& w : list) absl::StrAppend(&out, out.empty() ? "" : ", ", w.rank, " (", w.name, ")");
-    return out;
+  // The client options for calls to `w`: they are cancelled once it stops heartbeating.
+  ClientOptions OptionsFor(const WorkerInfo& w) {
+    ClientOptions o = client_;
+    o.peer_alive = [this, w] { return registry_.IsAlive(w); };
+    return o;
+  }
+
+  std::vector<WorkerInfo> Slots(const std::string& role) {
+    absl::MutexLock lock(&slots_mu_);
+    return slots_[role];
   }
 
   // The learner's ranks as one Learner (rank 0 alone when there is one).
   absl::Status ConnectToLearner() {
+    learner_group_.reset();
+    learner_ranks_.clear();
     std::vector<Learner*> ranks;
-    for (const WorkerInfo& w : workers_["learner"]) {
+    for (const WorkerInfo& w : Slots("learner")) {
       RTO_ASSIGN_OR_RETURN(std::unique_ptr<RemoteLearner> rank,
-                           RemoteLearner::Create(Connect(w.address, client_), client_, plan_));
+                           RemoteLearner::Create(Connect(w.address, client_), OptionsFor(w), plan_));
       if (ranks.empty()) plan_->set_store_port(rank->store_port());
       ranks.push_back(rank.get());
       learner_ranks_.push_back(std::move(rank));
@@ -165,10 +199,12 @@ class DistributedRun {
   }
 
   void ConnectToCritic() {
+    critic_group_.reset();
+    critic_ranks_.clear();
     if (!with_critic_) return;
     std::vector<Critic*> ranks;
-    for (const WorkerInfo& w : workers_["critic"]) {
-      critic_ranks_.push_back(std::make_unique<RemoteCritic>(Connect(w.address, client_), client_));
+    for (const WorkerInfo& w : Slots("critic")) {
+      critic_ranks_.push_back(std::make_unique<RemoteCritic>(Connect(w.address, client_), OptionsFor(w)));
       ranks.push_back(critic_ranks_.back().get());
     }
     if (ranks.size() > 1) critic_group_ = std::make_unique<DataParallelCritic>(ranks);
@@ -176,79 +212,190 @@ class DistributedRun {
   }
 
   std::unique_ptr<RemoteRollout> RolloutClient(const WorkerInfo& worker, size_t slot) {
-    return std::make_unique<RemoteRollout>(Connect(worker.address, client_), client_, plan_,
+    return std::make_unique<RemoteRollout>(Connect(worker.address, client_), OptionsFor(worker), plan_,
                                            static_cast<int>(slot) + 1);
   }
 
-  // The gRPC clients of the role interfaces, and the weight group's first generation (the
-  // learner, rank 0, hosts its store; rollout slot i is rank i + 1).
+  // Every role's clients, from the slots, and a new weight-group generation (the learner, rank
+  // 0, hosts its store; rollout slot i is rank i + 1). At the start, and after a recovery.
   absl::Status ConnectToWorkers() {
-    WeightGroupOptions group;
-    group.store_host = HostOf(workers_["learner"][0].address);
-    group.timeout = Millis(cfg_.launch.weight_sync_timeout_s);
-    group.bucket_bytes = cfg_.launch.bucket_mb << 20;
-    group.shared_memory = cfg_.launch.weight_transport == "auto";
-    plan_ = std::make_shared<WeightPlan>(group);
-    RTO_RETURN_IF_ERROR(ConnectToLearner());
-    plan_->Reform(1 + static_cast<int>(cfg_.launch.rollout_workers));
-    rollout_slots_ = workers_["rollout"];
-    std::vector<std::unique_ptr<RemoteRollout>> rollouts;
-    for (size_t i = 0; i < rollout_slots_.size(); ++i) rollouts.push_back(RolloutClient(rollout_slots_[i], i));
-    rollout_ = std::make_unique<RolloutPool>(std::move(rollouts));
-    std::vector<std::unique_ptr<Scorer>> scorers;
-    for (const WorkerInfo& w : workers_["scorer"]) {
-      scorers.push_back(std::make_unique<RemoteScorer>(Connect(w.address, client_), client_));
+    scorer_.reset();  // waits for its replacement threads, which write the slots
+    if (plan_ == nullptr) {
+      WeightGroupOptions group;
+      group.timeout = Millis(cfg_.launch.weight_sync_timeout_s);
+      group.bucket_bytes = cfg_.launch.bucket_mb << 20;
+      group.shared_memory = cfg_.launch.weight_transport == "auto";
+      // Generations are keys in the learner's store: a coordinator that restarts (and finds the
+      // same learner) must not reuse those of its predecessor, so they start at its start time.
+      group.generation =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count() *
+          1000;
+      plan_ = std::make_shared<WeightPlan>(group);
     }
-    scorer_ = std::make_unique<ScorerPool>(std::move(scorers));
+    plan_->set_store_host(HostOf(Slots("learner")[0].address));
+    RTO_RETURN_IF_ERROR(ConnectToLearner());
+    const std::vector<WorkerInfo> rollouts = Slots("rollout");
+    plan_->Reform(1 + static_cast<int>(rollouts.size()));
+    std::vector<std::unique_ptr<RemoteRollout>> clients;
+    for (size_t i = 0; i < rollouts.size(); ++i) clients.push_back(RolloutClient(rollouts[i], i));
+    rollout_ = std::make_unique<RolloutPool>(std::move(clients));
+    std::vector<std::unique_ptr<Scorer>> scorers;
+    for (const WorkerInfo& w : Slots("scorer")) {
+      scorers.push_back(std::make_unique<RemoteScorer>(Connect(w.address, client_), OptionsFor(w)));
+    }
+    scorer_ = std::make_unique<ScorerPool>(std::move(scorers), [this](size_t slot) { return ReplaceScorer(slot); });
     ConnectToCritic();
     return absl::OkStatus();
+  }
+
+  // --- losing and replacing workers ---------------------------------------------------------
+
+  // Whether `w` is gone: a local process that was just restarted (`restarted` names them),
+  // silent beyond the heartbeat timeout, or not answering its health check.
+  bool Lost(const WorkerInfo& w, const std::vector<std::string>& restarted) {
+    return std::count(restarted.begin(), restarted.end(), w.name) > 0 || !registry_.IsAlive(w) ||
+           !WaitHealthy(Connect(w.address, client_), w.name, std::chrono::seconds(2)).ok();
+  }
+
+  // Restarts the local processes that exited (under `rto launch`); their names.
+  absl::StatusOr<std::vector<std::string>> RestartExited() {
+    if (local_ == nullptr) return std::vector<std::string>();
+    return local_->RestartExited();
+  }
+
+  // A lost worker must not come back: the coordinator forgets it for good (a late waker's next
+  // heartbeat tells it to exit), and a local process that still runs (hung) is killed.
+  void Retire(const WorkerInfo& w) {
+    registry_.Evict(w);
+    if (local_ != nullptr) local_->Kill(w.name, w.pid);
+  }
+
+  // Waits for a new worker of `role` (of `rank`, when >= 0) to register, and takes it.
+  absl::StatusOr<WorkerInfo> WaitForReplacement(const std::string& role, int rank) {
+    std::set<std::string> taken;
+    {
+      absl::MutexLock lock(&slots_mu_);
+      taken = taken_;
+    }
+    RTO_ASSIGN_OR_RETURN(WorkerInfo w, registry_.WaitForNew(
+                                           role, taken, Millis(cfg_.launch.startup_timeout_s),
+                                           [this] { return CheckWhileWaiting(); }, rank));
+    absl::MutexLock lock(&slots_mu_);
+    taken_.insert(w.worker_id);
+    return w;
+  }
+
+  void CountRecovery(const std::string& role) {
+    metrics_->Counter(metric::kRecoveries, {{"role", role}}).Increment();
+    absl::MutexLock lock(&slots_mu_);
+    ++recoveries_[role];
+  }
+
+  // The scorer pool's replacement of slot `slot` (on its own thread).
+  absl::StatusOr<std::unique_ptr<Scorer>> ReplaceScorer(size_t slot) {
+    const WorkerInfo lost = Slots("scorer")[slot];
+    Retire(lost);
+    std::cerr << "coordinator: " << lost.name << " is lost; waiting for a replacement\n";
+    RTO_ASSIGN_OR_RETURN(WorkerInfo w, WaitForReplacement("scorer", -1));
+    std::cerr << "coordinator: " << w.name << " at " << w.address << " takes its place\n";
+    {
+      absl::MutexLock lock(&slots_mu_);
+      slots_["scorer"][slot] = w;
+    }
+    CountRecovery("scorer");
+    control_.Recovered(absl::StrCat("scorer ", lost.name, " replaced by ", w.name));
+    return std::unique_ptr<Scorer>(std::make_unique<RemoteScorer>(Connect(w.address, client_), OptionsFor(w)));
   }
 
   // A rollout worker that stopped answering gives its slot to the next rollout worker that
   // registers (under `rto launch`, a new process this launcher starts); a new weight-group
   // generation brings it the current weights.
   absl::Status ReplaceLostRollouts() {
-    if (local_ != nullptr) RTO_RETURN_IF_ERROR(local_->RestartExited("rollout").status());
-    std::set<std::string> taken;
+    RTO_ASSIGN_OR_RETURN(const std::vector<std::string> restarted, RestartExited());
+    const std::vector<WorkerInfo> slots = Slots("rollout");
     std::vector<size_t> lost;
-    for (size_t i = 0; i < rollout_slots_.size(); ++i) {
-      const WorkerInfo& w = rollout_slots_[i];
-      taken.insert(w.worker_id);
-      const bool answers =
-          registry_.IsAlive(w) && WaitHealthy(Connect(w.address, client_), w.name, std::chrono::seconds(2)).ok();
-      if (!answers) lost.push_back(i);
+    for (size_t i = 0; i < slots.size(); ++i) {
+      if (Lost(slots[i], restarted)) lost.push_back(i);
     }
     if (lost.empty()) return absl::UnavailableError("the rollout failed but every worker answers");
     for (size_t i : lost) {
-      std::cerr << "coordinator: " << rollout_slots_[i].name << " is lost; waiting for a replacement\n";
-      RTO_ASSIGN_OR_RETURN(WorkerInfo w, registry_.WaitForNew("rollout", taken, Millis(cfg_.launch.startup_timeout_s),
-                                                              [this] { return CheckWhileWaiting(); }));
+      Retire(slots[i]);
+      std::cerr << "coordinator: " << slots[i].name << " is lost; waiting for a replacement\n";
+      RTO_ASSIGN_OR_RETURN(WorkerInfo w, WaitForReplacement("rollout", -1));
       std::cerr << "coordinator: " << w.name << " at " << w.address << " takes its place\n";
-      taken.insert(w.worker_id);
-      rollout_slots_[i] = w;
+      {
+        absl::MutexLock lock(&slots_mu_);
+        slots_["rollout"][i] = w;
+      }
       rollout_->Replace(i, RolloutClient(w, i));
+      CountRecovery("rollout");
+      control_.Recovered(absl::StrCat("rollout ", slots[i].name, " replaced by ", w.name));
     }
-    plan_->Reform(1 + static_cast<int>(rollout_slots_.size()));
-    restarts_total_->Increment(lost.size());
+    plan_->Reform(1 + static_cast<int>(slots.size()));
     return absl::OkStatus();
   }
 
-  // Every step's metrics as gauges, the step counter, and `rto ctl status`.
+  // After a failed step: the ranks of the learner and of the critic of which one is lost are all
+  // retired (a data-parallel group does not survive a lost rank) and replaced, rank by rank, as
+  // are lost scorers and rollout workers. Returns the roles that lost a worker (none: the
+  // failure was not a loss).
+  absl::StatusOr<std::vector<std::string>> ReplaceLostWorkers() {
+    scorer_.reset();  // its replacement threads are done with the slots after this
+    RTO_ASSIGN_OR_RETURN(const std::vector<std::string> restarted, RestartExited());
+    std::vector<std::string> roles;
+    for (const char* role : {"learner", "critic", "scorer", "rollout"}) {
+      std::vector<WorkerInfo> slots = Slots(role);
+      std::vector<bool> lost(slots.size());
+      bool any = false;
+      for (size_t i = 0; i < slots.size(); ++i) any |= lost[i] = Lost(slots[i], restarted);
+      if (!any) continue;
+      roles.push_back(role);
+      for (size_t i = 0; i < slots.size(); ++i) {
+        if (!lost[i] && !Stateful(role)) continue;
+        std::cerr << "coordinator: " << slots[i].name << (lost[i] ? " is lost" : " leaves with its lost rank")
+                  << "; waiting for a replacement\n";
+        Retire(slots[i]);
+      }
+      for (size_t i = 0; i < slots.size(); ++i) {
+        if (!lost[i] && !Stateful(role)) continue;
+        RTO_ASSIGN_OR_RETURN(slots[i], WaitForReplacement(role, Stateful(role) ? static_cast<int>(i) : -1));
+        std::cerr << "coordinator: " << slots[i].name << " at " << slots[i].address << " takes its place\n";
+      }
+      absl::MutexLock lock(&slots_mu_);
+      slots_[role] = slots;
+    }
+    return roles;
+  }
+
+  // --- the loop -------------------------------------------------------------------------------
+
+  // Every step's metrics as gauges, the step counter, and `rto ctl status`; the end of a
+  // recovery, once the run is back at the step where it lost a worker.
   void ObserveStep(const Coordinator& coordinator, const Metrics& m) {
     for (const auto& [key, value] : m) {
       metrics_->StepGauge(key).Set(value);
     }
     steps_total_->Increment();
     control_.Progress(coordinator.step(), learner_->version(), m);
+    if (recovering_ && coordinator.step() >= lost_at_step_) {
+      const double lost = SecondsSince(lost_at_);
+      metrics_->Histogram(metric::kRecoverySeconds).Observe(lost);
+      control_.Recovered(absl::StrFormat("back at step %d, %.1f s after the loss", lost_at_step_, lost));
+      std::cerr << absl::StrFormat("coordinator: recovered: back at step %d %.1f s after the loss\n", lost_at_step_,
+                                   lost);
+      recovering_ = false;
+    }
   }
 
   // After the last sync every worker must hold exactly the learner's weights.
   absl::Status VerifyWorkerWeights() {
     RTO_ASSIGN_OR_RETURN(WeightsFingerprint reference, learner_->Fingerprint());
+    const std::vector<WorkerInfo> slots = Slots("rollout");
     for (size_t i = 0; i < rollout_->workers().size(); ++i) {
       RTO_ASSIGN_OR_RETURN(WeightsFingerprint worker, rollout_->workers()[i]->Fingerprint());
       if (worker.hash != reference.hash || worker.version != reference.version) {
-        return absl::InternalError(absl::StrCat(rollout_slots_[i].name, " holds weights ", worker.hash, " (version ",
+        return absl::InternalError(absl::StrCat(slots[i].name, " holds weights ", worker.hash, " (version ",
                                                 worker.version, ") but the learner ", reference.hash, " (version ",
                                                 reference.version, ")"));
       }
@@ -261,21 +408,59 @@ class DistributedRun {
     return absl::OkStatus();
   }
 
-  absl::Status DriveTheLoop() {
-    RTO_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, LoadTokenizer(cfg_.models.policy));
-    RTO_ASSIGN_OR_RETURN(auto coordinator, MakeCoordinator(cfg_, {rollout_.get(), scorer_.get(), critic_, learner_},
-                                                           *tokenizer, resolved_, resume_));
+  // One pass of the coordinator's loop over the current clients, from the newest checkpoint when
+  // `resume`.
+  absl::Status RunCoordinator(const Tokenizer& tokenizer, bool resume, int64_t* step) {
+    RtoJobConfig cfg = cfg_;
+    // A lost learner or critic brings the run back to a checkpoint: there is one from the start.
+    cfg.coordinator.checkpoint_at_start = cfg_.launch.restart_workers;
+    RTO_ASSIGN_OR_RETURN(auto coordinator, MakeCoordinator(cfg, {rollout_.get(), scorer_.get(), critic_, learner_},
+                                                           tokenizer, resolved_, resume));
     if (cfg_.launch.restart_workers) coordinator->set_rollout_recovery([this] { return ReplaceLostRollouts(); });
     coordinator->set_step_observer([&](const Metrics& m) { ObserveStep(*coordinator, m); });
     coordinator->set_between_steps([this] { return control_.BetweenSteps(); });
     control_.Start(coordinator->step(), cfg_.coordinator.steps);
-    RTO_RETURN_IF_ERROR(coordinator->Run());
-    return VerifyWorkerWeights();
+    absl::Status run = coordinator->Run();
+    *step = coordinator->step();
+    return run;
+  }
+
+  absl::Status DriveTheLoop() {
+    RTO_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, LoadTokenizer(cfg_.models.policy));
+    bool resume = resume_;
+    while (true) {
+      int64_t step = 0;
+      const absl::Status run = RunCoordinator(*tokenizer, resume, &step);
+      if (run.ok()) {
+        absl::MutexLock lock(&slots_mu_);
+        std::cerr << "coordinator: recoveries:";
+        for (const char* role : {"learner", "critic", "scorer", "rollout"})
+          std::cerr << " " << role << " " << recoveries_[role];
+        std::cerr << "\n";
+      }
+      if (run.ok()) return VerifyWorkerWeights();
+      if (!cfg_.launch.restart_workers || control_.stop_requested()) return run;
+      std::cerr << "coordinator: step " << step + 1 << " failed (" << run.message() << "); looking for lost workers\n";
+      if (!recovering_) {
+        recovering_ = true;
+        lost_at_ = Clock::now();
+        lost_at_step_ = step;
+      }
+      RTO_ASSIGN_OR_RETURN(std::vector<std::string> roles, ReplaceLostWorkers());
+      if (roles.empty()) return run;  // nobody was lost: the failure is the run's own
+      for (const std::string& role : roles) {
+        CountRecovery(role);
+        control_.Recovered(absl::StrCat(role, " lost at step ", step, "; resuming from the newest checkpoint"));
+      }
+      RTO_RETURN_IF_ERROR(ConnectToWorkers());
+      resume = true;
+    }
   }
 
   // A dead service explains the failure better than the RPC error it caused.
   absl::Status ExplainFailure(const absl::Status& run) {
-    if (local_ != nullptr) {
+    // (An error that already tells how a service died needs nothing more.)
+    if (local_ != nullptr && !absl::StrContains(run.message(), "exited with status")) {
       if (absl::Status alive = local_->CheckAlive(); !alive.ok()) {
         return absl::Status(alive.code(), absl::StrCat(run.message(), "\n", alive.message()));
       }
@@ -294,13 +479,16 @@ class DistributedRun {
 
   std::unique_ptr<ServiceMetrics> metrics_;
   prometheus::Counter* steps_total_ = nullptr;
-  prometheus::Counter* restarts_total_ = nullptr;
   std::unique_ptr<CoordinatorService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
 
-  std::map<std::string, std::vector<WorkerInfo>> workers_;
-  std::vector<WorkerInfo> rollout_slots_;  // slot i: rollout rank i + 1
+  absl::Mutex slots_mu_;
+  // slots_[role][i]: the worker in slot i (the learner's and critic's: rank i).
+  std::map<std::string, std::vector<WorkerInfo>> slots_ ABSL_GUARDED_BY(slots_mu_);
+  std::set<std::string> taken_ ABSL_GUARDED_BY(slots_mu_);            // every worker id ever given a slot
+  std::map<std::string, int> recoveries_ ABSL_GUARDED_BY(slots_mu_);  // by role
+
   std::shared_ptr<WeightPlan> plan_;
   std::vector<std::unique_ptr<RemoteLearner>> learner_ranks_;
   std::unique_ptr<DataParallelLearner> learner_group_;  // over learner_ranks_ when there are several
@@ -310,6 +498,11 @@ class DistributedRun {
   Critic* critic_ = nullptr;  // null without a critic
   std::unique_ptr<RolloutPool> rollout_;
   std::unique_ptr<ScorerPool> scorer_;
+
+  // A recovery in progress: since when, and the step the run had reached.
+  bool recovering_ = false;
+  Clock::time_point lost_at_;
+  int64_t lost_at_step_ = 0;
 };
 
 }  // namespace

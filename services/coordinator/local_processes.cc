@@ -77,34 +77,60 @@ absl::Status LocalProcesses::Spawn(const std::string& role, int index, const std
   p.name = index < 0 ? role : absl::StrCat(role, "-", index);
   p.log = absl::StrCat(options_.log_dir, "/", p.name, ".log");
   p.coordinator = coordinator;
+  absl::MutexLock lock(&mu_);
   processes_.push_back(p);
   return Start(processes_.back());
 }
 
-absl::StatusOr<std::vector<std::string>> LocalProcesses::RestartExited(const std::string& role) {
+std::string LocalProcesses::Obituary(const Process& p) {
+  return absl::StrCat(p.name, " (pid ", p.pid, ") exited with status ",
+                      WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 128 + WTERMSIG(p.status), "; the end of ", p.log,
+                      ":\n", Tail(p.log, 20));
+}
+
+absl::StatusOr<std::vector<std::string>> LocalProcesses::RestartExited() {
+  absl::MutexLock lock(&mu_);
   std::vector<std::string> restarted;
+  const auto now = Clock::now();
   for (Process& p : processes_) {
-    if (p.role != role || !Exited(p)) continue;
+    if (!Exited(p)) continue;
+    while (!p.restarts.empty() && now - p.restarts.front() > options_.restart_window) p.restarts.pop_front();
+    if (static_cast<int>(p.restarts.size()) >= options_.max_restarts) {
+      return absl::UnavailableError(absl::StrCat(p.name, " keeps dying: it died again after ", p.restarts.size(),
+                                                 " restarts within ", options_.restart_window.count(),
+                                                 " s (launch.max_restarts); ", Obituary(p)));
+    }
     std::cerr << "launch: " << p.name << " (pid " << p.pid << ") died; starting a replacement\n";
+    p.restarts.push_back(now);
     RTO_RETURN_IF_ERROR(Start(p));
     restarted.push_back(p.name);
   }
   return restarted;
 }
 
+void LocalProcesses::Kill(const std::string& name, int64_t pid) {
+  absl::MutexLock lock(&mu_);
+  for (Process& p : processes_) {
+    if (p.name != name || p.pid != pid || Exited(p)) continue;
+    std::cerr << "launch: killing " << p.name << " (pid " << p.pid << ")\n";
+    kill(p.pid, SIGKILL);
+    waitpid(p.pid, &p.status, 0);
+    p.exited = true;
+  }
+}
+
 absl::Status LocalProcesses::CheckAlive() {
+  absl::MutexLock lock(&mu_);
   std::string dead;
   for (Process& p : processes_) {
-    if (!Exited(p)) continue;
-    dead += absl::StrCat(p.name, " (pid ", p.pid, ") exited with status ",
-                         WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 128 + WTERMSIG(p.status), "; the end of ", p.log,
-                         ":\n", Tail(p.log, 20));
+    if (Exited(p)) dead += Obituary(p);
   }
   if (dead.empty()) return absl::OkStatus();
   return absl::UnavailableError("a service died: " + dead);
 }
 
 void LocalProcesses::StopAll() {
+  absl::MutexLock lock(&mu_);
   for (Process& p : processes_) {
     if (!p.exited) kill(p.pid, SIGTERM);
   }

@@ -97,6 +97,11 @@ void WorkerAgent::Loop() {
     v1::HeartbeatResponse response;
     if (!stub_->Heartbeat(&context, request, &response).ok()) continue;  // the next beat tries again
     if (response.shutdown()) shutdown_ = true;
+    if (response.evicted()) {
+      evicted_ = true;
+      shutdown_ = true;
+      return;
+    }
     if (!response.known()) {
       std::cerr << "rto-" << options_.role << ": the coordinator no longer knows " << worker_id_
                 << "; registering again\n";

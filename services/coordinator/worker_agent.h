@@ -36,6 +36,8 @@ class WorkerAgent {
   ~WorkerAgent();
   // The coordinator said the run is over.
   bool shutdown_requested() const { return shutdown_; }
+  // The coordinator evicted this worker: the process must exit (and not register again).
+  bool evicted() const { return evicted_; }
   // Whether the coordinator knows this worker now.
   bool registered() const { return registered_; }
 
@@ -46,7 +48,7 @@ class WorkerAgent {
   std::unique_ptr<v1::Coordinator::Stub> stub_;
   std::string worker_id_;
   std::chrono::milliseconds interval_{1000};
-  std::atomic<bool> shutdown_ = false, registered_ = false;
+  std::atomic<bool> shutdown_ = false, registered_ = false, evicted_ = false;
   absl::Mutex mu_;
   absl::CondVar wake_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -36,6 +36,7 @@ void PrintStatus(const v1::RunStatus& s) {
                                v1::RunStatus::State_Name(s.state()), s.step(), s.total_steps(), s.policy_version(),
                                s.run_dir());
   if (!s.error().empty()) std::cout << "error: " << s.error() << "\n";
+  for (const std::string& line : s.recoveries()) std::cout << "recovery: " << line << "\n";
   std::cout << "workers:\n";
   for (const v1::WorkerStatus& w : s.workers()) {
     std::cout << absl::StrFormat("  %-8s %-12s %-22s metrics :%-6d pid %-8d %s (heartbeat %.1f s ago)\n", w.role(),

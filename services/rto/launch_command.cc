@@ -68,7 +68,9 @@ absl::Status Launch(const std::vector<std::string>& argv) {
                         .config_path = fs::absolute(service_config).string(),
                         .log_dir = job.cfg.out + "/logs",
                         .host = l.host,
-                        .threads = threads});
+                        .threads = threads,
+                        .max_restarts = static_cast<int>(l.max_restarts),
+                        .restart_window = std::chrono::seconds(static_cast<int64_t>(l.restart_window_s))});
   RTO_RETURN_IF_ERROR(RunDistributed(job.cfg, job.resolved, job.resume, {.host = l.host}, &local));
   local.StopAll();
   std::cerr << "launch: done; logs in " << job.cfg.out << "/logs\n";

@@ -2,7 +2,8 @@
 # The distributed system on loopback: every role as its own process (learner, critic, scorer,
 # 2 rollout workers) under `rto launch`, against the same run in one process (`rto train rto`);
 # generation one batch ahead; `rto ctl` status / pause / resume / stop; a Prometheus scrape;
-# Ctrl-C; a rollout worker replaced mid-run; a dead scorer; and `rto coordinator` with workers
+# Ctrl-C; a rollout worker and a scorer replaced mid-run; a service that keeps dying; and
+# `rto coordinator` with workers
 # started by hand, as docker-compose or Kubernetes start them.
 # Usage: launch_test.sh BUILD_DIR SOURCE_DIR
 set -u
@@ -21,6 +22,19 @@ check() {  # check NAME CONDITION...
   if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
 }
 contains() { grep -q -- "$2" "$1"; }
+# launch_and_kill NAME STEP ROLE [rto launch args...]: `rto launch` into $tmp/NAME (output in
+# $tmp/NAME.out); once it logs step STEP, kill -9 its newest rto-ROLE process; its exit code.
+launch_and_kill() {
+  local name=$1 step=$2 role=$3; shift 3
+  "$rto" launch "$@" --set "out=$tmp/$name" >"$tmp/$name.out" 2>&1 &
+  local launcher=$!
+  for _ in $(seq 600); do
+    grep -q "step $step/" "$tmp/$name.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  pkill -9 -f "rto-$role --config $tmp/$name/logs/services.yaml" -n
+  wait "$launcher"
+}
 
 # A synthetic world with SFT, RM and DPO models (a few steps each: enough to be real models).
 w=$tmp/world
@@ -215,14 +229,7 @@ check "Ctrl-C leaves no service running" test -z "$(pgrep -f "$tmp/long/")"
 # A rollout worker killed mid-run is replaced; the run goes on and ends exactly as one that never
 # lost a worker (the samples are keyed by step, prompt and sample; the new worker gets the weights).
 ft=(--set steps=24 --set eval.every=0 --set launch.weight_sync_timeout_s=10)
-"$rto" launch "${rl[@]}" --set "out=$tmp/replace" "${ft[@]}" >"$tmp/replace.out" 2>&1 &
-launcher=$!
-for _ in $(seq 600); do
-  grep -q "step 3/" "$tmp/replace.out" 2>/dev/null && break
-  sleep 0.1
-done
-pkill -9 -f "rto-rollout --config $tmp/replace/logs/services.yaml" -n
-wait "$launcher"
+launch_and_kill replace 3 rollout "${rl[@]}" "${ft[@]}"
 replaced=$?
 check "a run that lost a worker completes" test $replaced -eq 0
 [ $replaced -eq 0 ] || { echo "the end of its output:"; tail -n 30 "$tmp/replace.out"; }
@@ -232,18 +239,18 @@ check "the coordinator gave its slot to the new process" contains "$tmp/replace.
 check "and ends with the same weights as an undisturbed run" cmp -s "$tmp/replace/final/model.safetensors" \
   "$tmp/replace-local/final/model.safetensors"
 
-# Any other service dying stops the run with an error naming it and its log tail.
-"$rto" launch "${rl[@]}" --set "out=$tmp/dead" --set steps=500 --set eval.every=0 \
-  --set launch.rpc_deadline_s=20 >"$tmp/dead.out" 2>&1 &
-launcher=$!
-for _ in $(seq 600); do
-  grep -q "step 2/" "$tmp/dead.out" 2>/dev/null && break
-  sleep 0.1
-done
-pkill -9 -f "rto-scorer --config $tmp/dead/logs/services.yaml"
-wait "$launcher"
-check "a dead scorer stops the run" test $? -ne 0
-check "the error names the dead service" contains "$tmp/dead.out" "a service died: scorer-0"
+# A killed scorer (stateless) is replaced and its scoring retried: the same end as the undisturbed run.
+launch_and_kill scorer 3 scorer "${rl[@]}" "${ft[@]}"
+check "a run that lost its scorer completes" test $? -eq 0
+check "the scorer's loss is counted" contains "$tmp/scorer.out" "recoveries: learner 0 critic 0 scorer 1 rollout 0"
+check "and ends with the undisturbed run's weights" cmp -s "$tmp/scorer/final/model.safetensors" \
+  "$tmp/replace-local/final/model.safetensors"
+
+# A service that keeps dying (here: launch.max_restarts 0) stops the run with its name and log tail.
+launch_and_kill dead 2 scorer "${rl[@]}" --set steps=500 --set eval.every=0 --set launch.max_restarts=0 \
+  --set launch.rpc_deadline_s=20
+check "a service that keeps dying stops the run" test $? -ne 0
+check "the error names it" contains "$tmp/dead.out" "scorer-0 keeps dying: it died again after 0 restarts"
 check "the error carries its log tail" contains "$tmp/dead.out" "| rto-scorer: serving on"
 sleep 1
 check "no service is left behind" test -z "$(pgrep -f "$tmp/dead/")"
