@@ -27,7 +27,8 @@ struct ClientOptions {
   int64_t max_message_bytes = 256 << 20;
   // When set, polled while a call waits: once it returns false the call is cancelled and fails
   // UNAVAILABLE. A peer that stopped heartbeating (a hung process, whose socket stays open) is
-  // lost without waiting for the deadline. REQUIRES: thread-safe.
+  // lost without waiting for the deadline (so is a data-parallel rank whose peer failed: its call
+  // would wait in a collective). REQUIRES: thread-safe.
   std::function<bool()> peer_alive;
 };
 
@@ -54,7 +55,10 @@ absl::Status Call(const ClientOptions& o, bool idempotent, const std::string& wh
     bool cancelled = false;
     const grpc::Status s = CallWatched(o, context, fn, &cancelled);
     if (s.ok()) return absl::OkStatus();
-    if (cancelled) return absl::UnavailableError(what + ": the worker stopped heartbeating; the call was cancelled");
+    if (cancelled) {
+      return absl::UnavailableError(what +
+                                    ": cancelled: the worker stopped heartbeating, or a data-parallel peer failed");
+    }
     const bool transient =
         s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
     const double jitter = std::uniform_real_distribution<double>(0.5, 1.5)(rng);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -22,10 +23,26 @@ absl::Status ErrnoError(absl::string_view what, const std::string& path) {
   std::string message = absl::StrCat(path, ": ", what, ": ", std::strerror(err));
   if (err == ENOENT) return absl::NotFoundError(message);
   if (err == EACCES || err == EPERM) return absl::PermissionDeniedError(message);
+  if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(message);
   return absl::InternalError(message);
 }
 
+std::atomic<FileSystem*> g_file_system{nullptr};
+
 }  // namespace
+
+int FileSystem::Open(const std::string& path, int flags, int mode) { return ::open(path.c_str(), flags, mode); }
+ssize_t FileSystem::Write(int fd, const void* data, size_t size) { return ::write(fd, data, size); }
+int FileSystem::Fsync(int fd) { return ::fsync(fd); }
+int FileSystem::Rename(const std::string& from, const std::string& to) { return ::rename(from.c_str(), to.c_str()); }
+
+FileSystem& FileSystem::Get() {
+  static FileSystem* posix = new FileSystem();
+  FileSystem* installed = g_file_system.load();
+  return installed != nullptr ? *installed : *posix;
+}
+
+void FileSystem::SetForTesting(FileSystem* fs) { g_file_system.store(fs); }
 
 absl::StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -67,7 +84,7 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
 absl::StatusOr<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::Create(const std::string& path) {
   std::random_device rd;
   std::string temp_path = absl::StrCat(path, ".tmp-", ::getpid(), "-", rd());
-  int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = FileSystem::Get().Open(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("cannot create", temp_path);
   return std::unique_ptr<AtomicFileWriter>(new AtomicFileWriter(path, temp_path, fd));
 }
@@ -83,7 +100,7 @@ absl::Status AtomicFileWriter::Append(const void* data, size_t size) {
   if (fd_ < 0) return absl::FailedPreconditionError(absl::StrCat(path_, ": already committed"));
   const char* p = static_cast<const char*>(data);
   while (size > 0) {
-    ssize_t n = ::write(fd_, p, size);
+    const ssize_t n = FileSystem::Get().Write(fd_, p, size);
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoError("write failed", temp_path_);
@@ -96,14 +113,14 @@ absl::Status AtomicFileWriter::Append(const void* data, size_t size) {
 
 absl::Status AtomicFileWriter::Commit() {
   if (fd_ < 0) return absl::FailedPreconditionError(absl::StrCat(path_, ": already committed"));
-  if (::fsync(fd_) != 0) return ErrnoError("fsync failed", temp_path_);
+  if (FileSystem::Get().Fsync(fd_) != 0) return ErrnoError("fsync failed", temp_path_);
   if (::close(fd_) != 0) {
     fd_ = -1;
     ::unlink(temp_path_.c_str());
     return ErrnoError("close failed", temp_path_);
   }
   fd_ = -1;
-  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
+  if (FileSystem::Get().Rename(temp_path_, path_) != 0) {
     absl::Status status = ErrnoError("rename failed", path_);
     ::unlink(temp_path_.c_str());
     return status;

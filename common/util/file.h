@@ -1,6 +1,8 @@
 // Files: read-only memory maps, whole-file reads, and crash-safe (atomic) writes.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -33,6 +35,25 @@ class MappedFile {
 };
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+
+// The file-system calls behind every write of this file (and so of every checkpoint, model and
+// metrics file rto writes): a seam for fault injection, as LevelDB's Env. The default is POSIX;
+// a test installs one that fails chosen calls (a full disk, a permission) the way POSIX fails:
+// -1 with errno set. Thread-safe (the default's calls are).
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+  virtual int Open(const std::string& path, int flags, int mode);
+  virtual ssize_t Write(int fd, const void* data, size_t size);
+  virtual int Fsync(int fd);
+  virtual int Rename(const std::string& from, const std::string& to);
+
+  // The one the writers use.
+  static FileSystem& Get();
+  // Installs `fs` (null: the default again). REQUIRES: no write in flight; `fs` outlives its
+  // installation. For tests.
+  static void SetForTesting(FileSystem* fs);
+};
 
 // Writes a file so that a crash leaves either the old file or the complete new one, never a
 // partial one: data goes to a temporary name in the same directory, is fsynced, renamed over

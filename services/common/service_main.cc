@@ -1,6 +1,7 @@
 #include "services/common/service_main.h"
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 
 #include "absl/strings/numbers.h"
@@ -126,15 +127,17 @@ int Serve(const std::string& role, const ServiceFlags& flags, const std::vector<
   while (!g_stop && !(agent && agent->shutdown_requested())) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  const bool evicted = agent && agent->evicted();
-  std::cerr << "rto-" << role << ": shutting down"
-            << (g_stop    ? ""
-                : evicted ? " (the coordinator evicted this worker: a fresh process takes its place)"
-                          : " (the coordinator finished the run)")
-            << "\n";
+  if (agent && agent->evicted()) {
+    // Fail-stop: the actor may be stuck in a call that cannot end (a collective whose peers are
+    // gone), so nothing is waited for. EX_TEMPFAIL: a supervisor starts a fresh process.
+    std::cerr << "rto-" << role
+              << ": the coordinator evicted this worker; exiting for a fresh process to take its place" << std::endl;
+    std::_Exit(75);
+  }
+  std::cerr << "rto-" << role << ": shutting down" << (g_stop ? "" : " (the coordinator finished the run)") << "\n";
   agent.reset();
   (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  return evicted ? 75 : 0;  // EX_TEMPFAIL: a supervisor restarts it
+  return 0;
 }
 
 }  // namespace rto

@@ -10,16 +10,31 @@ namespace rto {
 namespace {
 
 // call(r) for r in [0, n) at once; the results in rank order, or the first rank's error, naming it.
+// Once a call has failed, `abort` is set (when given) until every call has returned.
 template <typename T, typename Call>
-absl::StatusOr<std::vector<T>> OnRanks(size_t n, const char* what, Call call) {
-  std::vector<std::future<absl::StatusOr<T>>> calls;
-  for (size_t r = 0; r < n; ++r) calls.push_back(std::async(std::launch::async, [&call, r] { return call(r); }));
+absl::StatusOr<std::vector<T>> OnRanks(size_t n, const char* what, Call call,
+                                       const std::shared_ptr<std::atomic<bool>>& abort = nullptr) {
+  if (abort) *abort = false;
+  std::vector<std::shared_future<absl::StatusOr<T>>> calls;
+  for (size_t r = 0; r < n; ++r) {
+    calls.push_back(std::async(std::launch::async, [&call, r] { return call(r); }).share());
+  }
+  // Every call ends before this returns; the first failure sets `abort` for the others.
+  std::vector<bool> done(n, false);
+  for (size_t finished = 0; finished < n;) {
+    for (size_t r = 0; r < n; ++r) {
+      if (done[r] || calls[r].wait_for(std::chrono::milliseconds(10)) != std::future_status::ready) continue;
+      done[r] = true;
+      ++finished;
+      if (abort && !calls[r].get().ok()) *abort = true;
+    }
+  }
   std::vector<T> out;
   absl::Status first_error;
   for (size_t r = 0; r < n; ++r) {
-    absl::StatusOr<T> result = calls[r].get();  // every call ends before this returns
+    const absl::StatusOr<T>& result = calls[r].get();
     if (result.ok()) {
-      out.push_back(std::move(*result));
+      out.push_back(*result);
     } else if (first_error.ok()) {
       first_error = absl::Status(result.status().code(),
                                  absl::StrCat(what, " on data-parallel rank ", r, ": ", result.status().message()));
@@ -30,12 +45,14 @@ absl::StatusOr<std::vector<T>> OnRanks(size_t n, const char* what, Call call) {
 }
 
 template <typename Call>
-absl::Status OnRanks(size_t n, const char* what, Call call) {
-  return OnRanks<bool>(n, what,
-                       [&](size_t r) -> absl::StatusOr<bool> {
-                         RTO_RETURN_IF_ERROR(call(r));
-                         return true;
-                       })
+absl::Status OnRanks(size_t n, const char* what, Call call, const std::shared_ptr<std::atomic<bool>>& abort) {
+  return OnRanks<bool>(
+             n, what,
+             [&](size_t r) -> absl::StatusOr<bool> {
+               RTO_RETURN_IF_ERROR(call(r));
+               return true;
+             },
+             abort)
       .status();
 }
 
@@ -72,9 +89,10 @@ absl::StatusOr<PolicyEvaluation> DataParallelLearner::LogProbs(const std::vector
 }
 
 absl::StatusOr<Metrics> DataParallelLearner::Train(const PolicyExperience& experience, int64_t step) {
-  RTO_ASSIGN_OR_RETURN(std::vector<Metrics> metrics, OnRanks<Metrics>(ranks_.size(), "Train", [&](size_t r) {
-                         return ranks_[r]->Train(experience, step);
-                       }));
+  RTO_ASSIGN_OR_RETURN(
+      std::vector<Metrics> metrics,
+      OnRanks<Metrics>(
+          ranks_.size(), "Train", [&](size_t r) { return ranks_[r]->Train(experience, step); }, abort_));
   for (size_t r = 1; r < ranks_.size(); ++r) {
     if (ranks_[r]->version() != ranks_[0]->version()) {
       return absl::InternalError(absl::StrCat("learner rank ", r, " reached version ", ranks_[r]->version(),
@@ -103,11 +121,13 @@ absl::StatusOr<WeightsFingerprint> DataParallelLearner::Fingerprint() {
 }
 
 absl::Status DataParallelLearner::Save(const std::string& dir) {
-  return OnRanks(ranks_.size(), "Save", [&](size_t r) { return ranks_[r]->Save(dir); });
+  return OnRanks(
+      ranks_.size(), "Save", [&](size_t r) { return ranks_[r]->Save(dir); }, abort_);
 }
 
 absl::Status DataParallelLearner::Restore(const std::string& dir) {
-  return OnRanks(ranks_.size(), "Restore", [&](size_t r) { return ranks_[r]->Restore(dir); });
+  return OnRanks(
+      ranks_.size(), "Restore", [&](size_t r) { return ranks_[r]->Restore(dir); }, abort_);
 }
 
 absl::StatusOr<TokenValues> DataParallelCritic::Values(const std::vector<Trajectory>& trajectories) {
@@ -117,18 +137,21 @@ absl::StatusOr<TokenValues> DataParallelCritic::Values(const std::vector<Traject
 }
 
 absl::StatusOr<Metrics> DataParallelCritic::Train(const ValueExperience& experience, int64_t step) {
-  RTO_ASSIGN_OR_RETURN(std::vector<Metrics> metrics, OnRanks<Metrics>(ranks_.size(), "Train", [&](size_t r) {
-                         return ranks_[r]->Train(experience, step);
-                       }));
+  RTO_ASSIGN_OR_RETURN(
+      std::vector<Metrics> metrics,
+      OnRanks<Metrics>(
+          ranks_.size(), "Train", [&](size_t r) { return ranks_[r]->Train(experience, step); }, abort_));
   return metrics[0];
 }
 
 absl::Status DataParallelCritic::Save(const std::string& dir) {
-  return OnRanks(ranks_.size(), "Save", [&](size_t r) { return ranks_[r]->Save(dir); });
+  return OnRanks(
+      ranks_.size(), "Save", [&](size_t r) { return ranks_[r]->Save(dir); }, abort_);
 }
 
 absl::Status DataParallelCritic::Restore(const std::string& dir) {
-  return OnRanks(ranks_.size(), "Restore", [&](size_t r) { return ranks_[r]->Restore(dir); });
+  return OnRanks(
+      ranks_.size(), "Restore", [&](size_t r) { return ranks_[r]->Restore(dir); }, abort_);
 }
 
 }  // namespace rto

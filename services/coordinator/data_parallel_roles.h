@@ -3,9 +3,14 @@
 // to every rank at once, each rank with the whole experience (it trains on its share of each
 // mini-batch and reports the metrics of all of it); evaluations are split into N contiguous
 // shares, one per rank; publishing and the policy's export go to rank 0 alone, whose weights
-// equal every other rank's. Torch-free. Calls of one object must not overlap (the loop's).
+// equal every other rank's. When one rank's call fails, `abort` (when given) is set until the
+// other ranks' calls have returned: their clients cancel on it (a rank waiting in a collective
+// for a lost peer would otherwise wait out its deadline). Torch-free. Calls of one object must not
+// overlap (the loop's).
 #pragma once
 
+#include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,7 +21,8 @@ namespace rto {
 class DataParallelLearner : public Learner {
  public:
   // REQUIRES: ranks[r] is rank r; at least one; they outlive this.
-  explicit DataParallelLearner(std::vector<Learner*> ranks) : ranks_(std::move(ranks)) {}
+  explicit DataParallelLearner(std::vector<Learner*> ranks, std::shared_ptr<std::atomic<bool>> abort = nullptr)
+      : ranks_(std::move(ranks)), abort_(std::move(abort)) {}
   absl::StatusOr<PolicyEvaluation> LogProbs(const std::vector<Trajectory>& trajectories) override;
   // Rank 0's metrics; an error when the ranks disagree about the version they reached.
   absl::StatusOr<Metrics> Train(const PolicyExperience& experience, int64_t step) override;
@@ -30,12 +36,14 @@ class DataParallelLearner : public Learner {
 
  private:
   std::vector<Learner*> ranks_;
+  std::shared_ptr<std::atomic<bool>> abort_;
 };
 
 class DataParallelCritic : public Critic {
  public:
   // REQUIRES: ranks[r] is rank r; at least one; they outlive this.
-  explicit DataParallelCritic(std::vector<Critic*> ranks) : ranks_(std::move(ranks)) {}
+  explicit DataParallelCritic(std::vector<Critic*> ranks, std::shared_ptr<std::atomic<bool>> abort = nullptr)
+      : ranks_(std::move(ranks)), abort_(std::move(abort)) {}
   absl::StatusOr<TokenValues> Values(const std::vector<Trajectory>& trajectories) override;
   absl::StatusOr<Metrics> Train(const ValueExperience& experience, int64_t step) override;
   absl::Status Save(const std::string& dir) override;
@@ -43,6 +51,7 @@ class DataParallelCritic : public Critic {
 
  private:
   std::vector<Critic*> ranks_;
+  std::shared_ptr<std::atomic<bool>> abort_;
 };
 
 }  // namespace rto

@@ -1,6 +1,7 @@
 #include "services/coordinator/distributed_run.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <iostream>
 #include <map>
@@ -66,7 +67,6 @@ class DistributedRun {
     RTO_RETURN_IF_ERROR(ServeControlPlane(endpoint));
     RTO_RETURN_IF_ERROR(StartLocalWorkers());
     RTO_RETURN_IF_ERROR(WaitForWorkers());
-    RTO_RETURN_IF_ERROR(ConnectToWorkers());
     absl::Status run = DriveTheLoop();
     control_.End(run);
     if (!run.ok()) return ExplainFailure(run);
@@ -169,10 +169,11 @@ class DistributedRun {
     return absl::OkStatus();
   }
 
-  // The client options for calls to `w`: they are cancelled once it stops heartbeating.
-  ClientOptions OptionsFor(const WorkerInfo& w) {
+  // The client options for calls to `w`: they are cancelled once it stops heartbeating, or once
+  // `abort` is set (a data-parallel rank's call whose peer failed).
+  ClientOptions OptionsFor(const WorkerInfo& w, std::shared_ptr<std::atomic<bool>> abort = nullptr) {
     ClientOptions o = client_;
-    o.peer_alive = [this, w] { return registry_.IsAlive(w); };
+    o.peer_alive = [this, w, abort] { return registry_.IsAlive(w) && !(abort && *abort); };
     return o;
   }
 
@@ -186,14 +187,22 @@ class DistributedRun {
     learner_group_.reset();
     learner_ranks_.clear();
     std::vector<Learner*> ranks;
+    // A rank that does not answer at once is stuck in a call of an earlier coordinator: lost.
+    const auto status_deadline =
+        std::max(std::chrono::milliseconds(10000), 2 * Millis(cfg_.launch.heartbeat_timeout_s));
     for (const WorkerInfo& w : Slots("learner")) {
-      RTO_ASSIGN_OR_RETURN(std::unique_ptr<RemoteLearner> rank,
-                           RemoteLearner::Create(Connect(w.address, client_), OptionsFor(w), plan_));
+      absl::StatusOr<std::unique_ptr<RemoteLearner>> created =
+          RemoteLearner::Create(Connect(w.address, client_), OptionsFor(w, learner_abort_), plan_, status_deadline);
+      if (!created.ok()) {
+        if (created.status().code() == absl::StatusCode::kDeadlineExceeded) Retire(w);
+        return absl::UnavailableError(absl::StrCat(w.name, " does not answer: ", created.status().message()));
+      }
+      std::unique_ptr<RemoteLearner> rank = std::move(*created);
       if (ranks.empty()) plan_->set_store_port(rank->store_port());
       ranks.push_back(rank.get());
       learner_ranks_.push_back(std::move(rank));
     }
-    if (ranks.size() > 1) learner_group_ = std::make_unique<DataParallelLearner>(ranks);
+    if (ranks.size() > 1) learner_group_ = std::make_unique<DataParallelLearner>(ranks, learner_abort_);
     learner_ = ranks.size() > 1 ? learner_group_.get() : ranks[0];
     return absl::OkStatus();
   }
@@ -204,10 +213,11 @@ class DistributedRun {
     if (!with_critic_) return;
     std::vector<Critic*> ranks;
     for (const WorkerInfo& w : Slots("critic")) {
-      critic_ranks_.push_back(std::make_unique<RemoteCritic>(Connect(w.address, client_), OptionsFor(w)));
+      critic_ranks_.push_back(
+          std::make_unique<RemoteCritic>(Connect(w.address, client_), OptionsFor(w, critic_abort_)));
       ranks.push_back(critic_ranks_.back().get());
     }
-    if (ranks.size() > 1) critic_group_ = std::make_unique<DataParallelCritic>(ranks);
+    if (ranks.size() > 1) critic_group_ = std::make_unique<DataParallelCritic>(ranks, critic_abort_);
     critic_ = ranks.size() > 1 ? critic_group_.get() : ranks[0];
   }
 
@@ -428,9 +438,10 @@ class DistributedRun {
   absl::Status DriveTheLoop() {
     RTO_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, LoadTokenizer(cfg_.models.policy));
     bool resume = resume_;
+    int64_t step = 0;
     while (true) {
-      int64_t step = 0;
-      const absl::Status run = RunCoordinator(*tokenizer, resume, &step);
+      absl::Status run = ConnectToWorkers();
+      if (run.ok()) run = RunCoordinator(*tokenizer, resume, &step);
       if (run.ok()) {
         absl::MutexLock lock(&slots_mu_);
         std::cerr << "coordinator: recoveries:";
@@ -452,7 +463,6 @@ class DistributedRun {
         CountRecovery(role);
         control_.Recovered(absl::StrCat(role, " lost at step ", step, "; resuming from the newest checkpoint"));
       }
-      RTO_RETURN_IF_ERROR(ConnectToWorkers());
       resume = true;
     }
   }
@@ -490,6 +500,9 @@ class DistributedRun {
   std::map<std::string, int> recoveries_ ABSL_GUARDED_BY(slots_mu_);  // by role
 
   std::shared_ptr<WeightPlan> plan_;
+  // Set while a data-parallel call has failed on one rank: the other ranks' calls cancel.
+  const std::shared_ptr<std::atomic<bool>> learner_abort_ = std::make_shared<std::atomic<bool>>(false);
+  const std::shared_ptr<std::atomic<bool>> critic_abort_ = std::make_shared<std::atomic<bool>>(false);
   std::vector<std::unique_ptr<RemoteLearner>> learner_ranks_;
   std::unique_ptr<DataParallelLearner> learner_group_;  // over learner_ranks_ when there are several
   Learner* learner_ = nullptr;                          // the group, or the one rank

@@ -16,9 +16,13 @@ RemoteLearner::RemoteLearner(std::shared_ptr<grpc::Channel> channel, ClientOptio
 
 absl::StatusOr<std::unique_ptr<RemoteLearner>> RemoteLearner::Create(std::shared_ptr<grpc::Channel> channel,
                                                                      ClientOptions options,
-                                                                     std::shared_ptr<WeightPlan> plan) {
+                                                                     std::shared_ptr<WeightPlan> plan,
+                                                                     std::chrono::milliseconds status_deadline) {
   std::unique_ptr<RemoteLearner> l(new RemoteLearner(std::move(channel), options, std::move(plan)));
-  RTO_RETURN_IF_ERROR(l->RefreshStatus());
+  l->options_.deadline = std::min(options.deadline, status_deadline);
+  const absl::Status status = l->RefreshStatus();
+  l->options_.deadline = options.deadline;
+  RTO_RETURN_IF_ERROR(status);
   return l;
 }
 

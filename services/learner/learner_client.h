@@ -19,9 +19,12 @@ namespace rto {
 
 class RemoteLearner : public Learner {
  public:
-  // Asks the learner for its version and weight store port (see store_port()).
+  // Asks the learner for its version and weight store port (see store_port()), waiting at most
+  // `status_deadline`: an idle learner answers at once, one still busy with a call of an earlier
+  // coordinator (a data-parallel rank waiting for a peer that never got the call) does not.
   static absl::StatusOr<std::unique_ptr<RemoteLearner>> Create(std::shared_ptr<grpc::Channel> channel,
-                                                               ClientOptions options, std::shared_ptr<WeightPlan> plan);
+                                                               ClientOptions options, std::shared_ptr<WeightPlan> plan,
+                                                               std::chrono::milliseconds status_deadline);
   absl::StatusOr<PolicyEvaluation> LogProbs(const std::vector<Trajectory>& trajectories) override;
   absl::StatusOr<Metrics> Train(const PolicyExperience& experience, int64_t step) override;
   // Without a group, rank 0 of the plan's current generation.

@@ -9,7 +9,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
+#include "absl/synchronization/mutex.h"
 #include "common/actors/trajectory_batch.h"
 #include "common/model/checkpoint.h"
 #include "common/train/model_state.h"
@@ -336,6 +338,68 @@ TEST_F(RtoJobTest, DataParallelResumeIsExactAndReshards) {
   ExpectSameRun(Join("dp-straight"), Join("dp-crashed"), Metrics(Join("dp-straight")), Metrics(Join("dp-crashed")));
   ASSERT_THAT(RunRto(Config(Join("dp-one-rank")), resolved_, /*resume=*/true), IsOk());
   EXPECT_EQ(Metrics(Join("dp-one-rank")).size(), 6u);
+}
+
+// Fails the writes of files whose path contains `pattern` the way a file system does: on open
+// with EACCES (`on_open`), or on write with ENOSPC (a full disk).
+class FaultyFileSystem : public FileSystem {
+ public:
+  FaultyFileSystem(std::string pattern, bool on_open) : pattern_(std::move(pattern)), on_open_(on_open) {}
+  int Open(const std::string& path, int flags, int mode) override {
+    const bool faulty = path.find(pattern_) != std::string::npos;
+    if (faulty && on_open_) {
+      errno = EACCES;
+      return -1;
+    }
+    const int fd = FileSystem::Open(path, flags, mode);
+    absl::MutexLock lock(&mu_);
+    if (faulty) {
+      faulty_.insert(fd);
+    } else {
+      faulty_.erase(fd);
+    }
+    return fd;
+  }
+  ssize_t Write(int fd, const void* data, size_t size) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (faulty_.count(fd) > 0) {
+        errno = ENOSPC;
+        return -1;
+      }
+    }
+    return FileSystem::Write(fd, data, size);
+  }
+
+ private:
+  const std::string pattern_;
+  const bool on_open_;
+  absl::Mutex mu_;
+  std::set<int> faulty_ ABSL_GUARDED_BY(mu_);
+};
+
+// A checkpoint whose write fails (a full disk, a permission) fails the run with the file and the
+// reason, leaves the previous checkpoint as it was and nothing half-written, and a resume takes
+// the previous one and ends as the undisturbed run.
+TEST_F(RtoJobTest, AFailedCheckpointWriteKeepsThePreviousOneAndResumeSkipsIt) {
+  ASSERT_THAT(RunRto(Config(Join("ckpt-straight")), resolved_, false), IsOk());
+  for (const bool on_open : {false, true}) {
+    const std::string out = Join(on_open ? "ckpt-denied" : "ckpt-full");
+    RtoJobConfig cfg = Config(out);
+    FaultyFileSystem faulty(".tmp-step-6/policy/optimizer", on_open);
+    FileSystem::SetForTesting(&faulty);
+    const absl::Status failed = RunRto(cfg, resolved_, false);
+    FileSystem::SetForTesting(nullptr);
+    EXPECT_THAT(failed, StatusIs(on_open ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kResourceExhausted,
+                                 on_open ? "Permission denied" : "No space left on device"));
+    EXPECT_THAT(std::string(failed.message()), ::testing::HasSubstr(".tmp-step-6/policy/optimizer"));
+    std::vector<std::string> entries;
+    for (const auto& e : fs::directory_iterator(out + "/checkpoints")) entries.push_back(e.path().filename());
+    std::sort(entries.begin(), entries.end());
+    EXPECT_EQ(entries, (std::vector<std::string>{"step-3"})) << "nothing half-written is left";
+    ASSERT_THAT(RunRto(cfg, resolved_, /*resume=*/true), IsOk());
+    ExpectSameRun(Join("ckpt-straight"), out, Metrics(Join("ckpt-straight")), Metrics(out));
+  }
 }
 
 TEST_F(RtoJobTest, AStopBetweenStepsSavesACheckpointToResumeFrom) {

@@ -150,7 +150,8 @@ TEST_F(ServicesTest, GenerationStreamsEachSequenceAsItFinishes) {
 TEST_F(ServicesTest, ScorerCriticAndLearnerRejectBadBatchesAndKeepServing) {
   RemoteScorer scorer(channel_, ClientOptions());
   RemoteCritic critic(channel_, ClientOptions());
-  auto learner = RemoteLearner::Create(channel_, ClientOptions(), std::make_shared<WeightPlan>(WeightGroupOptions()));
+  auto learner = RemoteLearner::Create(channel_, ClientOptions(), std::make_shared<WeightPlan>(WeightGroupOptions()),
+                                       std::chrono::seconds(10));
   ASSERT_THAT(learner, IsOk());
   const Trajectory good{.id = 1, .prompt = {1, 2}, .response = {3, 4, 5}, .logprobs = {-1, -1, -1}};
   Trajectory out_of_vocab = good;
