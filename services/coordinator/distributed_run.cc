@@ -187,16 +187,10 @@ class DistributedRun {
     learner_group_.reset();
     learner_ranks_.clear();
     std::vector<Learner*> ranks;
-    // A rank that does not answer at once is stuck in a call of an earlier coordinator: lost.
-    const auto status_deadline =
-        std::max(std::chrono::milliseconds(10000), 2 * Millis(cfg_.launch.heartbeat_timeout_s));
     for (const WorkerInfo& w : Slots("learner")) {
       absl::StatusOr<std::unique_ptr<RemoteLearner>> created =
-          RemoteLearner::Create(Connect(w.address, client_), OptionsFor(w, learner_abort_), plan_, status_deadline);
-      if (!created.ok()) {
-        if (created.status().code() == absl::StatusCode::kDeadlineExceeded) Retire(w);
-        return absl::UnavailableError(absl::StrCat(w.name, " does not answer: ", created.status().message()));
-      }
+          RemoteLearner::Create(Connect(w.address, client_), OptionsFor(w, learner_abort_), plan_, StatusDeadline());
+      if (!created.ok()) return Unresponsive(w, created.status());
       std::unique_ptr<RemoteLearner> rank = std::move(*created);
       if (ranks.empty()) plan_->set_store_port(rank->store_port());
       ranks.push_back(rank.get());
@@ -207,18 +201,35 @@ class DistributedRun {
     return absl::OkStatus();
   }
 
-  void ConnectToCritic() {
+  // The critic's ranks as one Critic (rank 0 alone when there is one).
+  absl::Status ConnectToCritic() {
     critic_group_.reset();
     critic_ranks_.clear();
-    if (!with_critic_) return;
+    if (!with_critic_) return absl::OkStatus();
     std::vector<Critic*> ranks;
     for (const WorkerInfo& w : Slots("critic")) {
-      critic_ranks_.push_back(
-          std::make_unique<RemoteCritic>(Connect(w.address, client_), OptionsFor(w, critic_abort_)));
-      ranks.push_back(critic_ranks_.back().get());
+      auto rank = std::make_unique<RemoteCritic>(Connect(w.address, client_), OptionsFor(w, critic_abort_));
+      if (absl::Status probe = rank->Probe(StatusDeadline()); !probe.ok()) return Unresponsive(w, probe);
+      ranks.push_back(rank.get());
+      critic_ranks_.push_back(std::move(rank));
     }
     if (ranks.size() > 1) critic_group_ = std::make_unique<DataParallelCritic>(ranks, critic_abort_);
     critic_ = ranks.size() > 1 ? critic_group_.get() : ranks[0];
+    return absl::OkStatus();
+  }
+
+  // How long a stateful worker's actor may take to answer at connect: an idle one answers at
+  // once; one that does not is stuck in a call of an earlier coordinator (a data-parallel rank
+  // waiting for a peer that never got the call) and is lost.
+  std::chrono::milliseconds StatusDeadline() const {
+    return std::max(std::chrono::milliseconds(10000), 2 * Millis(cfg_.launch.heartbeat_timeout_s));
+  }
+
+  // A worker that did not answer at connect: retired when it is stuck (its role is then
+  // replaced by the recovery), and an error either way.
+  absl::Status Unresponsive(const WorkerInfo& w, const absl::Status& why) {
+    if (why.code() == absl::StatusCode::kDeadlineExceeded) Retire(w);
+    return absl::UnavailableError(absl::StrCat(w.name, " does not answer: ", why.message()));
   }
 
   std::unique_ptr<RemoteRollout> RolloutClient(const WorkerInfo& worker, size_t slot) {
@@ -255,8 +266,7 @@ class DistributedRun {
       scorers.push_back(std::make_unique<RemoteScorer>(Connect(w.address, client_), OptionsFor(w)));
     }
     scorer_ = std::make_unique<ScorerPool>(std::move(scorers), [this](size_t slot) { return ReplaceScorer(slot); });
-    ConnectToCritic();
-    return absl::OkStatus();
+    return ConnectToCritic();
   }
 
   // --- losing and replacing workers ---------------------------------------------------------
@@ -348,7 +358,7 @@ class DistributedRun {
 
   // After a failed step: the ranks of the learner and of the critic of which one is lost are all
   // retired (a data-parallel group does not survive a lost rank) and replaced, rank by rank, as
-  // are lost scorers and rollout workers. Returns the roles that lost a worker (none: the
+  // are lost scorers and rollout workers. Returns the role of each lost worker (none: the
   // failure was not a loss).
   absl::StatusOr<std::vector<std::string>> ReplaceLostWorkers() {
     scorer_.reset();  // its replacement threads are done with the slots after this
@@ -358,9 +368,12 @@ class DistributedRun {
       std::vector<WorkerInfo> slots = Slots(role);
       std::vector<bool> lost(slots.size());
       bool any = false;
-      for (size_t i = 0; i < slots.size(); ++i) any |= lost[i] = Lost(slots[i], restarted);
+      for (size_t i = 0; i < slots.size(); ++i) {
+        lost[i] = Lost(slots[i], restarted);
+        any |= lost[i];
+        if (lost[i]) roles.push_back(role);
+      }
       if (!any) continue;
-      roles.push_back(role);
       for (size_t i = 0; i < slots.size(); ++i) {
         if (!lost[i] && !Stateful(role)) continue;
         std::cerr << "coordinator: " << slots[i].name << (lost[i] ? " is lost" : " leaves with its lost rank")

@@ -39,4 +39,12 @@ absl::Status RemoteCritic::Restore(const std::string& dir) {
   return CheckpointCall(options_, *stub_, &v1::Critic::Stub::Restore, "critic Restore", dir);
 }
 
+absl::Status RemoteCritic::Probe(std::chrono::milliseconds deadline) {
+  ClientOptions o = options_;
+  o.deadline = std::min(o.deadline, deadline);
+  v1::CriticStatusResponse response;
+  return Call(o, true, "critic Status",
+              [&](grpc::ClientContext& c) { return stub_->Status(&c, v1::CriticStatusRequest(), &response); });
+}
+
 }  // namespace rto

@@ -23,6 +23,9 @@ class RemoteCritic : public Critic {
   absl::StatusOr<Metrics> Train(const ValueExperience& experience, int64_t step) override;
   absl::Status Save(const std::string& dir) override;
   absl::Status Restore(const std::string& dir) override;
+  // Whether the critic's actor answers within `deadline`: an idle one does at once, one still
+  // busy with a call of an earlier coordinator does not.
+  absl::Status Probe(std::chrono::milliseconds deadline);
 
  private:
   std::unique_ptr<v1::Critic::Stub> stub_;

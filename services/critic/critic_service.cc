@@ -46,4 +46,11 @@ grpc::Status CriticService::Restore(grpc::ServerContext* context, const v1::Chec
                           [&](const std::string& dir) { return actor_.Restore(dir); });
 }
 
+grpc::Status CriticService::Status(grpc::ServerContext* context, const v1::CriticStatusRequest*,
+                                   v1::CriticStatusResponse*) {
+  return Handle(metrics_, "Status", [&]() -> absl::Status {
+    return mailbox_.Call<bool>(context->deadline(), []() -> absl::StatusOr<bool> { return true; }).status();
+  });
+}
+
 }  // namespace rto

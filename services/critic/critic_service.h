@@ -22,6 +22,8 @@ class CriticService final : public v1::Critic::Service {
                     v1::CheckpointResponse* response) override;
   grpc::Status Restore(grpc::ServerContext* context, const v1::CheckpointRequest* request,
                        v1::CheckpointResponse* response) override;
+  grpc::Status Status(grpc::ServerContext* context, const v1::CriticStatusRequest* request,
+                      v1::CriticStatusResponse* response) override;
 
  private:
   Critic& actor_;

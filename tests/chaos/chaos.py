@@ -10,8 +10,11 @@ learner or critic cost (from the loss until the run was back at its step).
 
     chaos.py BUILD_DIR SOURCE_DIR [--long] [--seed S] [--keep DIR] [--only NAME]
 
-The short version (CI) runs two planned runs, on-policy and with rollout.max_staleness 1, that
-lose every role; --long adds random runs (several kills each, random roles, steps and signals).
+The short version (CI) runs planned runs (on-policy, with rollout.max_staleness 1, with 2
+learner and 2 critic ranks, and one whose coordinator is killed twice) that lose every role by
+both signals and the coordinator by SIGKILL; --long adds random runs (several kills each, random
+roles, steps and signals). Once the launcher is killed, the driver does for its workers what
+Kubernetes would: restarts one that exits, and kills one stopped for longer than 5 s.
 """
 import argparse
 import json
@@ -79,8 +82,8 @@ def steps_done(out):
         return 0
 
 
-def worker_command_lines(out):
-    """name -> argv of every worker process of the run now."""
+def worker_processes(out):
+    """name -> (pid, argv) of every worker process of the run now."""
     found = {}
     for role in ROLES:
         for pid in pids_of(role, out):
@@ -89,26 +92,39 @@ def worker_command_lines(out):
             except OSError:
                 continue
             if "--name" in argv[:-1]:  # not a process between fork and exec
-                found[argv[argv.index("--name") + 1]] = argv
+                found[argv[argv.index("--name") + 1]] = (pid, argv)
     return found
 
 
+def stopped(pid):
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "T"
+    except OSError:
+        return False
+
+
 class Supervisor:
-    """What compose's `restart: on-failure` and Kubernetes do for the workers once the launcher,
-    their parent, is gone: a worker that is not running is started with its command line."""
+    """What Kubernetes does for the workers once the launcher, their parent, is gone: a worker
+    that is not running is started with its command line, and one stopped for longer than a
+    liveness probe allows (5 s here) is killed first."""
 
     def __init__(self, out, command_lines):
         self.out = out
         self.command_lines = command_lines  # every worker the launcher ran, by name
         self.children = []
+        self.stopped_since = {}  # pid -> when it was first seen stopped
 
     def poll(self):
         self.children = [c for c in self.children if c.poll() is None]
-        running = worker_command_lines(self.out)
+        running = worker_processes(self.out)
         for name, argv in self.command_lines.items():
-            if name not in running:
-                log = open(f"{self.out}/logs/{name}.log", "a")
-                self.children.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT))
+            if name in running:
+                pid = running[name][0]
+                if stopped(pid) and time.time() - self.stopped_since.setdefault(pid, time.time()) > 5:
+                    os.kill(pid, signal.SIGKILL)
+                continue
+            log = open(f"{self.out}/logs/{name}.log", "a")
+            self.children.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT))
 
 
 def restart_coordinator(rto, args, out, proc, log):
@@ -154,7 +170,7 @@ def launch(rto, args, out, kills, timeout, steps):
                         stopped.append(pid)
                     applied.append((step, role, sig))
             if supervisor is None and time.time() > seen_at + 0.5:
-                command_lines.update(worker_command_lines(out))
+                command_lines.update({name: argv for name, (_, argv) in worker_processes(out).items()})
                 seen_at = time.time()
             # On failure only: workers exit 0 once the run is over.
             if supervisor is not None and steps_done(out) < steps:
@@ -230,15 +246,13 @@ def random_runs(rng, count):
         steps = 20
         kills = sorted((rng.randrange(1, steps - 2), rng.choice(ROLES + ("coordinator",)),
                         rng.choice([signal.SIGKILL, signal.SIGSTOP])) for _ in range(rng.randrange(2, 5)))
-        # One kill per step: the next waits for the run to get past the last one. Only the
-        # launcher kills a hung worker: once it is gone (a coordinator kill), workers only die.
-        seen, unique, supervised = set(), [], False
+        # One kill per step: the next waits for the run to get past the last one.
+        seen, unique = set(), []
         for step, role, sig in kills:
-            if step in seen:
-                continue
-            seen.add(step)
-            supervised |= role == "coordinator"
-            unique.append((step, role, signal.SIGKILL if supervised else sig))
+            if step not in seen:
+                seen.add(step)
+                # The coordinator is killed (a hung one waits for its liveness probe).
+                unique.append((step, role, signal.SIGKILL if role == "coordinator" else sig))
         runs.append((f"random {i}", rng.choice([0, 1]), rng.choice([1, 2]), steps, unique))
     return runs
 
