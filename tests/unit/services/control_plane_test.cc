@@ -111,6 +111,45 @@ TEST(WorkerRegistryTest, WaitForNewSkipsTheWorkersAlreadyTaken) {
   EXPECT_EQ(b->name, "b");
 }
 
+TEST(WorkerRegistryTest, WaitForNewOfARankTakesOnlyThatRank) {
+  WorkerRegistry registry(10s);
+  ASSERT_THAT(registry.Register("learner", "learner-1", "h:1", 0, 0, /*rank=*/1), IsOk());
+  EXPECT_THAT(registry.WaitForNew("learner", {}, 50ms, nullptr, /*rank=*/0),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, "no new learner rank 0"));
+  ASSERT_THAT(registry.Register("learner", "learner-0", "h:2", 0, 0, /*rank=*/0), IsOk());
+  auto rank0 = registry.WaitForNew("learner", {}, 1s, nullptr, /*rank=*/0);
+  ASSERT_THAT(rank0, IsOk());
+  EXPECT_EQ(rank0->name, "learner-0");
+  EXPECT_THAT(registry.Register("learner", "x", "h:3", 0, 0, /*rank=*/-1),
+              StatusIs(absl::StatusCode::kInvalidArgument, "registered rank -1"));
+}
+
+// An evicted worker is forgotten for good: its heartbeats say so, and a new registration under
+// its name is another worker.
+TEST(WorkerRegistryTest, AnEvictedWorkerIsToldSoAndNotAlive) {
+  WorkerRegistry registry(10s);
+  auto w = registry.Register("critic", "critic", "h:1", 0, 0);
+  ASSERT_THAT(w, IsOk());
+  registry.Evict(*w);
+  EXPECT_FALSE(registry.IsAlive(*w));
+  EXPECT_FALSE(registry.Heartbeat(w->worker_id));
+  EXPECT_TRUE(registry.Evicted(w->worker_id));
+  EXPECT_TRUE(registry.Workers().empty());
+  auto fresh = registry.Register("critic", "critic", "h:2", 0, 0);
+  ASSERT_THAT(fresh, IsOk());
+  EXPECT_FALSE(registry.Evicted(fresh->worker_id));
+}
+
+TEST(RunControlTest, RecoveriesAreListedWithTheirStep) {
+  RunControl control;
+  control.Progress(3, 3, {});
+  control.Recovered("learner lost");
+  control.Progress(5, 5, {});
+  control.Recovered("back at step 3");
+  EXPECT_EQ(control.Snapshot().recoveries,
+            (std::vector<std::string>{"step 3: learner lost", "step 5: back at step 3"}));
+}
+
 TEST(RunControlTest, PauseHoldsTheLoopBetweenStepsUntilResume) {
   RunControl control;
   control.Start(0, 10);
@@ -202,6 +241,17 @@ TEST(ControlPlaneTest, AWorkerRegistersHeartbeatsAndLearnsWhenTheRunIsOver) {
   EXPECT_FALSE(agent.shutdown_requested());
   coordinator.registry.set_shutdown();
   EXPECT_TRUE(Eventually([&] { return agent.shutdown_requested(); }));
+}
+
+TEST(ControlPlaneTest, AnEvictedWorkerLearnsItAtItsNextHeartbeat) {
+  CoordinatorServer coordinator;
+  WorkerAgent agent(AgentOptions(coordinator.address()));
+  ASSERT_TRUE(Eventually([&] { return coordinator.registry.Workers().size() == 1; }));
+  EXPECT_FALSE(agent.evicted());
+  coordinator.registry.Evict(coordinator.registry.Workers()[0]);
+  EXPECT_TRUE(Eventually([&] { return agent.evicted() && agent.shutdown_requested(); }));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(coordinator.registry.Workers().empty()) << "an evicted worker does not register again";
 }
 
 TEST(ControlPlaneTest, AWorkerStartedBeforeTheCoordinatorRegistersWhenItComesUp) {
