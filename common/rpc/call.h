@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "common/rpc/status.h"
+#include "common/util/share.h"
 #include "rto/v1/trajectory.pb.h"
 
 namespace rto {
@@ -79,13 +80,6 @@ absl::Status CheckpointCall(const ClientOptions& o, Stub& stub, Method method, c
   request.set_dir(dir);
   v1::CheckpointResponse response;
   return Call(o, true, what, [&](grpc::ClientContext& c) { return (stub.*method)(&c, request, &response); });
-}
-
-// [begin, end) of share i when n items are split into `parts` contiguous shares.
-inline std::pair<size_t, size_t> Share(size_t n, size_t parts, size_t i) {
-  const size_t base = n / parts, extra = n % parts;
-  const size_t begin = i * base + std::min(i, extra);
-  return {begin, begin + base + (i < extra ? 1 : 0)};
 }
 
 }  // namespace rto

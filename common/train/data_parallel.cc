@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/util/share.h"
 #include "common/util/status_macros.h"
 
 namespace rto {
@@ -159,17 +160,11 @@ absl::Status DataParallelGroup::Collective(const char* what, std::vector<at::Ten
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<double>> DataParallelGroup::SumOverRanks(const std::vector<double>& values) {
+absl::StatusOr<std::vector<double>> DataParallelGroup::Reduce(const char* what, const std::vector<double>& values,
+                                                              Op op) {
   if (options_.world_size == 1 || values.empty()) return values;
   std::vector<at::Tensor> t = {at::tensor(values, at::kDouble)};
-  RTO_RETURN_IF_ERROR(Collective("the sum", t, Op::kSum));
-  return std::vector<double>(t[0].data_ptr<double>(), t[0].data_ptr<double>() + t[0].numel());
-}
-
-absl::StatusOr<std::vector<double>> DataParallelGroup::MaxOverRanks(const std::vector<double>& values) {
-  if (options_.world_size == 1 || values.empty()) return values;
-  std::vector<at::Tensor> t = {at::tensor(values, at::kDouble)};
-  RTO_RETURN_IF_ERROR(Collective("the maximum", t, Op::kMax));
+  RTO_RETURN_IF_ERROR(Collective(what, t, op));
   return std::vector<double>(t[0].data_ptr<double>(), t[0].data_ptr<double>() + t[0].numel());
 }
 
@@ -189,9 +184,7 @@ std::vector<int> OptimizerOwners(const std::vector<at::Tensor>& params, int worl
 }
 
 std::vector<int64_t> RankShare(const std::vector<int64_t>& rows, int rank, int world_size) {
-  const size_t n = rows.size(), w = static_cast<size_t>(world_size), r = static_cast<size_t>(rank);
-  const size_t begin = r * (n / w) + std::min(r, n % w);
-  const size_t end = begin + n / w + (r < n % w ? 1 : 0);
+  auto [begin, end] = Share(rows.size(), static_cast<size_t>(world_size), static_cast<size_t>(rank));
   return {rows.begin() + begin, rows.begin() + end};
 }
 

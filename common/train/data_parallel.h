@@ -57,8 +57,12 @@ class DataParallelGroup {
   // The element-wise sum, or maximum, of `values` over the ranks (e.g. per-rank loss and token
   // sums, so that every rank reports the metrics of the whole batch). REQUIRES: the same size on
   // every rank.
-  absl::StatusOr<std::vector<double>> SumOverRanks(const std::vector<double>& values);
-  absl::StatusOr<std::vector<double>> MaxOverRanks(const std::vector<double>& values);
+  absl::StatusOr<std::vector<double>> SumOverRanks(const std::vector<double>& values) {
+    return Reduce("the sum", values, Op::kSum);
+  }
+  absl::StatusOr<std::vector<double>> MaxOverRanks(const std::vector<double>& values) {
+    return Reduce("the maximum", values, Op::kMax);
+  }
 
   // After each rank updated the parameters it owns (`owners[i]` is params[i]'s owner), every
   // rank gets every update: flat buckets broadcast from each owner. REQUIRES: the same
@@ -67,8 +71,9 @@ class DataParallelGroup {
 
  private:
   struct Impl;
-  DataParallelGroup(DataParallelOptions options, std::unique_ptr<Impl> impl);
   enum class Op { kSum, kMax, kBroadcast };
+  DataParallelGroup(DataParallelOptions options, std::unique_ptr<Impl> impl);
+  absl::StatusOr<std::vector<double>> Reduce(const char* what, const std::vector<double>& values, Op op);
   // Runs one collective on `tensors` (kBroadcast: from `root`), waiting at most the timeout;
   // `what` names it in errors. CUDA tensors go through NCCL, CPU ones through Gloo.
   absl::Status Collective(const char* what, std::vector<at::Tensor>& tensors, Op op, int root = 0);

@@ -2,11 +2,17 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 namespace rto {
 
 inline double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// A duration of the config, given in seconds, as milliseconds.
+inline std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
 }  // namespace rto

@@ -10,14 +10,11 @@
 #include "common/runtime/threads.h"
 #include "common/util/args.h"
 #include "common/util/status_macros.h"
+#include "common/util/time.h"
 #include "services/coordinator/worker_agent.h"
 
 namespace rto {
 namespace {
-
-std::chrono::milliseconds Millis(double seconds) {
-  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-}
 
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }

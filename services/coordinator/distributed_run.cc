@@ -10,7 +10,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
@@ -34,10 +33,6 @@ namespace rto {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::chrono::milliseconds Millis(double seconds) {
-  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-}
 
 // The host part of host:port.
 std::string HostOf(const std::string& address) { return address.substr(0, address.rfind(':')); }
@@ -306,11 +301,10 @@ class DistributedRun {
     return w;
   }
 
-  void CountRecovery(const std::string& role) {
-    metrics_->Counter(metric::kRecoveries, {{"role", role}}).Increment();
-    absl::MutexLock lock(&slots_mu_);
-    ++recoveries_[role];
+  prometheus::Counter& Recoveries(const std::string& role) {
+    return metrics_->Counter(metric::kRecoveries, {{"role", role}});
   }
+  void CountRecovery(const std::string& role) { Recoveries(role).Increment(); }
 
   // The scorer pool's replacement of slot `slot` (on its own thread).
   absl::StatusOr<std::unique_ptr<Scorer>> ReplaceScorer(size_t slot) {
@@ -456,13 +450,13 @@ class DistributedRun {
       absl::Status run = ConnectToWorkers();
       if (run.ok()) run = RunCoordinator(*tokenizer, resume, &step);
       if (run.ok()) {
-        absl::MutexLock lock(&slots_mu_);
         std::cerr << "coordinator: recoveries:";
-        for (const char* role : {"learner", "critic", "scorer", "rollout"})
-          std::cerr << " " << role << " " << recoveries_[role];
+        for (const char* role : {"learner", "critic", "scorer", "rollout"}) {
+          std::cerr << " " << role << " " << Recoveries(role).Value();
+        }
         std::cerr << "\n";
+        return VerifyWorkerWeights();
       }
-      if (run.ok()) return VerifyWorkerWeights();
       if (!cfg_.launch.restart_workers || control_.stop_requested()) return run;
       std::cerr << "coordinator: step " << step + 1 << " failed (" << run.message() << "); looking for lost workers\n";
       if (!recovering_) {
@@ -480,10 +474,10 @@ class DistributedRun {
     }
   }
 
-  // A dead service explains the failure better than the RPC error it caused.
+  // A dead service explains the failure better than the RPC error it caused. (With
+  // launch.restart_workers the dead are restarted, and one that keeps dying is the error.)
   absl::Status ExplainFailure(const absl::Status& run) {
-    // (An error that already tells how a service died needs nothing more.)
-    if (local_ != nullptr && !absl::StrContains(run.message(), "exited with status")) {
+    if (local_ != nullptr && !cfg_.launch.restart_workers) {
       if (absl::Status alive = local_->CheckAlive(); !alive.ok()) {
         return absl::Status(alive.code(), absl::StrCat(run.message(), "\n", alive.message()));
       }
@@ -509,8 +503,7 @@ class DistributedRun {
   absl::Mutex slots_mu_;
   // slots_[role][i]: the worker in slot i (the learner's and critic's: rank i).
   std::map<std::string, std::vector<WorkerInfo>> slots_ ABSL_GUARDED_BY(slots_mu_);
-  std::set<std::string> taken_ ABSL_GUARDED_BY(slots_mu_);            // every worker id ever given a slot
-  std::map<std::string, int> recoveries_ ABSL_GUARDED_BY(slots_mu_);  // by role
+  std::set<std::string> taken_ ABSL_GUARDED_BY(slots_mu_);  // every worker id ever given a slot
 
   std::shared_ptr<WeightPlan> plan_;
   // Set while a data-parallel call has failed on one rank: the other ranks' calls cancel.
