@@ -1,0 +1,80 @@
+// How a process of the run protects its gRPC: TLS (mutual by default) with the run's CA, a
+// bearer token on every call, and on every server a check of the caller's token and of what its
+// principal may call (policy.h). Configured by the `security:` block:
+//
+//   security:
+//     plaintext: false   # true: no TLS, no tokens (every process then logs that it is insecure)
+//     dir: ""            # this process's credentials (pki.h's layout: ca.crt tls.crt tls.key
+//                        # token tokens.sha256, as a Kubernetes Secret mounts them)
+//     mutual_tls: true   # servers require a client certificate signed by ca.crt
+//     server_name: ""    # the name servers' certificates are checked against (empty: the host
+//                        # of each address; set it when workers are reached at addresses that no
+//                        # certificate names, such as pod IPs)
+//
+// The server-side check runs in gRPC's auth metadata processor, before any handler: a call
+// without a token or with an unknown one fails UNAUTHENTICATED, a principal calling what it may
+// not PERMISSION_DENIED. Tokens are compared by SHA-256, so no server holds another principal's
+// token. Immutable after Load: thread-safe.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/config/config.h"
+
+namespace rto {
+
+struct SecurityConfig {
+  bool plaintext = false;
+  std::string dir;
+  bool mutual_tls = true;
+  std::string server_name;
+
+  absl::Status Read(ConfigReader& config);  // the security.* keys
+};
+
+class TransportSecurity {
+ public:
+  // Reads the five files of config.dir; an error names the file and what is wrong with it (a
+  // missing dir says how to get credentials or opt out). Warns on stderr when a key or token is
+  // readable by others.
+  static absl::StatusOr<std::shared_ptr<const TransportSecurity>> Load(const SecurityConfig& config);
+  // No TLS and no tokens: for a config that says security.plaintext, and for tests.
+  static std::shared_ptr<const TransportSecurity> Plaintext();
+
+  bool plaintext() const { return plaintext_; }
+  // Whose token this process sends (the principal its token belongs to in tokens.sha256).
+  const std::string& principal() const { return principal_; }
+  // One line for the log: what protects this process's gRPC (and "INSECURE" when nothing does).
+  std::string Describe() const;
+
+  // TLS with the token check, or insecure credentials under plaintext.
+  std::shared_ptr<grpc::ServerCredentials> ServerCredentials() const;
+  // TLS carrying this process's token, or insecure credentials under plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials() const;
+  // The certificate name override (security.server_name), when set.
+  void ConfigureChannel(grpc::ChannelArguments* args) const;
+
+  // The principal whose token a call to this process's server carries ("" under plaintext). For
+  // handlers that check more than the method (the role a worker registers as).
+  std::string CallerOf(const grpc::ServerContext& context) const;
+
+ private:
+  TransportSecurity() = default;
+  class TokenCheck;
+  // The principal of a bearer token ("" when unknown).
+  std::string PrincipalOfToken(absl::string_view token) const;
+
+  bool plaintext_ = true;
+  bool mutual_tls_ = true;
+  std::string dir_, server_name_, principal_;
+  std::string ca_pem_, cert_pem_, key_pem_, token_;
+  std::map<std::string, std::string> principal_by_hash_;  // sha256 hex -> principal
+};
+
+}  // namespace rto
