@@ -10,7 +10,7 @@ files=$(git ls-files '*.cc' '*.h')
 clang-format --dry-run --Werror $files
 torch_free=$(git ls-files 'common/util/*.cc' 'common/safetensors/*.cc' 'common/tokenizer/*.cc' 'common/data/*.cc' \
   'common/synth/*.cc' 'common/model/config.cc' 'services/rto/synth_commands.cc' \
-  'common/weight_sync/shared_memory_ring.cc')
+  'common/weight_sync/shared_memory_ring.cc' 'common/security/*.cc')
 clang-tidy -p build --quiet --warnings-as-errors='*' $torch_free
 # Clang's thread-safety analysis (ABSL_GUARDED_BY, ABSL_EXCLUSIVE_LOCKS_REQUIRED) on the torch-free
 # classes that hold a mutex: the mailbox, the metrics registry, the weight plan, the control plane.

@@ -179,6 +179,7 @@ absl::Status RtoJobConfig::Read(ConfigReader& c) {
   RTO_RETURN_IF_ERROR(ReadLoopKeys(c, *this));
   RTO_RETURN_IF_ERROR(ReadTrainingKeys(c, *this));  // after the loop: the schedules span its steps
   RTO_RETURN_IF_ERROR(ReadLaunchKeys(c, launch));
+  RTO_RETURN_IF_ERROR(security.Read(c));
   return c.CheckNoUnknownKeys();
 }
 

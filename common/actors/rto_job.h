@@ -12,6 +12,7 @@
 #include "common/actors/train_mini_batches.h"
 #include "common/config/config.h"
 #include "common/model/transformer.h"
+#include "common/security/security_config.h"
 #include "common/tokenizer/tokenizer.h"
 
 namespace rto {
@@ -62,6 +63,7 @@ struct RtoJobConfig {
     double heartbeat_s = 1;           // how often workers heartbeat the coordinator
     double heartbeat_timeout_s = 10;  // silence after which a worker counts as lost
   } launch;
+  SecurityConfig security;
 
   absl::Status Read(ConfigReader& config);
 };

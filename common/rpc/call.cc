@@ -10,7 +10,10 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& address, const ClientO
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   args.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  const std::shared_ptr<const TransportSecurity> security =
+      options.security != nullptr ? options.security : TransportSecurity::Plaintext();
+  security->ConfigureChannel(&args);
+  return grpc::CreateCustomChannel(address, security->ChannelCredentials(), args);
 }
 
 grpc::Status CallWatched(const ClientOptions& o, grpc::ClientContext& context,

@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "common/rpc/status.h"
+#include "common/security/transport_security.h"
 #include "common/util/share.h"
 #include "rto/v1/trajectory.pb.h"
 
@@ -26,6 +27,8 @@ struct ClientOptions {
   int attempts = 4;                                              // idempotent calls only
   std::chrono::milliseconds backoff{100};
   int64_t max_message_bytes = 256 << 20;
+  // TLS and this process's token (transport_security.h); null: plaintext, for tests only.
+  std::shared_ptr<const TransportSecurity> security;
   // When set, polled while a call waits: once it returns false the call is cancelled and fails
   // UNAVAILABLE. A peer that stopped heartbeating (a hung process, whose socket stays open) is
   // lost without waiting for the deadline (so is a data-parallel rank whose peer failed: its call

@@ -6,6 +6,7 @@
 #include "common/rpc/handler.h"
 #include "common/rpc/wire.h"
 #include "common/util/status_macros.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 
 namespace rto {
 
@@ -46,21 +47,72 @@ grpc::Status HandleWeightsHash(ServiceMetrics* metrics, Mailbox& mailbox, Mailbo
   });
 }
 
-absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(const std::vector<grpc::Service*>& services,
-                                                          const ServerOptions& options, int* bound_port) {
+namespace {
+
+// grpc.health.v1's Check for the health-only port: SERVING while the services' server runs.
+// Watch is not offered (probes poll Check).
+class HealthOnlyService : public grpc::health::v1::Health::Service {
+ public:
+  grpc::Status Check(grpc::ServerContext*, const grpc::health::v1::HealthCheckRequest*,
+                     grpc::health::v1::HealthCheckResponse* response) override {
+    response->set_status(grpc::health::v1::HealthCheckResponse::SERVING);
+    return grpc::Status::OK;
+  }
+};
+
+}  // namespace
+
+RpcServer::RpcServer(std::unique_ptr<grpc::Server> server, int port, std::unique_ptr<grpc::Service> health_service,
+                     std::unique_ptr<grpc::Server> health_server, int health_port)
+    : server_(std::move(server)),
+      port_(port),
+      health_service_(std::move(health_service)),
+      health_server_(std::move(health_server)),
+      health_port_(health_port) {}
+
+RpcServer::~RpcServer() { Shutdown(std::chrono::system_clock::now()); }
+
+void RpcServer::Shutdown(std::chrono::system_clock::time_point deadline) {
+  if (health_server_ != nullptr) health_server_->Shutdown(deadline);
+  if (server_ != nullptr) server_->Shutdown(deadline);
+}
+
+absl::StatusOr<std::unique_ptr<RpcServer>> StartServer(const std::vector<grpc::Service*>& services,
+                                                       const ServerOptions& options) {
+  const std::shared_ptr<const TransportSecurity> security =
+      options.security != nullptr ? options.security : TransportSecurity::Plaintext();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(absl::StrCat(options.host, ":", options.port), grpc::InsecureServerCredentials(),
-                           bound_port);
+  int port = 0;
+  builder.AddListeningPort(absl::StrCat(options.host, ":", options.port), security->ServerCredentials(), &port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
   for (grpc::Service* s : services) builder.RegisterService(s);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || *bound_port == 0) {
+  if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.host, ":", options.port));
   }
   server->GetHealthCheckService()->SetServingStatus(true);
-  return server;
+  std::unique_ptr<grpc::Service> health_service;
+  std::unique_ptr<grpc::Server> health_server;
+  int health_port = -1;
+  if (options.health_port >= 0) {
+    health_service = std::make_unique<HealthOnlyService>();
+    grpc::ServerBuilder health;
+    health.AddListeningPort(absl::StrCat(options.host, ":", options.health_port), grpc::InsecureServerCredentials(),
+                            &health_port);
+    // Requests to it are a few bytes.
+    health.SetMaxReceiveMessageSize(4096);
+    health.RegisterService(health_service.get());
+    health_server = health.BuildAndStart();
+    if (health_server == nullptr || health_port == 0) {
+      server->Shutdown();
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen for health checks on ", options.host, ":", options.health_port));
+    }
+  }
+  return std::make_unique<RpcServer>(std::move(server), port, std::move(health_service), std::move(health_server),
+                                     health_port);
 }
 
 }  // namespace rto

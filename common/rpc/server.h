@@ -11,6 +11,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@
 #include "common/actors/roles.h"
 #include "common/rpc/mailbox.h"
 #include "common/rpc/metrics.h"
+#include "common/security/transport_security.h"
 #include "rto/v1/rollout.pb.h"
 #include "rto/v1/trajectory.pb.h"
 
@@ -33,11 +35,37 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0 picks a free port
   int64_t max_message_bytes = 256 << 20;
+  // TLS and the token check (transport_security.h); null: plaintext, for tests only (every
+  // process loads its own from the config's security block).
+  std::shared_ptr<const TransportSecurity> security;
+  // A second, plaintext port serving only grpc.health.v1's Check (serving status, nothing else),
+  // for probes that speak neither TLS nor tokens (Kubernetes' gRPC probes, compose health
+  // checks): -1 none, 0 a free port.
+  int health_port = -1;
 };
-// Starts a server with `services` and grpc.health.v1 (SERVING once started); *bound_port gets
-// the port.
-absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(const std::vector<grpc::Service*>& services,
-                                                          const ServerOptions& options, int* bound_port);
+
+// A started server: the services on their port and the health-only port, when asked for.
+class RpcServer {
+ public:
+  RpcServer(std::unique_ptr<grpc::Server> server, int port, std::unique_ptr<grpc::Service> health_service,
+            std::unique_ptr<grpc::Server> health_server, int health_port);
+  ~RpcServer();
+  int port() const { return port_; }
+  int health_port() const { return health_port_; }  // -1 when there is none
+  // Finishes the calls in flight until `deadline`, then cancels the rest.
+  void Shutdown(std::chrono::system_clock::time_point deadline);
+
+ private:
+  std::unique_ptr<grpc::Server> server_;
+  int port_;
+  std::unique_ptr<grpc::Service> health_service_;
+  std::unique_ptr<grpc::Server> health_server_;
+  int health_port_;
+};
+
+// Starts a server with `services` and grpc.health.v1 (SERVING once started).
+absl::StatusOr<std::unique_ptr<RpcServer>> StartServer(const std::vector<grpc::Service*>& services,
+                                                       const ServerOptions& options);
 
 // rto_<role>_mailbox_depth: work waiting or running in the actor's mailbox.
 void ObserveMailbox(ServiceMetrics* metrics, const Mailbox& mailbox);

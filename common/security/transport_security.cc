@@ -110,7 +110,7 @@ absl::StatusOr<std::map<std::string, std::string>> ParseTokenTable(const std::st
 
 class BearerTokenPlugin : public grpc::MetadataCredentialsPlugin {
  public:
-  explicit BearerTokenPlugin(std::string token) : value_(absl::StrCat(kBearer, token)) {}
+  explicit BearerTokenPlugin(const std::string& token) : value_(absl::StrCat(kBearer, token)) {}
   bool IsBlocking() const override { return false; }
   grpc::Status GetMetadata(grpc::string_ref, grpc::string_ref, const grpc::AuthContext&,
                            std::multimap<grpc::string, grpc::string>* metadata) override {
@@ -154,14 +154,6 @@ class TransportSecurity::TokenCheck : public grpc::AuthMetadataProcessor {
  private:
   const std::map<std::string, std::string> principal_by_hash_;
 };
-
-absl::Status SecurityConfig::Read(ConfigReader& c) {
-  for (absl::Status s : {c.Read("security.plaintext", &plaintext), c.Read("security.dir", &dir),
-                         c.Read("security.mutual_tls", &mutual_tls), c.Read("security.server_name", &server_name)}) {
-    RTO_RETURN_IF_ERROR(s);
-  }
-  return absl::OkStatus();
-}
 
 std::shared_ptr<const TransportSecurity> TransportSecurity::Plaintext() {
   return std::shared_ptr<const TransportSecurity>(new TransportSecurity());

@@ -1,15 +1,6 @@
 // How a process of the run protects its gRPC: TLS (mutual by default) with the run's CA, a
 // bearer token on every call, and on every server a check of the caller's token and of what its
-// principal may call (policy.h). Configured by the `security:` block:
-//
-//   security:
-//     plaintext: false   # true: no TLS, no tokens (every process then logs that it is insecure)
-//     dir: ""            # this process's credentials (pki.h's layout: ca.crt tls.crt tls.key
-//                        # token tokens.sha256, as a Kubernetes Secret mounts them)
-//     mutual_tls: true   # servers require a client certificate signed by ca.crt
-//     server_name: ""    # the name servers' certificates are checked against (empty: the host
-//                        # of each address; set it when workers are reached at addresses that no
-//                        # certificate names, such as pod IPs)
+// principal may call (policy.h). Configured by the `security:` block (security_config.h).
 //
 // The server-side check runs in gRPC's auth metadata processor, before any handler: a call
 // without a token or with an unknown one fails UNAUTHENTICATED, a principal calling what it may
@@ -25,18 +16,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "common/config/config.h"
+#include "common/security/security_config.h"
 
 namespace rto {
-
-struct SecurityConfig {
-  bool plaintext = false;
-  std::string dir;
-  bool mutual_tls = true;
-  std::string server_name;
-
-  absl::Status Read(ConfigReader& config);  // the security.* keys
-};
 
 class TransportSecurity {
  public:

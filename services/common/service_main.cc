@@ -23,8 +23,8 @@ void OnSignal(int) { g_stop = 1; }
 
 absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc, char** argv) {
   RTO_ASSIGN_OR_RETURN(Args args, Args::Parse(std::vector<std::string>(argv + 1, argv + argc),
-                                              {"config", "set", "host", "port", "metrics-port", "coordinator", "name",
-                                               "advertise", "rank", "rendezvous"}));
+                                              {"config", "set", "host", "port", "metrics-port", "health-port",
+                                               "coordinator", "name", "advertise", "rank", "rendezvous"}));
   ServiceFlags f;
   RTO_ASSIGN_OR_RETURN(std::string path, args.GetRequired("config"));
   f.host = args.GetString("host", f.host);
@@ -32,6 +32,8 @@ absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc
   RTO_ASSIGN_OR_RETURN(int64_t metrics_port, args.GetInt("metrics-port", 0));
   f.port = static_cast<int>(port);
   f.metrics_port = static_cast<int>(metrics_port);
+  RTO_ASSIGN_OR_RETURN(int64_t health_port, args.GetInt("health-port", -1));
+  f.health_port = static_cast<int>(health_port);
   f.coordinator = args.GetString("coordinator", "");
   f.name = args.GetString("name", "");
   f.advertise = args.GetString("advertise", "");
@@ -53,8 +55,10 @@ absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc
   ThreadPlan threads;
   RTO_RETURN_IF_ERROR(ReadThreadPlan(config, &threads));
   RTO_RETURN_IF_ERROR(f.config.Read(config));
+  RTO_ASSIGN_OR_RETURN(f.security, TransportSecurity::Load(f.config.security));
   const int intra_op = ApplyThreadPlan(threads);
-  std::cerr << "rto-" << role << ": config " << path << ", " << intra_op << " intra-op threads\n";
+  std::cerr << "rto-" << role << ": config " << path << ", " << intra_op << " intra-op threads\n"
+            << "rto-" << role << ": gRPC: " << f.security->Describe() << "\n";
   return f;
 }
 
@@ -100,14 +104,18 @@ int Fail(const std::string& role, const absl::Status& status) {
 
 int Serve(const std::string& role, const ServiceFlags& flags, const std::vector<grpc::Service*>& services,
           ServiceMetrics* metrics) {
-  int port = 0;
-  absl::StatusOr<std::unique_ptr<grpc::Server>> server = StartServer(
-      services, {.host = flags.host, .port = flags.port, .max_message_bytes = flags.config.launch.max_message_mb << 20},
-      &port);
+  absl::StatusOr<std::unique_ptr<RpcServer>> server =
+      StartServer(services, {.host = flags.host,
+                             .port = flags.port,
+                             .max_message_bytes = flags.config.launch.max_message_mb << 20,
+                             .security = flags.security,
+                             .health_port = flags.health_port});
   if (!server.ok()) return Fail(role, server.status());
+  const int port = (*server)->port();
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
   std::cerr << "rto-" << role << ": serving on " << flags.host << ":" << port << ", metrics on port " << metrics->port()
+            << ((*server)->health_port() > 0 ? absl::StrCat(", health checks on port ", (*server)->health_port()) : "")
             << "\n";
   std::unique_ptr<WorkerAgent> agent;
   if (!flags.coordinator.empty()) {
@@ -119,10 +127,15 @@ int Serve(const std::string& role, const ServiceFlags& flags, const std::vector<
         .address = address,
         .metrics_port = metrics->port(),
         .rank = flags.rank,
+        .security = flags.security,
     });
   }
-  while (!g_stop && !(agent && agent->shutdown_requested())) {
+  while (!g_stop && !(agent && (agent->shutdown_requested() || !agent->refused().empty()))) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (agent && !agent->refused().empty()) {
+    (*server)->Shutdown(std::chrono::system_clock::now());
+    return Fail(role, absl::PermissionDeniedError(agent->refused()));
   }
   if (agent && agent->evicted()) {
     // Fail-stop: the actor may be stuck in a call that cannot end (a collective whose peers are

@@ -3,9 +3,11 @@
 // shutdown.
 //
 //   rto-<role> --config FILE [--set key=value ...] [--host H] [--port P] [--metrics-port P]
-//              [--coordinator HOST:PORT] [--name NAME] [--advertise HOST]
+//              [--health-port P] [--coordinator HOST:PORT] [--name NAME] [--advertise HOST]
 //              [--rank R --rendezvous HOST:PORT]
 //
+// The config's security block says how its gRPC is protected (common/security); --health-port
+// adds a plaintext port that answers only grpc.health.v1 Check, for probes without credentials.
 // --host is the address to bind (0.0.0.0 in a container); --advertise the host the coordinator
 // reaches this worker at (default: --host, or this machine's IP address when binding 0.0.0.0);
 // --name identifies it in the run (default <role>@<advertised host>:<port>).
@@ -25,6 +27,7 @@
 #include "common/actors/rto_job.h"
 #include "common/rpc/metrics.h"
 #include "common/rpc/server.h"
+#include "common/security/transport_security.h"
 #include "common/train/data_parallel.h"
 
 namespace rto {
@@ -33,11 +36,13 @@ struct ServiceFlags {
   std::string host = "127.0.0.1";
   int port = 0;
   int metrics_port = 0;
+  int health_port = -1;  // -1: none
   std::string coordinator, name, advertise;
   int rank = 0;
   std::string rendezvous_host;  // --rendezvous
   int rendezvous_port = 0;
   RtoJobConfig config;
+  std::shared_ptr<const TransportSecurity> security;  // loaded from config.security
 };
 // Also applies the config's thread plan (common/runtime/threads.h) to this process.
 absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc, char** argv);

@@ -67,6 +67,12 @@ bool WorkerRegistry::Heartbeat(const std::string& worker_id) {
   return true;
 }
 
+std::string WorkerRegistry::RoleOf(const std::string& worker_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = by_id_.find(worker_id);
+  return it == by_id_.end() ? "" : it->second.role;
+}
+
 void WorkerRegistry::Evict(const WorkerInfo& worker) {
   absl::MutexLock lock(&mu_);
   by_id_.erase(worker.worker_id);
@@ -260,9 +266,15 @@ v1::RunStatus::State ToProto(RunState s) {
 
 // --- service -----------------------------------------------------------------------------------
 
-grpc::Status CoordinatorService::Register(grpc::ServerContext*, const v1::RegisterRequest* request,
+grpc::Status CoordinatorService::Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
                                           v1::RegisterResponse* response) {
   return Handle(metrics_, "Register", [&]() -> absl::Status {
+    // A worker registers only as its own role: a rollout's credentials cannot take a learner's place.
+    if (const std::string caller = security_ ? security_->CallerOf(*context) : "";
+        !caller.empty() && caller != request->role()) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("the ", caller, " may not register as a ", request->role(), " worker"));
+    }
     RTO_ASSIGN_OR_RETURN(WorkerInfo w, registry_.Register(request->role(), request->name(), request->address(),
                                                           request->metrics_port(), request->pid(), request->rank()));
     response->set_worker_id(w.worker_id);
@@ -271,9 +283,17 @@ grpc::Status CoordinatorService::Register(grpc::ServerContext*, const v1::Regist
   });
 }
 
-grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* request,
+grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
                                            v1::HeartbeatResponse* response) {
   return Handle(metrics_, "Heartbeat", [&]() -> absl::Status {
+    // Only a worker's own role heartbeats for it: another's credentials cannot keep a dead worker
+    // alive.
+    const std::string caller = security_ ? security_->CallerOf(*context) : "";
+    if (const std::string role = registry_.RoleOf(request->worker_id());
+        !caller.empty() && !role.empty() && caller != role) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("the ", caller, " may not heartbeat for ", request->worker_id(), ", a ", role, " worker"));
+    }
     response->set_known(registry_.Heartbeat(request->worker_id()));
     response->set_evicted(registry_.Evicted(request->worker_id()));
     response->set_shutdown(registry_.shutdown());

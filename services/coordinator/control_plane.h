@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -18,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/rpc/metrics.h"
+#include "common/security/transport_security.h"
 #include "common/util/metrics.h"
 #include "rto/v1/coordinator.grpc.pb.h"
 
@@ -43,6 +45,8 @@ class WorkerRegistry {
                                       int metrics_port, int64_t pid, int rank = 0);
   // False for an unknown id (replaced, evicted, or registered with an earlier coordinator).
   bool Heartbeat(const std::string& worker_id);
+  // The role a worker registered with ("" for an unknown id). Ids are never reused.
+  std::string RoleOf(const std::string& worker_id) const;
   // Forgets a worker for good: its heartbeats answer `evicted` from now on (Evicted), so that the
   // process exits instead of registering again.
   void Evict(const WorkerInfo& worker);
@@ -128,12 +132,14 @@ v1::RunStatus::State ToProto(RunState state);
 class CoordinatorService final : public v1::Coordinator::Service {
  public:
   CoordinatorService(WorkerRegistry& registry, RunControl& control, std::chrono::milliseconds heartbeat_interval,
-                     std::string run_dir, ServiceMetrics* metrics)
+                     std::string run_dir, ServiceMetrics* metrics,
+                     std::shared_ptr<const TransportSecurity> security = nullptr)
       : registry_(registry),
         control_(control),
         heartbeat_interval_(heartbeat_interval),
         run_dir_(std::move(run_dir)),
-        metrics_(metrics) {}
+        metrics_(metrics),
+        security_(std::move(security)) {}
   grpc::Status Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
                         v1::RegisterResponse* response) override;
   grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
@@ -154,6 +160,9 @@ class CoordinatorService final : public v1::Coordinator::Service {
   std::chrono::milliseconds heartbeat_interval_;
   std::string run_dir_;
   ServiceMetrics* metrics_;
+  // Who calls (the server's token check lets only workers' principals call Register and
+  // Heartbeat); null: plaintext, no caller known.
+  std::shared_ptr<const TransportSecurity> security_;
 };
 
 }  // namespace rto

@@ -75,19 +75,27 @@ class DistributedRun {
   // The Coordinator gRPC service and the metrics endpoint; <out>/logs/coordinator.json says where
   // they are (for `rto ctl --run DIR`).
   absl::Status ServeControlPlane(const CoordinatorEndpoint& endpoint) {
+    RTO_ASSIGN_OR_RETURN(std::shared_ptr<const TransportSecurity> security, TransportSecurity::Load(cfg_.security));
+    client_.security = security;
     RTO_ASSIGN_OR_RETURN(metrics_, ServiceMetrics::Start("coordinator", endpoint.host, endpoint.metrics_port));
     service_ = std::make_unique<CoordinatorService>(registry_, control_, Millis(cfg_.launch.heartbeat_s), cfg_.out,
-                                                    metrics_.get());
-    int port = 0;
-    RTO_ASSIGN_OR_RETURN(server_, StartServer({service_.get()},
-                                              {.host = endpoint.host,
-                                               .port = endpoint.port,
-                                               .max_message_bytes = cfg_.launch.max_message_mb << 20},
-                                              &port));
+                                                    metrics_.get(), security);
+    RTO_ASSIGN_OR_RETURN(server_, StartServer({service_.get()}, {.host = endpoint.host,
+                                                                 .port = endpoint.port,
+                                                                 .max_message_bytes = cfg_.launch.max_message_mb << 20,
+                                                                 .security = security,
+                                                                 .health_port = endpoint.health_port}));
+    const int port = server_->port();
     address_ = absl::StrCat(endpoint.advertise.empty() ? endpoint.host : endpoint.advertise, ":", port);
-    const nlohmann::json where = {{"address", address_}, {"port", port}, {"metrics_port", metrics_->port()}};
+    // `rto ctl --run DIR` reads where to call and how.
+    const nlohmann::json where = {{"address", address_},
+                                  {"port", port},
+                                  {"metrics_port", metrics_->port()},
+                                  {"security", security->plaintext() ? "plaintext" : "tls"}};
     RTO_RETURN_IF_ERROR(WriteFileAtomically(cfg_.out + "/logs/coordinator.json", where.dump() + "\n"));
-    std::cerr << "coordinator: serving on " << address_ << ", metrics on port " << metrics_->port() << "\n";
+    std::cerr << "coordinator: serving on " << address_ << ", metrics on port " << metrics_->port()
+              << (server_->health_port() > 0 ? absl::StrCat(", health checks on port ", server_->health_port()) : "")
+              << "\ncoordinator: gRPC: " << security->Describe() << "\n";
     // Counters exist from the start, so that dashboards show a zero rather than no data.
     steps_total_ = &metrics_->Counter(metric::kSteps);
     for (const char* role : {"rollout", "scorer", "critic", "learner"}) {
@@ -497,7 +505,7 @@ class DistributedRun {
   std::unique_ptr<ServiceMetrics> metrics_;
   prometheus::Counter* steps_total_ = nullptr;
   std::unique_ptr<CoordinatorService> service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<RpcServer> server_;
   std::string address_;
 
   absl::Mutex slots_mu_;

@@ -162,6 +162,10 @@ absl::Status LocalProcesses::Start(Process& p) {
   std::vector<std::string> args = {bin,      "--config", options_.config_path, "--host",     options_.host,
                                    "--name", p.name,     "--coordinator",      p.coordinator};
   args.insert(args.end(), p.extra_args.begin(), p.extra_args.end());
+  if (!options_.security_dir.empty()) {
+    args.push_back("--set");
+    args.push_back(absl::StrCat("security.dir=", options_.security_dir, "/", p.role));
+  }
   // This process's environment, and OMP_NUM_THREADS when the launcher sets the count: OpenMP
   // reads it when LibTorch loads, before the service applies its plan.
   const int threads = options_.threads;

@@ -29,6 +29,9 @@ class LocalProcesses {
     std::string log_dir;
     std::string host;  // every service binds this address
     int threads = 0;   // > 0: every service's threads.intra_op (its share of this machine's cores)
+    // Non-empty: the run's credentials (common/security/pki.h); each service reads its role's
+    // directory under it (security.dir=<security_dir>/<role>).
+    std::string security_dir;
     // A process restarted more than max_restarts times within restart_window keeps dying:
     // RestartExited stops restarting it and fails with its log tail.
     int max_restarts = 5;

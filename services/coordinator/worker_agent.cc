@@ -7,6 +7,9 @@
 
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
+#include "common/rpc/call.h"
+
 namespace rto {
 namespace {
 
@@ -33,7 +36,7 @@ std::string ReachableHost(const std::string& bind_host) {
 
 WorkerAgent::WorkerAgent(WorkerAgentOptions options)
     : options_(std::move(options)),
-      stub_(v1::Coordinator::NewStub(grpc::CreateChannel(options_.coordinator, grpc::InsecureChannelCredentials()))),
+      stub_(v1::Coordinator::NewStub(Connect(options_.coordinator, {.security = options_.security}))),
       thread_([this] { Loop(); }) {}
 
 WorkerAgent::~WorkerAgent() {
@@ -58,10 +61,7 @@ bool WorkerAgent::Register() {
   v1::RegisterResponse response;
   const grpc::Status s = stub_->Register(&context, request, &response);
   if (!s.ok()) {
-    if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-      std::cerr << "rto-" << options_.role << ": the coordinator refused the registration: " << s.error_message()
-                << "\n";
-    }
+    Refused(s, "registration");
     return false;
   }
   worker_id_ = response.worker_id();
@@ -71,11 +71,28 @@ bool WorkerAgent::Register() {
   return true;
 }
 
+std::string WorkerAgent::refused() const {
+  absl::MutexLock lock(&mu_);
+  return refused_;
+}
+
+bool WorkerAgent::Refused(const grpc::Status& s, const char* call) {
+  const grpc::StatusCode code = s.error_code();
+  if (code != grpc::StatusCode::INVALID_ARGUMENT && code != grpc::StatusCode::UNAUTHENTICATED &&
+      code != grpc::StatusCode::PERMISSION_DENIED) {
+    return false;
+  }
+  absl::MutexLock lock(&mu_);
+  refused_ = absl::StrCat("the coordinator at ", options_.coordinator, " refused the ", call, ": ", s.error_message());
+  return true;
+}
+
 void WorkerAgent::Loop() {
   bool reported_unreachable = false;
   while (true) {
     if (!registered_) {
       registered_ = Register();
+      if (!refused().empty()) return;
       if (!registered_ && !reported_unreachable) {
         std::cerr << "rto-" << options_.role << ": the coordinator at " << options_.coordinator
                   << " does not answer yet; serving meanwhile and retrying\n";
@@ -95,7 +112,10 @@ void WorkerAgent::Loop() {
     v1::HeartbeatRequest request;
     request.set_worker_id(worker_id_);
     v1::HeartbeatResponse response;
-    if (!stub_->Heartbeat(&context, request, &response).ok()) continue;  // the next beat tries again
+    if (const grpc::Status s = stub_->Heartbeat(&context, request, &response); !s.ok()) {
+      if (Refused(s, "heartbeat")) return;
+      continue;  // the next beat tries again
+    }
     if (response.shutdown()) shutdown_ = true;
     if (response.evicted()) {
       evicted_ = true;

@@ -13,6 +13,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 
+#include "common/security/transport_security.h"
 #include "rto/v1/coordinator.grpc.pb.h"
 
 namespace rto {
@@ -21,8 +22,9 @@ struct WorkerAgentOptions {
   std::string coordinator;  // host:port
   std::string role, name, address;
   int metrics_port = 0;
-  int rank = 0;                           // among its role's data-parallel ranks
-  std::chrono::milliseconds retry{1000};  // between attempts while the coordinator is unreachable
+  int rank = 0;                                       // among its role's data-parallel ranks
+  std::chrono::milliseconds retry{1000};              // between attempts while the coordinator is unreachable
+  std::shared_ptr<const TransportSecurity> security;  // null: plaintext (tests)
 };
 
 // The host others reach a server at that binds `bind_host`: itself, or for a wildcard (0.0.0.0,
@@ -40,18 +42,24 @@ class WorkerAgent {
   bool evicted() const { return evicted_; }
   // Whether the coordinator knows this worker now.
   bool registered() const { return registered_; }
+  // The coordinator refused this worker for good (its credentials, or a registration it will
+  // never accept): the reason; empty otherwise. The process must exit with it.
+  std::string refused() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   void Loop();
   bool Register();
+  // Whether `s` refuses this worker for good (recorded in refused_).
+  bool Refused(const grpc::Status& s, const char* call);
   WorkerAgentOptions options_;
   std::unique_ptr<v1::Coordinator::Stub> stub_;
   std::string worker_id_;
   std::chrono::milliseconds interval_{1000};
   std::atomic<bool> shutdown_ = false, registered_ = false, evicted_ = false;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   absl::CondVar wake_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::string refused_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

@@ -1,6 +1,9 @@
-// `rto ctl status|pause|resume|stop (--address HOST:PORT | --run DIR) [--json]`: an operator's
-// view of a running coordinator (proto/rto/v1/coordinator.proto). --run finds the address in
-// <DIR>/logs/coordinator.json, which the coordinator writes when it starts.
+// `rto ctl status|pause|resume|stop (--address HOST:PORT | --run DIR) [--security-dir DIR]
+// [--plaintext] [--json]`: an operator's view of a running coordinator
+// (proto/rto/v1/coordinator.proto). --run finds the address in <DIR>/logs/coordinator.json,
+// which the coordinator writes when it starts, and the operator's credentials in
+// <DIR>/security/operator (where `rto launch` makes them); --security-dir names other ones (a
+// mounted Secret); --plaintext calls a coordinator whose config says security.plaintext.
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
@@ -8,7 +11,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/rpc/call.h"
 #include "common/rpc/status.h"
+#include "common/security/transport_security.h"
 #include "common/util/args.h"
 #include "common/util/file.h"
 #include "common/util/status_macros.h"
@@ -19,16 +24,38 @@
 namespace rto {
 namespace {
 
-absl::StatusOr<std::string> CoordinatorAddress(const Args& args) {
-  if (args.Has("address")) return args.GetString("address", "");
-  if (!args.Has("run")) return absl::InvalidArgumentError("give --address HOST:PORT or --run DIR");
-  const std::string path = args.GetString("run", "") + "/logs/coordinator.json";
-  RTO_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object() || !j.contains("address") || !j["address"].is_string()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": no \"address\" string"));
+struct Target {
+  std::string address;
+  std::shared_ptr<const TransportSecurity> security;
+};
+
+absl::StatusOr<Target> CoordinatorTarget(const Args& args) {
+  Target t;
+  bool plaintext = args.Has("plaintext");
+  std::string security_dir = args.GetString("security-dir", "");
+  if (args.Has("address")) {
+    t.address = args.GetString("address", "");
+    if (!plaintext && security_dir.empty()) {
+      return absl::InvalidArgumentError(
+          "with --address, give --security-dir DIR (the operator's credentials) or --plaintext");
+    }
+  } else if (args.Has("run")) {
+    const std::string run = args.GetString("run", "");
+    const std::string path = run + "/logs/coordinator.json";
+    RTO_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+    const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_object() || !j.contains("address") || !j["address"].is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": no \"address\" string"));
+    }
+    t.address = j["address"].get<std::string>();
+    plaintext = plaintext || j.value("security", "tls") == "plaintext";
+    if (security_dir.empty()) security_dir = run + "/security/operator";
+  } else {
+    return absl::InvalidArgumentError("give --address HOST:PORT or --run DIR");
   }
-  return j["address"].get<std::string>();
+  RTO_ASSIGN_OR_RETURN(t.security, TransportSecurity::Load({.plaintext = plaintext, .dir = security_dir}));
+  if (t.security->plaintext()) std::cerr << "rto ctl: " << t.security->Describe() << "\n";
+  return t;
 }
 
 void PrintStatus(const v1::RunStatus& s) {
@@ -55,13 +82,14 @@ void PrintStatus(const v1::RunStatus& s) {
 }
 
 absl::Status Ctl(const std::vector<std::string>& argv) {
-  RTO_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, {"address", "run"}, {"json"}));
+  RTO_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, {"address", "run", "security-dir"}, {"json", "plaintext"}));
   if (args.positionals().size() != 1) {
     return absl::InvalidArgumentError("expected one of status, pause, resume, stop");
   }
   const std::string& verb = args.positionals()[0];
-  RTO_ASSIGN_OR_RETURN(std::string address, CoordinatorAddress(args));
-  auto stub = v1::Coordinator::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  RTO_ASSIGN_OR_RETURN(Target target, CoordinatorTarget(args));
+  const std::string& address = target.address;
+  auto stub = v1::Coordinator::NewStub(Connect(address, {.security = target.security}));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   v1::RunStatus status;
@@ -98,7 +126,7 @@ absl::Status Ctl(const std::vector<std::string>& argv) {
 int CtlCommand(const std::vector<std::string>& args) {
   absl::Status s = Ctl(args);
   if (s.ok()) return 0;
-  std::cerr << "rto ctl: error: " << s.message() << "\n";
+  std::cerr << "rto ctl: error: " << absl::StatusCodeToString(s.code()) << ": " << s.message() << "\n";
   return 1;
 }
 

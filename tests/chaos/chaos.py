@@ -136,7 +136,9 @@ def restart_coordinator(rto, args, out, proc, log):
     port = json.load(open(f"{out}/logs/coordinator.json"))["port"]
     log.write("chaos: the coordinator was killed; starting rto coordinator --resume\n")
     log.flush()
-    return subprocess.Popen([rto, "coordinator", *args, "--set", f"out={out}", "--port", str(port), "--resume"],
+    # The new coordinator holds the run's credentials, as a restarted pod mounts its Secret again.
+    return subprocess.Popen([rto, "coordinator", *args, "--set", f"out={out}", "--port", str(port), "--resume",
+                             "--set", f"security.dir={out}/security/coordinator"],
                             stdout=log, stderr=subprocess.STDOUT)
 
 

@@ -155,6 +155,29 @@ check "ctl status: five workers registered and alive" \
 check "ctl status: the last step's metrics" test "$(field '"reward/rm_score" in s["last_metrics"]' <"$tmp/status.json")" = True
 "$rto" ctl status --run "$tmp/long" >"$tmp/status.txt"
 check "ctl status prints the workers for people" contains "$tmp/status.txt" "rollout-1"
+# The run's gRPC is TLS with tokens, made by `rto launch`: callers without the run's
+# credentials are refused, each with its code, a worker's credentials may not steer the run, and
+# the run goes on meanwhile (it pauses, resumes and stops below).
+check "the run's keys and tokens are private" test "$(stat -c %a "$tmp/long/security/learner/tls.key" \
+  "$tmp/long/security/operator/token" | sort -u)" = 600
+check "every service says its gRPC is TLS with tokens" test "$(grep -l "gRPC: TLS with client certificates and bearer tokens" \
+  "$tmp/long/logs/"{learner,critic,scorer-0,rollout-0,rollout-1}.log | wc -l)" -eq 5
+address=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['address'])" "$tmp/long/logs/coordinator.json")
+refused() {  # refused CODE ctl-args...: rto ctl fails with CODE
+  local code=$1; shift
+  ! "$rto" ctl "$@" >"$tmp/refused.out" 2>&1 && contains "$tmp/refused.out" "error: $code"
+}
+check "ctl without TLS is refused" refused UNAVAILABLE status --address "$address" --plaintext
+check "ctl with another run's credentials is refused" refused UNAVAILABLE status --address "$address" \
+  --security-dir "$tmp/dist/security/operator"
+mkdir -p "$tmp/no-token" && cp "$tmp/long/security/operator/"* "$tmp/no-token/" && chmod 600 "$tmp/no-token/"*
+python3 -c "open('$tmp/no-token/token','w').write('f'*64)"
+echo "operator $(printf f%.0s {1..64} | sha256sum | cut -d' ' -f1)" >>"$tmp/no-token/tokens.sha256"
+check "ctl with a token that is not the run's is refused" refused UNAUTHENTICATED status --address "$address" \
+  --security-dir "$tmp/no-token"
+check "a worker's credentials may not stop the run" refused PERMISSION_DENIED stop --address "$address" \
+  --security-dir "$tmp/long/security/rollout"
+check "the run goes on" test "$(ctl status | field 's["state"]')" = RUNNING
 scrape() {  # scrape PORT: GET /metrics over bash's /dev/tcp
   exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n' >&3 && cat <&3
   exec 3<&-
@@ -258,17 +281,24 @@ check "no service is left behind" test -z "$(pgrep -f "$tmp/dead/")"
 # `rto coordinator` starts nothing: workers started by hand (as docker-compose or Kubernetes
 # start them) register with it, run the job, and exit when the coordinator says it is over. The
 # weights go over Gloo here, as between hosts, and arrive the same.
+# They bring their own credentials (here the launched run's, as a mounted Secret would).
 svc=$tmp/dist/logs/services.yaml
-"$rto" coordinator --config "$svc" --set "out=$tmp/manual" --set launch.weight_transport=gloo >"$tmp/manual.out" 2>&1 &
+pki=$tmp/dist/security
+"$rto" coordinator --config "$svc" --set "out=$tmp/manual" --set launch.weight_transport=gloo \
+  --set "security.dir=$pki/coordinator" >"$tmp/manual.out" 2>&1 &
 coordinator=$!
 for _ in $(seq 300); do
   test -f "$tmp/manual/logs/coordinator.json" && break
   sleep 0.1
 done
 address=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['address'])" "$tmp/manual/logs/coordinator.json")
+"$bin/rto-rollout" --config "$svc" --coordinator "$address" --set "security.dir=$pki/scorer" >"$tmp/impostor.log" 2>&1
+check "a worker with another role's credentials is refused and exits 1" test $? -eq 1
+check "saying why" contains "$tmp/impostor.log" "the scorer may not register as a rollout worker"
 workers=()
 for role in learner critic scorer rollout rollout; do
-  "$bin/rto-$role" --config "$svc" --coordinator "$address" >>"$tmp/manual-workers.log" 2>&1 &
+  "$bin/rto-$role" --config "$svc" --coordinator "$address" --set "security.dir=$pki/$role" \
+    >>"$tmp/manual-workers.log" 2>&1 &
   workers+=($!)
 done
 wait "$coordinator"

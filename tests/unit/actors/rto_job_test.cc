@@ -135,14 +135,16 @@ TEST_F(RtoJobTest, RolloutLogProbsEqualTheLearnersForwardAndTheFirstRatioIsOne) 
   }
 }
 
-// The mean RM score of the last two of 12 steps is above that of the first two.
-void ExpectTheRewardModelScoreRises(const std::vector<json>& m) {
-  auto mean = [&](size_t a, size_t b) {
-    return (m[a]["reward/rm_score"].get<double>() + m[b]["reward/rm_score"].get<double>()) / 2;
+// The mean RM score of the last `window` steps is above that of the first `window`.
+void ExpectTheRewardModelScoreRises(const std::vector<json>& m, size_t window = 2) {
+  auto mean = [&](size_t begin) {
+    double sum = 0;
+    for (size_t i = begin; i < begin + window; ++i) sum += m[i]["reward/rm_score"].get<double>();
+    return sum / static_cast<double>(window);
   };
-  const double first = mean(0, 1), last = mean(10, 11);
+  const double first = mean(0), last = mean(m.size() - window);
   EXPECT_GT(last, first + 0.5) << "first " << first << " last " << last;
-  std::cerr << "mean RM score: steps 1-2 " << first << ", steps 11-12 " << last << "\n";
+  std::cerr << "mean RM score: the first " << window << " steps " << first << ", the last " << last << "\n";
 }
 
 TEST_F(RtoJobTest, ShortRunRaisesTheRewardModelScoreWithFiniteKl) {
@@ -174,12 +176,14 @@ TEST_F(RtoJobTest, ShortRunRaisesTheRewardModelScoreWithFiniteKl) {
 // bf16 compute over fp32 masters: the run trains (the RM score rises as in fp32), the rollout
 // samples from the fp32 masters the learner publishes, and checkpoints hold fp32.
 TEST_F(RtoJobTest, MixedPrecisionTrainsAndKeepsFloat32Masters) {
-  RtoJobConfig cfg = Config(Join("mixed"), {"steps=12", "checkpoint.every=12", "eval.every=0", "actor.precision=bf16",
+  // bf16 learns more slowly and more noisily than float32 on this tiny task (and differently on
+  // CPUs with native bf16 dot products): twice the steps, compared over six-step means.
+  RtoJobConfig cfg = Config(Join("mixed"), {"steps=24", "checkpoint.every=12", "eval.every=0", "actor.precision=bf16",
                                             "critic.precision=bf16"});
   ASSERT_THAT(RunRto(cfg, resolved_, false), IsOk());
   std::vector<json> m = Metrics(Join("mixed"));
-  ASSERT_EQ(m.size(), 12u);
-  ExpectTheRewardModelScoreRises(m);
+  ASSERT_EQ(m.size(), 24u);
+  ExpectTheRewardModelScoreRises(m, 6);
   for (const json& step : m) {
     // The behaviour log-probs (fp32 weights) against the learner's bf16 forward.
     EXPECT_GT(step["rollout/logprob_max_diff"].get<double>(), 1e-4);

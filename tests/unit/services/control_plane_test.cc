@@ -205,14 +205,17 @@ TEST(RunControlTest, TheRunEndsFinishedOrFailedWithTheReason) {
 struct CoordinatorServer {
   explicit CoordinatorServer(int port_wanted = 0)
       : registry(300ms), service(registry, control, 20ms, "runs/x", nullptr) {
-    auto s = StartServer({&service}, {.host = "127.0.0.1", .port = port_wanted}, &port);
+    auto s = StartServer({&service}, {.host = "127.0.0.1", .port = port_wanted});
     EXPECT_THAT(s, IsOk());
-    if (s.ok()) server = std::move(*s);
+    if (s.ok()) {
+      server = std::move(*s);
+      port = server->port();
+    }
   }
   WorkerRegistry registry;
   RunControl control;
   CoordinatorService service;
-  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<RpcServer> server;
   int port = 0;
   std::string address() const { return "127.0.0.1:" + std::to_string(port); }
 };
@@ -275,7 +278,7 @@ TEST(ControlPlaneTest, AWorkerRegistersAgainWithARestartedCoordinator) {
   const int port = first->port;
   WorkerAgent agent(AgentOptions(first->address()));
   ASSERT_TRUE(Eventually([&] { return first->registry.Workers().size() == 1; }));
-  first->server->Shutdown();
+  first->server->Shutdown(std::chrono::system_clock::now());
   first.reset();
   CoordinatorServer second(port);  // knows nobody: the agent's heartbeat gets known = false
   EXPECT_TRUE(Eventually([&] { return second.registry.Workers().size() == 1; }));

@@ -47,18 +47,18 @@ class ServicesTest : public ::testing::Test {
     scorer_service_ = std::make_unique<ScorerService>(*scorer_, nullptr, ServiceOptions{});
     critic_service_ = std::make_unique<CriticService>(*critic_, nullptr, ServiceOptions{});
     learner_service_ = std::make_unique<LearnerService>(*learner_, 0, nullptr, ServiceOptions{});
-    int port = 0;
     auto server =
         StartServer({rollout_service_.get(), scorer_service_.get(), critic_service_.get(), learner_service_.get()},
-                    {.max_message_bytes = 1 << 20}, &port);
+                    {.max_message_bytes = 1 << 20});
     ASSERT_THAT(server, IsOk());
     server_ = std::move(*server);
+    const int port = server_->port();
     ClientOptions client;
     client.max_message_bytes = 64 << 20;  // the client would send more than the server takes
     channel_ = Connect("127.0.0.1:" + std::to_string(port), client);
     ASSERT_THAT(WaitHealthy(channel_, "test server", std::chrono::seconds(10)), IsOk());
   }
-  void TearDown() override { server_->Shutdown(); }
+  void TearDown() override { server_->Shutdown(std::chrono::system_clock::now()); }
 
   absl::Status Generate(const v1::GenerateRequest& request) {
     grpc::ClientContext context;
@@ -91,7 +91,7 @@ class ServicesTest : public ::testing::Test {
   std::unique_ptr<ScorerService> scorer_service_;
   std::unique_ptr<CriticService> critic_service_;
   std::unique_ptr<LearnerService> learner_service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<RpcServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 
