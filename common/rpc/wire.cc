@@ -247,6 +247,7 @@ WeightGroupOptions FromProto(const v1::WeightGroupSpec& s) {
   if (s.timeout_ms() > 0) o.timeout = std::chrono::milliseconds(s.timeout_ms());
   if (s.bucket_bytes() > 0) o.bucket_bytes = s.bucket_bytes();
   o.shared_memory = !s.no_shared_memory();
+  o.secret = s.secret();
   return o;
 }
 
@@ -259,6 +260,7 @@ void ToProto(const WeightGroupOptions& o, v1::WeightGroupSpec* s) {
   s->set_timeout_ms(o.timeout.count());
   s->set_bucket_bytes(o.bucket_bytes);
   s->set_no_shared_memory(!o.shared_memory);
+  s->set_secret(o.secret);
 }
 
 namespace {

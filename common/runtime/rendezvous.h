@@ -20,7 +20,8 @@ namespace rto {
 
 class Rendezvous {
  public:
-  // port 0 picks a free port; see port().
+  // Listens on `host` (resolved to its IPv4 address) only, not on every interface; port 0 picks a
+  // free port; see port().
   static absl::StatusOr<std::unique_ptr<Rendezvous>> Start(const std::string& host, int port,
                                                            std::chrono::milliseconds timeout);
   ~Rendezvous();

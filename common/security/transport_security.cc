@@ -223,6 +223,11 @@ void TransportSecurity::ConfigureChannel(grpc::ChannelArguments* args) const {
   if (!plaintext_ && !server_name_.empty()) args->SetSslTargetNameOverride(server_name_);
 }
 
+std::string TransportSecurity::DerivedSecret(const std::string& purpose) const {
+  if (plaintext_) return "";
+  return Sha256Hex(absl::StrCat("rto ", purpose, " ", token_));
+}
+
 std::string TransportSecurity::PrincipalOfToken(absl::string_view token) const {
   if (token.empty()) return "";
   auto it = principal_by_hash_.find(Sha256Hex(std::string(token)));

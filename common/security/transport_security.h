@@ -42,6 +42,11 @@ class TransportSecurity {
   // The certificate name override (security.server_name), when set.
   void ConfigureChannel(grpc::ChannelArguments* args) const;
 
+  // A secret for `purpose` that every process holding this principal's token derives alike and
+  // no other can: SHA-256 of purpose and token, hex ("" under plaintext). For the data-parallel
+  // ranks of a role, which meet in a store before any RPC.
+  std::string DerivedSecret(const std::string& purpose) const;
+
   // The principal whose token a call to this process's server carries ("" under plaintext). For
   // handlers that check more than the method (the role a worker registers as).
   std::string CallerOf(const grpc::ServerContext& context) const;

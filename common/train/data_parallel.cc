@@ -56,7 +56,8 @@ absl::StatusOr<std::unique_ptr<DataParallelGroup>> DataParallelGroup::Join(const
       s.timeout = o.timeout;
       impl->store = c10::make_intrusive<c10d::TCPStore>(o.host, s);
     }
-    auto store = c10::make_intrusive<c10d::PrefixStore>("data_parallel/" + o.name + "/", impl->store);
+    auto store = c10::make_intrusive<c10d::PrefixStore>(
+        absl::StrCat("data_parallel/", o.secret.empty() ? "" : o.secret + "/", o.name, "/"), impl->store);
     auto gloo = c10d::ProcessGroupGloo::Options::create(o.timeout);
     // Rank 0 (and every rank on one machine) binds Gloo to the rendezvous address; a rank
     // elsewhere binds its own default interface.

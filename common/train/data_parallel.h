@@ -29,6 +29,9 @@ namespace rto {
 
 struct DataParallelOptions {
   std::string name = "group";      // the group's keys in the store (groups of one store differ)
+  // Prefixes the group's keys: a secret the ranks share (derived from their role's token), so
+  // that a process reaching the store's port without it cannot join. Never logged.
+  std::string secret;
   std::string host = "127.0.0.1";  // rank 0's address, where its rendezvous listens
   int port = 0;                    // the rendezvous's port
   int rank = 0;

@@ -14,6 +14,10 @@ struct WeightGroupOptions {
   int rank = 0;  // 0: the learner, which sends
   int world_size = 1;
   int64_t generation = 0;  // a new group per membership change
+  // Prefixes the group's keys in the store: a per-run secret the coordinator hands out over the
+  // authenticated control plane, so that a process reaching the store's port (which cannot do
+  // TLS) without it cannot join the group. Never logged.
+  std::string secret;
   std::chrono::milliseconds timeout{30000};
   int64_t bucket_bytes = 32ll << 20;  // per Gloo/NCCL bucket; also the shared-memory ring's size
   // CPU weights go through a shared-memory ring (shared_memory_ring.h) when every rank of the

@@ -122,7 +122,8 @@ absl::StatusOr<std::unique_ptr<WeightGroup>> WeightGroup::Join(const WeightGroup
     // The backend is part of the prefix: ranks that disagree about it time out naming the
     // generation instead of exchanging bytes through different transports.
     impl->store = c10::make_intrusive<c10d::PrefixStore>(
-        absl::StrCat("weights/", o.generation, cuda ? "/nccl/" : "/gloo/"), base);
+        absl::StrCat("weights/", o.secret.empty() ? "" : o.secret + "/", o.generation, cuda ? "/nccl/" : "/gloo/"),
+        base);
     auto gloo = c10d::ProcessGroupGloo::Options::create(o.timeout);
     // Each rank binds Gloo to its own address: the store's host on the learner and on one
     // machine (loopback), this machine's default interface for workers elsewhere.

@@ -69,7 +69,9 @@ absl::StatusOr<std::unique_ptr<ServiceMetrics>> StartMetrics(const std::string& 
 ServiceOptions ServiceOptionsOf(const RtoJobConfig& config) { return {.mailbox_capacity = config.launch.mailbox}; }
 
 absl::StatusOr<std::unique_ptr<Rendezvous>> StartRendezvous(const ServiceFlags& flags) {
-  return Rendezvous::Start(flags.host, flags.rendezvous_port, Millis(flags.config.launch.startup_timeout_s));
+  // On the address others reach this process at, not every interface --host may bind (0.0.0.0 in
+  // a container): the store cannot do TLS.
+  return Rendezvous::Start(flags.advertise, flags.rendezvous_port, Millis(flags.config.launch.startup_timeout_s));
 }
 
 absl::StatusOr<std::unique_ptr<DataParallelGroup>> JoinDataParallel(const std::string& role, const ServiceFlags& flags,
@@ -87,6 +89,7 @@ absl::StatusOr<std::unique_ptr<DataParallelGroup>> JoinDataParallel(const std::s
             << ":" << flags.rendezvous_port << "\n";
   return DataParallelGroup::Join(
       {.name = role,
+       .secret = flags.security->DerivedSecret("data-parallel"),
        .host = flags.rendezvous_host,
        .port = flags.rendezvous_port,
        .rank = flags.rank,

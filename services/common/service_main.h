@@ -59,7 +59,8 @@ ServiceOptions ServiceOptionsOf(const RtoJobConfig& config);
 // port (StartRendezvous). Waits for every rank up to launch.startup_timeout_s.
 absl::StatusOr<std::unique_ptr<DataParallelGroup>> JoinDataParallel(const std::string& role, const ServiceFlags& flags,
                                                                     int64_t world_size, Rendezvous* hosted);
-// The store this process hosts on --host at the --rendezvous port (0: a free port).
+// The store this process hosts on its advertised address (not a wildcard --host) at the
+// --rendezvous port (0: a free port).
 absl::StatusOr<std::unique_ptr<Rendezvous>> StartRendezvous(const ServiceFlags& flags);
 
 // Prints "rto-<role>: error: ..." and returns 1.

@@ -18,6 +18,7 @@
 #include "common/rpc/metrics.h"
 #include "common/rpc/server.h"
 #include "common/rpc/weight_plan.h"
+#include "common/security/pki.h"
 #include "common/util/file.h"
 #include "common/util/status_macros.h"
 #include "common/util/time.h"
@@ -249,6 +250,7 @@ class DistributedRun {
       group.timeout = Millis(cfg_.launch.weight_sync_timeout_s);
       group.bucket_bytes = cfg_.launch.bucket_mb << 20;
       group.shared_memory = cfg_.launch.weight_transport == "auto";
+      RTO_ASSIGN_OR_RETURN(group.secret, RandomHex32());
       // Generations are keys in the learner's store: a coordinator that restarts (and finds the
       // same learner) must not reuse those of its predecessor, so they start at its start time.
       group.generation =

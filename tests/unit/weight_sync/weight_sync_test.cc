@@ -3,6 +3,10 @@
 #include "common/weight_sync/weight_sync.h"
 
 #include <ATen/ATen.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <functional>
@@ -169,6 +173,30 @@ TEST_P(WeightSyncTest, ANewGenerationBringsInAWorkerThatJoinedLate) {
   EXPECT_EQ(HashTensors(late), HashTensors(v2));
 }
 
+TEST_P(WeightSyncTest, AStrangerWithoutTheRunsSecretCannotJoinTheGroup) {
+  // Rank 1 is a stranger that reached the store and guessed all but the secret: no group forms.
+  std::vector<absl::Status> joined(2);
+  OnRanks(2, [&](int rank) {
+    WeightGroupOptions o = Options(rank, 2);
+    o.timeout = 2s;
+    o.secret = rank == 0 ? "the run's secret" : "a guess";
+    joined[rank] = WeightGroup::Join(o, rank == 0 ? server_.get() : nullptr).status();
+  });
+  EXPECT_FALSE(joined[0].ok());
+  EXPECT_FALSE(joined[1].ok());
+  // The run's own worker holds the secret and joins the next generation.
+  const std::vector<at::Tensor> sent = Weights(1);
+  std::vector<at::Tensor> got = Weights(0, true);
+  OnRanks(2, [&](int rank) {
+    WeightGroupOptions o = Options(rank, 2, 1);
+    o.secret = "the run's secret";
+    auto group = WeightGroup::Join(o, rank == 0 ? server_.get() : nullptr);
+    ASSERT_THAT(group, IsOk());
+    ASSERT_THAT((*group)->Broadcast(rank == 0 ? sent : got, 1), IsOk());
+  });
+  EXPECT_EQ(HashTensors(got), HashTensors(sent));
+}
+
 TEST_P(WeightSyncTest, BadOptionsAreRejected) {
   EXPECT_THAT(WeightGroup::Join(Options(2, 2), nullptr).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, "rank 2"));
@@ -191,6 +219,28 @@ TEST_P(WeightSyncTest, WeightsOnCudaNeedALibTorchWithNccl) {
 
 INSTANTIATE_TEST_SUITE_P(Transports, WeightSyncTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "SharedMemory" : "Gloo"; });
+
+// The store cannot do TLS, so it listens only on the address the ranks reach it at: here
+// 127.0.0.1, and not 127.0.0.2, which is loopback too.
+TEST(RendezvousTest, ListensOnlyOnItsHost) {
+  auto store = Rendezvous::Start("127.0.0.1", 0, 10s);
+  ASSERT_THAT(store, IsOk());
+  const auto connects = [&](const char* ip) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>((*store)->port()));
+    ::inet_pton(AF_INET, ip, &address.sin_addr);
+    const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
+    ::close(fd);
+    return ok;
+  };
+  EXPECT_TRUE(connects("127.0.0.1"));
+  EXPECT_FALSE(connects("127.0.0.2"));
+  EXPECT_THAT(
+      Rendezvous::Start("no-such-host.invalid", 0, 1s).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument, "cannot resolve the rendezvous host 'no-such-host.invalid'"));
+}
 
 }  // namespace
 }  // namespace rto
