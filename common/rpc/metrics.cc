@@ -9,8 +9,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "common/util/time.h"
 
 namespace rto {
@@ -22,11 +25,27 @@ const prometheus::Histogram::BucketBoundaries& SecondsBuckets() {
   return *buckets;
 }
 
+// The value of an HTTP request's header `name` (lowercase), "" when absent.
+std::string HeaderOf(const std::string& request, absl::string_view name) {
+  for (absl::string_view line : absl::StrSplit(request, "\r\n")) {
+    const size_t colon = line.find(':');
+    if (colon == absl::string_view::npos || absl::AsciiStrToLower(line.substr(0, colon)) != name) continue;
+    return std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+  }
+  return "";
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ServiceMetrics>> ServiceMetrics::Start(const std::string& role, const std::string& host,
-                                                                      int port) {
+                                                                      int port, const std::string& basic_auth) {
   std::unique_ptr<ServiceMetrics> m(new ServiceMetrics(role));
+  if (!basic_auth.empty()) {
+    if (basic_auth.find(':') == std::string::npos) {
+      return absl::InvalidArgumentError("the metrics' basic authentication must be user:password");
+    }
+    m->authorization_ = absl::StrCat("Basic ", absl::Base64Escape(basic_auth));
+  }
   m->registry_ = std::make_shared<prometheus::Registry>();
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -82,15 +101,20 @@ void ServiceMetrics::ServeHttp() {
       if (n <= 0) break;
       request.append(buffer, n);
     }
-    std::string status = "404 Not Found", body = "not found: try /metrics\n";
+    std::string status = "404 Not Found", body = "not found: try /metrics\n", challenge;
     if (request.rfind("GET /metrics ", 0) == 0 || request.rfind("GET /metrics?", 0) == 0) {
-      status = "200 OK";
-      body = Scrape();
+      if (authorization_.empty() || HeaderOf(request, "authorization") == authorization_) {
+        status = "200 OK";
+        body = Scrape();
+      } else {
+        status = "401 Unauthorized";
+        body = "unauthorized\n";
+        challenge = "WWW-Authenticate: Basic realm=\"rto metrics\"\r\n";
+      }
     }
-    const std::string response = absl::StrCat("HTTP/1.1 ", status,
-                                              "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-                                              "Content-Length: ",
-                                              body.size(), "\r\nConnection: close\r\n\r\n", body);
+    const std::string response =
+        absl::StrCat("HTTP/1.1 ", status, "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n", challenge,
+                     "Content-Length: ", body.size(), "\r\nConnection: close\r\n\r\n", body);
     for (size_t sent = 0; sent < response.size();) {
       const ssize_t n = send(fd, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
       if (n <= 0) break;

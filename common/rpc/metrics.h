@@ -27,9 +27,11 @@ namespace rto {
 
 class ServiceMetrics {
  public:
-  // Serves /metrics on host:port (port 0 picks a free one; see port()).
+  // Serves /metrics on host:port (port 0 picks a free one; see port()). With `basic_auth`
+  // ("user:password"), a scrape must carry it as HTTP basic authentication (Prometheus's
+  // basic_auth) or is answered 401.
   static absl::StatusOr<std::unique_ptr<ServiceMetrics>> Start(const std::string& role, const std::string& host,
-                                                               int port);
+                                                               int port, const std::string& basic_auth = "");
   ~ServiceMetrics();
   int port() const { return port_; }
   const std::string& role() const { return role_; }
@@ -52,6 +54,7 @@ class ServiceMetrics {
   void ServeHttp();
   std::string role_;
   int port_ = 0;
+  std::string authorization_;  // the Authorization header a scrape must carry; empty: none
   std::shared_ptr<prometheus::Registry> registry_;
   int listen_fd_ = -1;
   std::thread http_;

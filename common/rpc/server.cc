@@ -1,5 +1,6 @@
 #include "common/rpc/server.h"
 
+#include <grpcpp/ext/health_check_service_server_builder_option.h>
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
@@ -104,6 +105,8 @@ absl::StatusOr<std::unique_ptr<RpcServer>> StartServer(const std::vector<grpc::S
     // Requests to it are a few bytes.
     health.SetMaxReceiveMessageSize(4096);
     health.RegisterService(health_service.get());
+    // Ours instead of gRPC's default one (which would also offer Watch).
+    health.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
     health_server = health.BuildAndStart();
     if (health_server == nullptr || health_port == 0) {
       server->Shutdown();

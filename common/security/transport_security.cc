@@ -34,9 +34,10 @@ absl::StatusOr<std::string> ReadCredential(const std::string& path, bool secret)
   absl::StatusOr<std::string> text = ReadFileToString(path);
   if (!text.ok()) return absl::NotFoundError(absl::StrCat("cannot read ", path, ": ", text.status().message()));
   struct stat st;
-  if (secret && ::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-    std::cerr << "warning: " << path << " is readable by others (mode 0" << std::oct << (st.st_mode & 0777) << std::dec
-              << "); chmod 600 it\n";
+  // Group-readable is how Kubernetes mounts a Secret for a pod's fsGroup; world-readable is not.
+  if (secret && ::stat(path.c_str(), &st) == 0 && (st.st_mode & 0004) != 0) {
+    std::cerr << "warning: " << path << " is readable by every user of this machine (mode 0" << std::oct
+              << (st.st_mode & 0777) << std::dec << "); chmod 600 it\n";
   }
   return text;
 }

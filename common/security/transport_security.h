@@ -24,7 +24,7 @@ class TransportSecurity {
  public:
   // Reads the five files of config.dir; an error names the file and what is wrong with it (a
   // missing dir says how to get credentials or opt out). Warns on stderr when a key or token is
-  // readable by others.
+  // readable by every user.
   static absl::StatusOr<std::shared_ptr<const TransportSecurity>> Load(const SecurityConfig& config);
   // No TLS and no tokens: for a config that says security.plaintext, and for tests.
   static std::shared_ptr<const TransportSecurity> Plaintext();

@@ -22,9 +22,10 @@ void OnSignal(int) { g_stop = 1; }
 }  // namespace
 
 absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc, char** argv) {
-  RTO_ASSIGN_OR_RETURN(Args args, Args::Parse(std::vector<std::string>(argv + 1, argv + argc),
-                                              {"config", "set", "host", "port", "metrics-port", "health-port",
-                                               "coordinator", "name", "advertise", "rank", "rendezvous"}));
+  RTO_ASSIGN_OR_RETURN(Args args,
+                       Args::Parse(std::vector<std::string>(argv + 1, argv + argc),
+                                   {"config", "set", "host", "port", "metrics-port", "metrics-host", "health-port",
+                                    "coordinator", "name", "advertise", "rank", "rendezvous"}));
   ServiceFlags f;
   RTO_ASSIGN_OR_RETURN(std::string path, args.GetRequired("config"));
   f.host = args.GetString("host", f.host);
@@ -32,6 +33,7 @@ absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc
   RTO_ASSIGN_OR_RETURN(int64_t metrics_port, args.GetInt("metrics-port", 0));
   f.port = static_cast<int>(port);
   f.metrics_port = static_cast<int>(metrics_port);
+  f.metrics_host = args.GetString("metrics-host", f.host);
   RTO_ASSIGN_OR_RETURN(int64_t health_port, args.GetInt("health-port", -1));
   f.health_port = static_cast<int>(health_port);
   f.coordinator = args.GetString("coordinator", "");
@@ -63,7 +65,8 @@ absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc
 }
 
 absl::StatusOr<std::unique_ptr<ServiceMetrics>> StartMetrics(const std::string& role, const ServiceFlags& flags) {
-  return ServiceMetrics::Start(role, flags.host, flags.metrics_port);
+  RTO_ASSIGN_OR_RETURN(std::string basic_auth, flags.config.security.MetricsBasicAuth());
+  return ServiceMetrics::Start(role, flags.metrics_host, flags.metrics_port, basic_auth);
 }
 
 ServiceOptions ServiceOptionsOf(const RtoJobConfig& config) { return {.mailbox_capacity = config.launch.mailbox}; }

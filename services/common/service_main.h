@@ -3,7 +3,7 @@
 // shutdown.
 //
 //   rto-<role> --config FILE [--set key=value ...] [--host H] [--port P] [--metrics-port P]
-//              [--health-port P] [--coordinator HOST:PORT] [--name NAME] [--advertise HOST]
+//              [--metrics-host H] [--health-port P] [--coordinator HOST:PORT] [--name NAME] [--advertise HOST]
 //              [--rank R --rendezvous HOST:PORT]
 //
 // The config's security block says how its gRPC is protected (common/security); --health-port
@@ -36,7 +36,8 @@ struct ServiceFlags {
   std::string host = "127.0.0.1";
   int port = 0;
   int metrics_port = 0;
-  int health_port = -1;  // -1: none
+  std::string metrics_host;  // --metrics-host: the interface /metrics listens on (default --host)
+  int health_port = -1;      // -1: none
   std::string coordinator, name, advertise;
   int rank = 0;
   std::string rendezvous_host;  // --rendezvous

@@ -78,7 +78,11 @@ class DistributedRun {
   absl::Status ServeControlPlane(const CoordinatorEndpoint& endpoint) {
     RTO_ASSIGN_OR_RETURN(std::shared_ptr<const TransportSecurity> security, TransportSecurity::Load(cfg_.security));
     client_.security = security;
-    RTO_ASSIGN_OR_RETURN(metrics_, ServiceMetrics::Start("coordinator", endpoint.host, endpoint.metrics_port));
+    RTO_ASSIGN_OR_RETURN(std::string basic_auth, cfg_.security.MetricsBasicAuth());
+    RTO_ASSIGN_OR_RETURN(
+        metrics_,
+        ServiceMetrics::Start("coordinator", endpoint.metrics_host.empty() ? endpoint.host : endpoint.metrics_host,
+                              endpoint.metrics_port, basic_auth));
     service_ = std::make_unique<CoordinatorService>(registry_, control_, Millis(cfg_.launch.heartbeat_s), cfg_.out,
                                                     metrics_.get(), security);
     RTO_ASSIGN_OR_RETURN(server_, StartServer({service_.get()}, {.host = endpoint.host,

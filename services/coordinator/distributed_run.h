@@ -20,6 +20,7 @@ struct CoordinatorEndpoint {
   std::string host = "127.0.0.1";  // to bind
   int port = 0, metrics_port = 0;  // 0: free ports
   int health_port = -1;            // the plaintext health-check-only port: -1 none, 0 a free one
+  std::string metrics_host;        // the interface /metrics listens on (default: host)
   std::string advertise;           // the host workers reach the coordinator at (default: host)
 };
 

@@ -16,5 +16,7 @@ int TrainCommand(const std::vector<std::string>& args);
 int LaunchCommand(const std::vector<std::string>& args);
 int CoordinatorCommand(const std::vector<std::string>& args);
 int CtlCommand(const std::vector<std::string>& args);
+int SecurityCommand(const std::vector<std::string>& args);
+int HealthCommand(const std::vector<std::string>& args);
 
 }  // namespace rto

@@ -10,8 +10,8 @@
 // makes the credentials in <out>/security/ (common/security/pki.h).
 //
 // `rto coordinator --config FILE [--set ...] [--resume] [--host H] [--port P] [--metrics-port P]
-// [--health-port P] [--advertise HOST]` starts nothing: workers started elsewhere (docker-compose, Kubernetes)
-// register with it, given `--coordinator HOST:PORT`.
+// [--metrics-host H] [--health-port P] [--advertise HOST]` starts nothing: workers started elsewhere (docker-compose,
+// Kubernetes) register with it, given `--coordinator HOST:PORT`.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -110,7 +110,8 @@ absl::Status Launch(const std::vector<std::string>& argv) {
 absl::Status ServeCoordinator(const std::vector<std::string>& argv) {
   RTO_ASSIGN_OR_RETURN(
       Args args,
-      Args::Parse(argv, {"config", "set", "host", "port", "metrics-port", "health-port", "advertise"}, {"resume"}));
+      Args::Parse(argv, {"config", "set", "host", "port", "metrics-port", "metrics-host", "health-port", "advertise"},
+                  {"resume"}));
   RTO_ASSIGN_OR_RETURN(Job job, ReadJob(args));
   CoordinatorEndpoint endpoint;
   endpoint.host = args.GetString("host", job.cfg.launch.host);
@@ -118,6 +119,7 @@ absl::Status ServeCoordinator(const std::vector<std::string>& argv) {
   RTO_ASSIGN_OR_RETURN(int64_t metrics_port, args.GetInt("metrics-port", 0));
   endpoint.port = static_cast<int>(port);
   endpoint.metrics_port = static_cast<int>(metrics_port);
+  endpoint.metrics_host = args.GetString("metrics-host", endpoint.host);
   RTO_ASSIGN_OR_RETURN(int64_t health_port, args.GetInt("health-port", -1));
   endpoint.health_port = static_cast<int>(health_port);
   endpoint.advertise = args.GetString("advertise", "");

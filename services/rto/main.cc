@@ -36,14 +36,22 @@ commands:
       --resume continues from the newest complete checkpoint.
   launch --config rto.yaml [--set key=value ...] [--resume]
       The RTO job with every role as its own process on this machine (gRPC between them,
-      weights broadcast over Gloo); per-service logs in <out>/logs/.
+      weights broadcast over Gloo); per-service logs in <out>/logs/. Its gRPC is TLS with
+      tokens, from credentials it makes in <out>/security/ (unless security.plaintext).
   coordinator --config rto.yaml [--set key=value ...] [--resume] [--host H] [--port P]
-              [--metrics-port P] [--advertise HOST]
+              [--metrics-port P] [--metrics-host H] [--health-port P] [--advertise HOST]
       The RTO job's coordinator alone: rto-<role> workers started elsewhere (docker-compose,
-      Kubernetes) register with it given --coordinator HOST:PORT.
-  ctl status|pause|resume|stop (--address HOST:PORT | --run DIR) [--json]
+      Kubernetes) register with it given --coordinator HOST:PORT. Credentials: security.dir.
+  ctl status|pause|resume|stop (--address HOST:PORT | --run DIR) [--security-dir DIR]
+      [--plaintext] [--json]
       Ask a running coordinator for its status (workers, step, last metrics), or pause,
-      resume or stop its run between steps (stop saves a checkpoint for --resume).
+      resume or stop its run between steps (stop saves a checkpoint for --resume). With
+      --run DIR the operator's credentials are DIR/security/operator.
+  security init --out DIR [--host NAME ...] [--days N]
+      Make a run's credentials (a CA; a certificate, key and token per principal) for
+      deployments that start the roles themselves (deploy/README.md).
+  health --address HOST:PORT (--plaintext | --security-dir DIR)
+      Exit 0 when the server's grpc.health.v1 answers SERVING (a probe for a --health-port).
 )";
 
 }  // namespace
@@ -61,6 +69,8 @@ int main(int argc, char** argv) {
     if (!args.empty() && args[0] == "launch") return rto::LaunchCommand(rest(1));
     if (!args.empty() && args[0] == "coordinator") return rto::CoordinatorCommand(rest(1));
     if (!args.empty() && args[0] == "ctl") return rto::CtlCommand(rest(1));
+    if (!args.empty() && args[0] == "security") return rto::SecurityCommand(rest(1));
+    if (!args.empty() && args[0] == "health") return rto::HealthCommand(rest(1));
     if (!args.empty() && (args[0] == "help" || args[0] == "--help" || args[0] == "-h")) {
       std::cout << kUsage;
       return 0;

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "absl/strings/ascii.h"
+#include "common/rpc/server.h"
 #include "common/security/pki.h"
 #include "common/security/policy.h"
 #include "common/security/transport_security.h"
@@ -211,6 +212,32 @@ TEST_F(SecurityTest, EachPrincipalMayCallOnlyWhatItsRoleNeeds) {
   }
   EXPECT_EQ(Coordinator(ChannelAs("operator"), "Stop"), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_EQ(Coordinator(ChannelAs("operator"), "GetStatus"), grpc::StatusCode::UNIMPLEMENTED);
+}
+
+// StartServer's health-only port: plaintext, without tokens, for probes; it answers Check and
+// nothing else, while the services' port refuses the same plaintext caller.
+TEST_F(SecurityTest, TheHealthPortAnswersProbesWithoutCredentialsAndNothingElse) {
+  v1::Scorer::Service scorer;
+  auto server = StartServer({&scorer}, {.security = Load(Dir("scorer")), .health_port = 0});
+  ASSERT_THAT(server, IsOk());
+  ASSERT_GT((*server)->health_port(), 0);
+  grpc::ChannelArguments args;
+  const auto plain = [&](int port) {
+    return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials(), args);
+  };
+  EXPECT_TRUE(Check(plain((*server)->health_port())).ok());
+  EXPECT_EQ(Train(plain((*server)->health_port())), grpc::StatusCode::UNIMPLEMENTED);
+  grpc::ClientContext watch;
+  grpc::health::v1::HealthCheckResponse response;
+  auto stream = grpc::health::v1::Health::NewStub(plain((*server)->health_port()))
+                    ->Watch(&watch, grpc::health::v1::HealthCheckRequest());
+  EXPECT_FALSE(stream->Read(&response));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(Check(plain((*server)->port())).error_code(), grpc::StatusCode::UNAVAILABLE);
+  port_ = (*server)->port();
+  EXPECT_TRUE(Check(ChannelAs("coordinator")).ok());
+  (*server)->Shutdown(std::chrono::system_clock::now());
+  EXPECT_EQ(Check(plain((*server)->health_port())).error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST(PolicyTest, DeniesWhatItDoesNotList) {
