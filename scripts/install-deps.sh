@@ -24,6 +24,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev
   libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
   libyaml-cpp-dev nlohmann-json3-dev
   libpcre2-dev libutf8proc-dev libgoogle-perftools-dev
   python3 python3-pip python3-venv

@@ -36,6 +36,23 @@ void Leaves(const YAML::Node& node, const std::string& prefix, std::vector<std::
   }
 }
 
+// An error naming the first mapping key of `node` that is not a scalar (`? [a, b]: 1`): a config's
+// keys are names.
+absl::Status CheckScalarKeys(const YAML::Node& node, const std::string& source) {
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(source, ":", kv.first.Mark().line + 1, ": a key must be a name, not a list or mapping"));
+      }
+      RTO_RETURN_IF_ERROR(CheckScalarKeys(kv.second, source));
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) RTO_RETURN_IF_ERROR(CheckScalarKeys(item, source));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 ConfigReader::ConfigReader() : root_(std::make_unique<YAML::Node>(YAML::NodeType::Map)) {}
@@ -51,6 +68,7 @@ absl::StatusOr<ConfigReader> ConfigReader::Parse(const std::string& yaml_text, c
     YAML::Node root = YAML::Load(yaml_text);
     if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
     if (!root.IsMap()) return absl::InvalidArgumentError(absl::StrCat(source, ": the config must be a YAML mapping"));
+    RTO_RETURN_IF_ERROR(CheckScalarKeys(root, source));
     for (const std::string& o : overrides) {
       size_t eq = o.find('=');
       if (eq == std::string::npos || eq == 0) {
@@ -123,8 +141,9 @@ absl::Status ConfigReader::CheckNoUnknownKeys() const {
 
 std::string ConfigReader::Resolved() const {
   YAML::Node out(YAML::NodeType::Map);
-  for (const auto& [key, value] : resolved_) {
-    std::vector<std::string> parts = Path(key);
+  for (const auto& entry : resolved_) {
+    const std::string& value = entry.second;  // (not a structured binding: clang 14 cannot capture one)
+    std::vector<std::string> parts = Path(entry.first);
     std::function<void(YAML::Node, size_t)> set = [&](YAML::Node node, size_t i) {
       if (i + 1 == parts.size()) {
         node[parts[i]] = YAML::Load(value);

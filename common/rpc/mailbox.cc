@@ -13,10 +13,16 @@ Mailbox::~Mailbox() {
   thread_.join();
 }
 
-bool Mailbox::Post(std::function<void()> job) {
+bool Mailbox::Post(std::function<void()> job, Lane lane) {
   absl::MutexLock lock(&mu_);
-  if (stopping_ || static_cast<int64_t>(queue_.size()) + running_ >= capacity_) return false;
-  queue_.push_back(std::move(job));
+  if (stopping_) return false;
+  if (lane == Lane::kControl) {
+    if (static_cast<int64_t>(control_.size()) >= kControlCapacity) return false;
+    control_.push_back(std::move(job));
+  } else {
+    if (static_cast<int64_t>(queue_.size()) + running_ >= capacity_) return false;
+    queue_.push_back(std::move(job));
+  }
   wake_.Signal();
   return true;
 }
@@ -28,7 +34,7 @@ void Mailbox::FinishCurrent() {
 
 int64_t Mailbox::depth() const {
   absl::MutexLock lock(&mu_);
-  return static_cast<int64_t>(queue_.size()) + running_;
+  return static_cast<int64_t>(queue_.size() + control_.size()) + running_;
 }
 
 void Mailbox::Serve() {
@@ -36,10 +42,11 @@ void Mailbox::Serve() {
     std::function<void()> job;
     {
       absl::MutexLock lock(&mu_);
-      while (!stopping_ && queue_.empty()) wake_.Wait(&mu_);
-      if (queue_.empty()) return;  // stopping, and nothing left to do
-      job = std::move(queue_.front());
-      queue_.pop_front();
+      while (!stopping_ && queue_.empty() && control_.empty()) wake_.Wait(&mu_);
+      std::deque<std::function<void()>>& from = control_.empty() ? queue_ : control_;
+      if (from.empty()) return;  // stopping, and nothing left to do
+      job = std::move(from.front());
+      from.pop_front();
       running_ = 1;  // until the job calls FinishCurrent, just before it answers
     }
     job();

@@ -29,11 +29,13 @@ grpc::Status HandleCheckpoint(ServiceMetrics* metrics, Mailbox& mailbox, Mailbox
   return Handle(metrics, method, [&]() -> absl::Status {
     if (request.dir().empty()) return absl::InvalidArgumentError("an empty checkpoint directory");
     return mailbox
-        .Call<bool>(deadline,
-                    [&]() -> absl::StatusOr<bool> {
-                      RTO_RETURN_IF_ERROR(fn(request.dir()));
-                      return true;
-                    })
+        .Call<bool>(
+            deadline,
+            [&]() -> absl::StatusOr<bool> {
+              RTO_RETURN_IF_ERROR(fn(request.dir()));
+              return true;
+            },
+            Mailbox::Lane::kControl)
         .status();
   });
 }
@@ -42,7 +44,8 @@ grpc::Status HandleWeightsHash(ServiceMetrics* metrics, Mailbox& mailbox, Mailbo
                                const std::function<absl::StatusOr<WeightsFingerprint>()>& fingerprint,
                                v1::WeightsHashResponse* response) {
   return Handle(metrics, "WeightsHash", [&]() -> absl::Status {
-    RTO_ASSIGN_OR_RETURN(WeightsFingerprint f, mailbox.Call<WeightsFingerprint>(deadline, fingerprint));
+    RTO_ASSIGN_OR_RETURN(WeightsFingerprint f,
+                         mailbox.Call<WeightsFingerprint>(deadline, fingerprint, Mailbox::Lane::kControl));
     wire::ToProto(f, response);
     return absl::OkStatus();
   });

@@ -73,7 +73,8 @@ void ObserveMailbox(ServiceMetrics* metrics, const Mailbox& mailbox);
 // rto_<role>_weight_sync_seconds, _bytes_total and _shared_memory of one transfer.
 void ObserveWeightSync(ServiceMetrics* metrics, const WeightSyncStats& stats);
 
-// Save / Restore / SavePolicy: `fn(dir)` on the actor thread; an empty directory is refused.
+// Save / Restore / SavePolicy: `fn(dir)` on the actor thread (the control lane); an empty
+// directory is refused.
 grpc::Status HandleCheckpoint(ServiceMetrics* metrics, Mailbox& mailbox, Mailbox::Deadline deadline, const char* method,
                               const v1::CheckpointRequest& request,
                               const std::function<absl::Status(const std::string&)>& fn);

@@ -28,7 +28,7 @@
 namespace rto {
 
 struct DataParallelOptions {
-  std::string name = "group";      // the group's keys in the store (groups of one store differ)
+  std::string name = "group";  // the group's keys in the store (groups of one store differ)
   // Prefixes the group's keys: a secret the ranks share (derived from their role's token), so
   // that a process reaching the store's port without it cannot join. Never logged.
   std::string secret;

@@ -2,6 +2,7 @@
 #include "common/util/time.h"
 
 #include <algorithm>
+#include <iterator>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -30,6 +31,10 @@ absl::StatusOr<WorkerInfo> WorkerRegistry::Register(const std::string& role, con
         absl::StrCat("unknown role '", role, "' (expected rollout, scorer, critic or learner)"));
   }
   if (name.empty()) return absl::InvalidArgumentError("a worker registered without a name");
+  if (name.size() > kMaxNameBytes || address.size() > kMaxNameBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a worker's name and address are at most ", kMaxNameBytes, " bytes each"));
+  }
   if (address.empty() || address.find(':') == std::string::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("worker '", name, "' registered address '", address, "', which is not host:port"));
@@ -42,6 +47,19 @@ absl::StatusOr<WorkerInfo> WorkerRegistry::Register(const std::string& role, con
           absl::StrCat("worker '", name, "' registered as ", role, " but is a ", by_id_.at(old->second).role));
     }
     by_id_.erase(old->second);
+  }
+  // Bounded: a flood of registrations (from a buggy or hostile holder of a worker's credentials)
+  // cannot grow the registry without end. Workers that stopped heartbeating make room first.
+  if (CountLocked(role) >= kMaxWorkersPerRole) {
+    for (auto it = by_id_.begin(); it != by_id_.end();) {
+      const bool dead = it->second.role == role && Clock::now() - it->second.last_heartbeat > timeout_;
+      if (dead) id_by_name_.erase(it->second.name);
+      it = dead ? by_id_.erase(it) : std::next(it);
+    }
+    if (CountLocked(role) >= kMaxWorkersPerRole) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(kMaxWorkersPerRole, " ", role, " workers are registered and alive; no room for '", name, "'"));
+    }
   }
   WorkerInfo w;
   w.worker_id = absl::StrCat(name, "#", next_id_++);
@@ -86,6 +104,12 @@ void WorkerRegistry::Evict(const WorkerInfo& worker) {
 bool WorkerRegistry::Evicted(const std::string& worker_id) const {
   absl::MutexLock lock(&mu_);
   return evicted_.count(worker_id) > 0;
+}
+
+int WorkerRegistry::CountLocked(const std::string& role) const {
+  int n = 0;
+  for (const auto& [id, w] : by_id_) n += w.role == role ? 1 : 0;
+  return n;
 }
 
 bool WorkerRegistry::IsAlive(const WorkerInfo& worker) const {
@@ -326,9 +350,10 @@ void CoordinatorService::FillStatus(v1::RunStatus* status) const {
   }
 }
 
-grpc::Status CoordinatorService::Answer(const char* method, void (RunControl::*command)(), v1::RunStatus* response) {
+grpc::Status CoordinatorService::Answer(const char* method, const std::function<void()>& command,
+                                        v1::RunStatus* response) {
   return Handle(metrics_, method, [&]() -> absl::Status {
-    if (command != nullptr) (control_.*command)();
+    if (command) command();
     FillStatus(response);
     return absl::OkStatus();
   });
@@ -339,15 +364,18 @@ grpc::Status CoordinatorService::GetStatus(grpc::ServerContext*, const v1::GetSt
 }
 
 grpc::Status CoordinatorService::Pause(grpc::ServerContext*, const v1::ControlRequest*, v1::RunStatus* response) {
-  return Answer("Pause", &RunControl::Pause, response);
+  return Answer(
+      "Pause", [this] { control_.Pause(); }, response);
 }
 
 grpc::Status CoordinatorService::Resume(grpc::ServerContext*, const v1::ControlRequest*, v1::RunStatus* response) {
-  return Answer("Resume", &RunControl::Resume, response);
+  return Answer(
+      "Resume", [this] { control_.Resume(); }, response);
 }
 
 grpc::Status CoordinatorService::Stop(grpc::ServerContext*, const v1::ControlRequest*, v1::RunStatus* response) {
-  return Answer("Stop", &RunControl::Stop, response);
+  return Answer(
+      "Stop", [this] { control_.Stop(); }, response);
 }
 
 }  // namespace rto

@@ -38,9 +38,14 @@ class WorkerRegistry {
   // A worker whose last heartbeat is older than `heartbeat_timeout` is no longer alive.
   explicit WorkerRegistry(std::chrono::milliseconds heartbeat_timeout) : timeout_(heartbeat_timeout) {}
 
+  // At most this many workers of a role: more registrations fail RESOURCE_EXHAUSTED once the
+  // ones that stopped heartbeating are forgotten.
+  static constexpr int kMaxWorkersPerRole = 256;
+  static constexpr size_t kMaxNameBytes = 256;  // of a name, and of an address
+
   // Adds a worker, or replaces the one registered under the same name (a restarted worker). The
-  // role must be rollout, scorer, critic or learner; name and address must not be empty; rank
-  // >= 0.
+  // role must be rollout, scorer, critic or learner; name and address must not be empty (nor
+  // longer than kMaxNameBytes); rank >= 0.
   absl::StatusOr<WorkerInfo> Register(const std::string& role, const std::string& name, const std::string& address,
                                       int metrics_port, int64_t pid, int rank = 0);
   // False for an unknown id (replaced, evicted, or registered with an earlier coordinator).
@@ -74,6 +79,7 @@ class WorkerRegistry {
   // The live workers of each role, by name.
   using ByRole = std::map<std::string, std::vector<WorkerInfo>>;
   ByRole AliveLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int CountLocked(const std::string& role) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Calls `attempt` with the live workers whenever the registry changes (or every 100 ms) until
   // it gives a value; after `timeout` fails with the reason it last gave. `check` runs between
   // polls.
@@ -154,7 +160,7 @@ class CoordinatorService final : public v1::Coordinator::Service {
  private:
   void FillStatus(v1::RunStatus* status) const;
   // Runs `command` (none for a status query) and answers with the status after it.
-  grpc::Status Answer(const char* method, void (RunControl::*command)(), v1::RunStatus* response);
+  grpc::Status Answer(const char* method, const std::function<void()>& command, v1::RunStatus* response);
   WorkerRegistry& registry_;
   RunControl& control_;
   std::chrono::milliseconds heartbeat_interval_;

@@ -35,6 +35,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The control plane's messages are small (a status lists a few hundred workers at most): a
+// larger one is refused (RESOURCE_EXHAUSTED) before it costs memory.
+constexpr int64_t kControlPlaneMessageBytes = 4 << 20;
+
 // The host part of host:port.
 std::string HostOf(const std::string& address) { return address.substr(0, address.rfind(':')); }
 
@@ -87,7 +91,7 @@ class DistributedRun {
                                                     metrics_.get(), security);
     RTO_ASSIGN_OR_RETURN(server_, StartServer({service_.get()}, {.host = endpoint.host,
                                                                  .port = endpoint.port,
-                                                                 .max_message_bytes = cfg_.launch.max_message_mb << 20,
+                                                                 .max_message_bytes = kControlPlaneMessageBytes,
                                                                  .security = security,
                                                                  .health_port = endpoint.health_port}));
     const int port = server_->port();

@@ -49,7 +49,10 @@ grpc::Status CriticService::Restore(grpc::ServerContext* context, const v1::Chec
 grpc::Status CriticService::Status(grpc::ServerContext* context, const v1::CriticStatusRequest*,
                                    v1::CriticStatusResponse*) {
   return Handle(metrics_, "Status", [&]() -> absl::Status {
-    return mailbox_.Call<bool>(context->deadline(), []() -> absl::StatusOr<bool> { return true; }).status();
+    return mailbox_
+        .Call<bool>(
+            context->deadline(), []() -> absl::StatusOr<bool> { return true; }, Mailbox::Lane::kControl)
+        .status();
   });
 }
 

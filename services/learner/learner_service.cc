@@ -50,7 +50,8 @@ grpc::Status LearnerService::PublishWeights(grpc::ServerContext* context, const 
     if (group.rank != 0) return absl::InvalidArgumentError("the learner is rank 0 of the weight group");
     group.store_port = rendezvous_port_;
     RTO_ASSIGN_OR_RETURN(WeightSyncStats stats, mailbox_.Call<WeightSyncStats>(
-                                                    context->deadline(), [&] { return actor_.PublishWeights(group); }));
+                                                    context->deadline(), [&] { return actor_.PublishWeights(group); },
+                                                    Mailbox::Lane::kControl));
     wire::ToProto(stats, response);
     ObserveWeightSync(metrics_, stats);
     return absl::OkStatus();
@@ -60,9 +61,10 @@ grpc::Status LearnerService::PublishWeights(grpc::ServerContext* context, const 
 grpc::Status LearnerService::Status(grpc::ServerContext* context, const v1::LearnerStatusRequest*,
                                     v1::LearnerStatusResponse* response) {
   return Handle(metrics_, "Status", [&]() -> absl::Status {
-    RTO_ASSIGN_OR_RETURN(int64_t version, mailbox_.Call<int64_t>(context->deadline(), [&]() -> absl::StatusOr<int64_t> {
-      return actor_.version();
-    }));
+    RTO_ASSIGN_OR_RETURN(int64_t version,
+                         mailbox_.Call<int64_t>(
+                             context->deadline(), [&]() -> absl::StatusOr<int64_t> { return actor_.version(); },
+                             Mailbox::Lane::kControl));
     response->set_version(version);
     response->set_store_port(rendezvous_port_);
     return absl::OkStatus();

@@ -47,7 +47,8 @@ grpc::Status RolloutService::SyncWeights(grpc::ServerContext* context, const v1:
     }
     ObserveMailbox(metrics_, mailbox_);
     RTO_ASSIGN_OR_RETURN(WeightSyncStats stats,
-                         mailbox_.Call<WeightSyncStats>(context->deadline(), [&] { return actor_.SyncWeights(sync); }));
+                         mailbox_.Call<WeightSyncStats>(
+                             context->deadline(), [&] { return actor_.SyncWeights(sync); }, Mailbox::Lane::kControl));
     wire::ToProto(stats, response);
     ObserveWeightSync(metrics_, stats);
     if (metrics_) metrics_->Gauge(metric::kPolicyVersion).Set(stats.version);

@@ -94,5 +94,13 @@ TEST(ConfigTest, BadYamlAndMissingFiles) {
               StatusIs(absl::StatusCode::kNotFound, "/nonexistent/job.yaml"));
 }
 
+// Found by config_fuzz: a key that is not a name (null, a list) threw out of CheckNoUnknownKeys.
+TEST(ConfigReaderTest, KeysThatAreNotNamesAreRefusedWithTheirLine) {
+  for (const char* yaml : {"steps: 1\n? [a, b]\n: 1\n", "train:\n  ~: 1\n", "a:\n  - {? {x: 1} : 2}\n"}) {
+    auto reader = ConfigReader::Parse(yaml, "job.yaml", {});
+    EXPECT_THAT(reader.status(), StatusIs(absl::StatusCode::kInvalidArgument, "a key must be a name")) << yaml;
+  }
+}
+
 }  // namespace
 }  // namespace rto

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -55,6 +57,50 @@ TEST(MailboxTest, AFullMailboxRefusesAtOnceAndKeepsServing) {
   EXPECT_EQ(ok, 2);
   EXPECT_EQ(box.depth(), 0);
   EXPECT_THAT(box.Call<int>([]() -> absl::StatusOr<int> { return 5; }), IsOk());
+}
+
+// Weight sync and checkpoints must not wait behind (or be refused by) a full lane of generation
+// work: the flood test found a broadcast that timed out so.
+TEST(MailboxTest, ControlWorkIsServedBeforeQueuedWorkAndNotRefusedByAFullWorkLane) {
+  Mailbox box(2);
+  std::atomic<bool> release{false};
+  std::mutex order_mu;
+  std::vector<std::string> order;
+  auto job = [&](std::string name, bool block) {
+    return [&, name, block]() -> absl::StatusOr<int> {
+      while (block && !release) std::this_thread::sleep_for(1ms);
+      std::lock_guard<std::mutex> lock(order_mu);
+      order.push_back(name);
+      return 1;
+    };
+  };
+  std::vector<std::thread> callers;
+  callers.emplace_back([&] { EXPECT_THAT(box.Call<int>(job("running", true)), IsOk()); });
+  while (box.depth() < 1) std::this_thread::sleep_for(1ms);
+  callers.emplace_back([&] { EXPECT_THAT(box.Call<int>(job("queued work", false)), IsOk()); });
+  while (box.depth() < 2) std::this_thread::sleep_for(1ms);
+  EXPECT_THAT(box.Call<int>(job("refused", false)).status(), StatusIs(absl::StatusCode::kResourceExhausted, ""));
+  callers.emplace_back([&] {
+    EXPECT_THAT(box.Call<int>(Mailbox::Deadline::max(), job("control", false), Mailbox::Lane::kControl), IsOk());
+  });
+  while (box.depth() < 3) std::this_thread::sleep_for(1ms);
+  release = true;
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(order, (std::vector<std::string>{"running", "control", "queued work"}));
+  // The control lane has a bound of its own.
+  release = false;
+  std::vector<std::thread> control;
+  control.emplace_back([&] { (void)box.Call<int>(job("blocker", true)); });
+  while (box.depth() < 1) std::this_thread::sleep_for(1ms);
+  for (int i = 0; i < Mailbox::kControlCapacity; ++i) {
+    control.emplace_back(
+        [&] { (void)box.Call<int>(Mailbox::Deadline::max(), job("c", false), Mailbox::Lane::kControl); });
+  }
+  while (box.depth() < 1 + Mailbox::kControlCapacity) std::this_thread::sleep_for(1ms);
+  EXPECT_THAT(box.Call<int>(Mailbox::Deadline::max(), job("c", false), Mailbox::Lane::kControl).status(),
+              StatusIs(absl::StatusCode::kResourceExhausted, "control lane is full (4"));
+  release = true;
+  for (std::thread& t : control) t.join();
 }
 
 TEST(MailboxTest, ACallerThatWaitsForItsAnswerIsNeverRefused) {

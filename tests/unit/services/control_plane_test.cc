@@ -5,6 +5,7 @@
 #include <future>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "common/rpc/server.h"
 #include "services/coordinator/worker_agent.h"
 #include "tests/testing/test_util.h"
@@ -199,6 +200,23 @@ TEST(RunControlTest, TheRunEndsFinishedOrFailedWithTheReason) {
   failed.End(absl::UnavailableError("scorer-0 died"));
   EXPECT_EQ(failed.Snapshot().state, RunState::kFailed);
   EXPECT_EQ(failed.Snapshot().error, "scorer-0 died");
+}
+
+TEST(ControlPlaneTest, TheRegistryIsBoundedAndForgetsSilentWorkersFirst) {
+  WorkerRegistry registry(300ms);
+  for (int i = 0; i < WorkerRegistry::kMaxWorkersPerRole; ++i) {
+    ASSERT_THAT(registry.Register("rollout", absl::StrCat("r", i), "10.0.0.1:1", 0, 0), IsOk());
+  }
+  EXPECT_THAT(registry.Register("rollout", "one-too-many", "10.0.0.1:1", 0, 0),
+              StatusIs(absl::StatusCode::kResourceExhausted, "256 rollout workers are registered and alive"));
+  EXPECT_THAT(registry.Register("scorer", "s", "10.0.0.1:1", 0, 0), IsOk());  // per role
+  std::this_thread::sleep_for(400ms);                                         // all silent now
+  EXPECT_THAT(registry.Register("rollout", "one-too-many", "10.0.0.1:1", 0, 0), IsOk());
+  EXPECT_EQ(registry.Workers().size(), 2u);
+  EXPECT_THAT(registry.Register("rollout", std::string(257, 'n'), "10.0.0.1:1", 0, 0),
+              StatusIs(absl::StatusCode::kInvalidArgument, "at most 256 bytes"));
+  EXPECT_THAT(registry.Register("rollout", "n", "10.0.0.1:" + std::string(300, '1'), 0, 0),
+              StatusIs(absl::StatusCode::kInvalidArgument, "at most 256 bytes"));
 }
 
 // A coordinator server on a port, as `rto coordinator` runs it.
