@@ -195,6 +195,8 @@ scrape "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['metri
   >"$tmp/coordinator.metrics"
 check "coordinator metrics count heartbeats" contains "$tmp/coordinator.metrics" 'rto_coordinator_requests_total{code="OK",method="Heartbeat"}'
 check "coordinator metrics carry the reward" contains "$tmp/coordinator.metrics" 'rto_coordinator_reward_rm_score'
+check "no metric names a credential" test -z "$(grep -l -e security -e "$(cat "$tmp/long/security/coordinator/token")" \
+  -e "$(cat "$tmp/long/security/rollout/token")" "$tmp"/{coordinator,rollout,learner}.metrics)"
 python3 - "$src/deploy/grafana/dashboards/rto.json" "$tmp"/{coordinator,rollout,learner}.metrics \
   >"$tmp/dashboard-names.out" <<'PY'
 import json, re, sys
