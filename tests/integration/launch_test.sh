@@ -22,6 +22,7 @@ check() {  # check NAME CONDITION...
   if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
 }
 contains() { grep -q -- "$2" "$1"; }
+fails() { ! "$@" >/dev/null 2>&1; }
 # launch_and_kill NAME STEP ROLE [rto launch args...]: `rto launch` into $tmp/NAME (output in
 # $tmp/NAME.out); once it logs step STEP, kill -9 its newest rto-ROLE process; its exit code.
 launch_and_kill() {
@@ -177,6 +178,9 @@ check "ctl with a token that is not the run's is refused" refused UNAUTHENTICATE
   --security-dir "$tmp/no-token"
 check "a worker's credentials may not stop the run" refused PERMISSION_DENIED stop --address "$address" \
   --security-dir "$tmp/long/security/rollout"
+check "rto health with the run's credentials: serving" "$rto" health --address "$address" \
+  --security-dir "$tmp/long/security/operator"
+check "rto health in plaintext against the TLS port: not" fails "$rto" health --address "$address" --plaintext
 check "the run goes on" test "$(ctl status | field 's["state"]')" = RUNNING
 scrape() {  # scrape PORT: GET /metrics over bash's /dev/tcp
   exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n' >&3 && cat <&3
