@@ -1,11 +1,14 @@
 // The run's transport security over real gRPC on loopback: credentials made by MakeRunPki, a
 // server protected by one principal's, and clients with the right, no, wrong and foreign
 // credentials; and the errors of bad credential files.
+#include <google/protobuf/descriptor.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "common/rpc/server.h"
@@ -14,7 +17,9 @@
 #include "common/security/transport_security.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "rto/v1/coordinator.grpc.pb.h"
+#include "rto/v1/critic.grpc.pb.h"
 #include "rto/v1/learner.grpc.pb.h"
+#include "rto/v1/rollout.grpc.pb.h"
 #include "rto/v1/scorer.grpc.pb.h"
 #include "tests/testing/test_util.h"
 
@@ -238,6 +243,42 @@ TEST_F(SecurityTest, TheHealthPortAnswersProbesWithoutCredentialsAndNothingElse)
   EXPECT_TRUE(Check(ChannelAs("coordinator")).ok());
   (*server)->Shutdown(std::chrono::system_clock::now());
   EXPECT_EQ(Check(plain((*server)->health_port())).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+// Every method of every service of proto/rto/v1, read from the generated descriptors (a new
+// method is covered the day it is added), for every principal: exactly the documented ones may
+// call it.
+TEST(PolicyTest, EveryMethodOfEveryServiceIsAllowedToExactlyItsCallers) {
+  const std::set<std::string> workers = {"learner", "critic", "scorer", "rollout"};
+  const std::map<std::string, std::set<std::string>> coordinator_methods = {
+      {"Register", workers},   {"Heartbeat", workers},   {"GetStatus", {"operator"}},
+      {"Pause", {"operator"}}, {"Resume", {"operator"}}, {"Stop", {"operator"}}};
+  int checked = 0;
+  // Each service through a message of its file (which also links that file's descriptors in).
+  const std::vector<std::pair<const char*, const google::protobuf::FileDescriptor*>> services = {
+      {"Coordinator", v1::RegisterRequest::descriptor()->file()},
+      {"Learner", v1::PolicyExperience::descriptor()->file()},
+      {"Critic", v1::ValueExperience::descriptor()->file()},
+      {"Scorer", v1::ScoreRequest::descriptor()->file()},
+      {"Rollout", v1::GenerateRequest::descriptor()->file()}};
+  for (const auto& [service_name, file] : services) {
+    const google::protobuf::ServiceDescriptor* service = file->FindServiceByName(service_name);
+    ASSERT_NE(service, nullptr) << service_name;
+    for (int m = 0; m < service->method_count(); ++m) {
+      const std::string name = service->method(m)->name();
+      const std::string path = absl::StrCat("/", service->full_name(), "/", name);
+      std::set<std::string> allowed = {"coordinator"};
+      if (service->name() == "Coordinator") {
+        ASSERT_TRUE(coordinator_methods.count(name)) << path << " is not in this test's table";
+        allowed = coordinator_methods.at(name);
+      }
+      for (const std::string& principal : RunPrincipals()) {
+        EXPECT_EQ(Authorize(principal, path).ok(), allowed.count(principal) == 1) << principal << " " << path;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GE(checked, 6 * 23);  // the 23 methods of today, at least
 }
 
 TEST(PolicyTest, DeniesWhatItDoesNotList) {
