@@ -63,11 +63,12 @@ TEST(MailboxTest, AFullMailboxRefusesAtOnceAndKeepsServing) {
 // work: the flood test found a broadcast that timed out so.
 TEST(MailboxTest, ControlWorkIsServedBeforeQueuedWorkAndNotRefusedByAFullWorkLane) {
   Mailbox box(2);
-  std::atomic<bool> release{false};
+  std::atomic<bool> release{false}, started{false};
   std::mutex order_mu;
   std::vector<std::string> order;
   auto job = [&](std::string name, bool block) {
     return [&, name, block]() -> absl::StatusOr<int> {
+      if (block) started = true;
       while (block && !release) std::this_thread::sleep_for(1ms);
       std::lock_guard<std::mutex> lock(order_mu);
       order.push_back(name);
@@ -76,7 +77,7 @@ TEST(MailboxTest, ControlWorkIsServedBeforeQueuedWorkAndNotRefusedByAFullWorkLan
   };
   std::vector<std::thread> callers;
   callers.emplace_back([&] { EXPECT_THAT(box.Call<int>(job("running", true)), IsOk()); });
-  while (box.depth() < 1) std::this_thread::sleep_for(1ms);
+  while (!started) std::this_thread::sleep_for(1ms);  // running, not just queued
   callers.emplace_back([&] { EXPECT_THAT(box.Call<int>(job("queued work", false)), IsOk()); });
   while (box.depth() < 2) std::this_thread::sleep_for(1ms);
   EXPECT_THAT(box.Call<int>(job("refused", false)).status(), StatusIs(absl::StatusCode::kResourceExhausted, ""));
@@ -89,9 +90,10 @@ TEST(MailboxTest, ControlWorkIsServedBeforeQueuedWorkAndNotRefusedByAFullWorkLan
   EXPECT_EQ(order, (std::vector<std::string>{"running", "control", "queued work"}));
   // The control lane has a bound of its own.
   release = false;
+  started = false;
   std::vector<std::thread> control;
   control.emplace_back([&] { (void)box.Call<int>(job("blocker", true)); });
-  while (box.depth() < 1) std::this_thread::sleep_for(1ms);
+  while (!started) std::this_thread::sleep_for(1ms);
   for (int i = 0; i < Mailbox::kControlCapacity; ++i) {
     control.emplace_back(
         [&] { (void)box.Call<int>(Mailbox::Deadline::max(), job("c", false), Mailbox::Lane::kControl); });
