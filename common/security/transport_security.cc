@@ -109,6 +109,13 @@ absl::StatusOr<std::map<std::string, std::string>> ParseTokenTable(const std::st
   return by_hash;
 }
 
+// The principal of a bearer token in `table` (sha256 hex -> principal); "" when unknown.
+std::string PrincipalOf(const std::map<std::string, std::string>& table, absl::string_view token) {
+  if (token.empty()) return "";
+  auto it = table.find(Sha256Hex(std::string(token)));
+  return it == table.end() ? "" : it->second;
+}
+
 class BearerTokenPlugin : public grpc::MetadataCredentialsPlugin {
  public:
   explicit BearerTokenPlugin(const std::string& token) : value_(absl::StrCat(kBearer, token)) {}
@@ -130,7 +137,7 @@ class BearerTokenPlugin : public grpc::MetadataCredentialsPlugin {
 // other calls share.
 class TransportSecurity::TokenCheck : public grpc::AuthMetadataProcessor {
  public:
-  explicit TokenCheck(std::map<std::string, std::string> principal_by_hash)
+  explicit TokenCheck(std::shared_ptr<const std::map<std::string, std::string>> principal_by_hash)
       : principal_by_hash_(std::move(principal_by_hash)) {}
   bool IsBlocking() const override { return false; }
 
@@ -142,18 +149,18 @@ class TransportSecurity::TokenCheck : public grpc::AuthMetadataProcessor {
       return {grpc::StatusCode::UNAUTHENTICATED, absl::StrCat("no bearer token with the call to ", method)};
     }
     const absl::string_view token = BearerTokenOf({it->second.data(), it->second.size()});
-    auto principal = principal_by_hash_.find(Sha256Hex(std::string(token)));
-    if (token.empty() || principal == principal_by_hash_.end()) {
+    const std::string principal = PrincipalOf(*principal_by_hash_, token);
+    if (principal.empty()) {
       return {grpc::StatusCode::UNAUTHENTICATED,
               absl::StrCat("the bearer token of the call to ", method, " is not one of this run's")};
     }
-    const absl::Status allowed = Authorize(principal->second, method);
+    const absl::Status allowed = Authorize(principal, method);
     if (!allowed.ok()) return {grpc::StatusCode::PERMISSION_DENIED, std::string(allowed.message())};
     return grpc::Status::OK;
   }
 
  private:
-  const std::map<std::string, std::string> principal_by_hash_;
+  const std::shared_ptr<const std::map<std::string, std::string>> principal_by_hash_;
 };
 
 std::shared_ptr<const TransportSecurity> TransportSecurity::Plaintext() {
@@ -184,8 +191,9 @@ absl::StatusOr<std::shared_ptr<const TransportSecurity>> TransportSecurity::Load
     return absl::InvalidArgumentError(absl::StrCat(d, "/token must hold one token of at least 32 characters"));
   }
   RTO_ASSIGN_OR_RETURN(std::string table, ReadCredential(d + "/tokens.sha256", false));
-  RTO_ASSIGN_OR_RETURN(s->principal_by_hash_, ParseTokenTable(d + "/tokens.sha256", table));
-  s->principal_ = s->PrincipalOfToken(s->token_);
+  RTO_ASSIGN_OR_RETURN(auto by_hash, ParseTokenTable(d + "/tokens.sha256", table));
+  s->principal_by_hash_ = std::make_shared<const std::map<std::string, std::string>>(std::move(by_hash));
+  s->principal_ = PrincipalOf(*s->principal_by_hash_, s->token_);
   if (s->principal_.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("the token in ", d, "/token is not listed in ", d, "/tokens.sha256"));
@@ -229,17 +237,11 @@ std::string TransportSecurity::DerivedSecret(const std::string& purpose) const {
   return Sha256Hex(absl::StrCat("rto ", purpose, " ", token_));
 }
 
-std::string TransportSecurity::PrincipalOfToken(absl::string_view token) const {
-  if (token.empty()) return "";
-  auto it = principal_by_hash_.find(Sha256Hex(std::string(token)));
-  return it == principal_by_hash_.end() ? "" : it->second;
-}
-
 std::string TransportSecurity::CallerOf(const grpc::ServerContext& context) const {
   if (plaintext_) return "";
   auto it = context.client_metadata().find("authorization");
   if (it == context.client_metadata().end()) return "";
-  return PrincipalOfToken(BearerTokenOf({it->second.data(), it->second.size()}));
+  return PrincipalOf(*principal_by_hash_, BearerTokenOf({it->second.data(), it->second.size()}));
 }
 
 }  // namespace rto

@@ -54,14 +54,13 @@ class TransportSecurity {
  private:
   TransportSecurity() = default;
   class TokenCheck;
-  // The principal of a bearer token ("" when unknown).
-  std::string PrincipalOfToken(absl::string_view token) const;
 
   bool plaintext_ = true;
   bool mutual_tls_ = true;
   std::string dir_, server_name_, principal_;
   std::string ca_pem_, cert_pem_, key_pem_, token_;
-  std::map<std::string, std::string> principal_by_hash_;  // sha256 hex -> principal
+  // sha256 hex -> principal; shared with the servers' token checks.
+  std::shared_ptr<const std::map<std::string, std::string>> principal_by_hash_;
 };
 
 }  // namespace rto

@@ -52,7 +52,7 @@ absl::StatusOr<WorkerInfo> WorkerRegistry::Register(const std::string& role, con
   // cannot grow the registry without end. Workers that stopped heartbeating make room first.
   if (CountLocked(role) >= kMaxWorkersPerRole) {
     for (auto it = by_id_.begin(); it != by_id_.end();) {
-      const bool dead = it->second.role == role && Clock::now() - it->second.last_heartbeat > timeout_;
+      const bool dead = it->second.role == role && !IsAliveLocked(it->second);
       if (dead) id_by_name_.erase(it->second.name);
       it = dead ? by_id_.erase(it) : std::next(it);
     }
@@ -106,6 +106,8 @@ bool WorkerRegistry::Evicted(const std::string& worker_id) const {
   return evicted_.count(worker_id) > 0;
 }
 
+bool WorkerRegistry::IsAliveLocked(const WorkerInfo& w) const { return Clock::now() - w.last_heartbeat <= timeout_; }
+
 int WorkerRegistry::CountLocked(const std::string& role) const {
   int n = 0;
   for (const auto& [id, w] : by_id_) n += w.role == role ? 1 : 0;
@@ -115,7 +117,7 @@ int WorkerRegistry::CountLocked(const std::string& role) const {
 bool WorkerRegistry::IsAlive(const WorkerInfo& worker) const {
   absl::MutexLock lock(&mu_);
   auto it = by_id_.find(worker.worker_id);
-  return it != by_id_.end() && Clock::now() - it->second.last_heartbeat <= timeout_;
+  return it != by_id_.end() && IsAliveLocked(it->second);
 }
 
 std::vector<WorkerInfo> WorkerRegistry::Workers() const {
@@ -131,7 +133,7 @@ std::vector<WorkerInfo> WorkerRegistry::Workers() const {
 WorkerRegistry::ByRole WorkerRegistry::AliveLocked() const {
   ByRole out;
   for (const auto& [id, w] : by_id_) {
-    if (Clock::now() - w.last_heartbeat <= timeout_) out[w.role].push_back(w);
+    if (IsAliveLocked(w)) out[w.role].push_back(w);
   }
   for (auto& [role, list] : out) {
     std::sort(list.begin(), list.end(), [](const WorkerInfo& a, const WorkerInfo& b) { return a.name < b.name; });

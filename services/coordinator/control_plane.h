@@ -80,6 +80,8 @@ class WorkerRegistry {
   using ByRole = std::map<std::string, std::vector<WorkerInfo>>;
   ByRole AliveLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int CountLocked(const std::string& role) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether `w` (an entry of by_id_) heartbeat within the timeout.
+  bool IsAliveLocked(const WorkerInfo& w) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Calls `attempt` with the live workers whenever the registry changes (or every 100 ms) until
   // it gives a value; after `timeout` fails with the reason it last gave. `check` runs between
   // polls.
