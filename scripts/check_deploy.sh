@@ -2,7 +2,7 @@
 # Validates deploy/ with the tools that understand each file, where they are installed:
 #   docker compose / docker-compose config   deploy/docker-compose.yml
 #   promtool check config                    deploy/prometheus/*.yml
-#   kubectl kustomize + kubernetes-validate  deploy/k8s (strict, against Kubernetes 1.29)
+#   kubectl kustomize + kubernetes-validate  deploy/k8s/overlays/* (strict, against Kubernetes 1.29)
 # and regenerates the Grafana dashboard to check it is up to date. A missing tool is reported
 # and skipped; any tool that finds a problem fails the script.
 set -uo pipefail
@@ -34,8 +34,10 @@ else
   skip "deploy/prometheus" "promtool"
 fi
 if command -v kubectl >/dev/null && command -v kubernetes-validate >/dev/null; then
-  kubectl kustomize deploy/k8s >/tmp/check_deploy.k8s.yaml &&
-    run "deploy/k8s" kubernetes-validate --strict --quiet -k 1.29 /tmp/check_deploy.k8s.yaml
+  for overlay in deploy/k8s/overlays/*/; do
+    kubectl kustomize "$overlay" >/tmp/check_deploy.k8s.yaml &&
+      run "${overlay%/}" kubernetes-validate --strict --quiet -k 1.29 /tmp/check_deploy.k8s.yaml
+  done
 else
   skip "deploy/k8s" "kubectl and kubernetes-validate"
 fi

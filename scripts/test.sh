@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds everything on the CPU LibTorch and runs every
-# test through ctest; the torch-free tests again under ASan and UBSan, and the threaded ones
+# test through ctest (compose_test among them: the compose stack in podman containers); the torch-free tests again under ASan and UBSan, and the threaded ones
 # (mailbox, metrics, clients, control plane) under TSan (scripts/sanitize.sh);
 # every fuzz target for 30 s (scripts/fuzz.sh); then builds every target again on the CUDA
 # LibTorch (PyPI torch with its CUDA libraries), which must compile and link though this machine
@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --cuda
+scripts/install-deploy-deps.sh
 scripts/build.sh
 ctest --test-dir build --output-on-failure -j2 --timeout 900
 scripts/sanitize.sh address

@@ -42,7 +42,7 @@ grpc::Status CallWatched(const ClientOptions& o, grpc::ClientContext& context,
 }
 
 absl::Status WaitHealthy(const std::shared_ptr<grpc::Channel>& channel, const std::string& name,
-                         std::chrono::milliseconds timeout) {
+                         std::chrono::milliseconds timeout, const std::string& service) {
   auto stub = grpc::health::v1::Health::NewStub(channel);
   const auto end = std::chrono::steady_clock::now() + timeout;
   grpc::Status last;
@@ -50,6 +50,7 @@ absl::Status WaitHealthy(const std::shared_ptr<grpc::Channel>& channel, const st
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
     grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
     grpc::health::v1::HealthCheckResponse response;
     last = stub->Check(&context, request, &response);
     if (last.ok() && response.status() == grpc::health::v1::HealthCheckResponse::SERVING) return absl::OkStatus();

@@ -42,9 +42,10 @@ grpc::Status CallWatched(const ClientOptions& o, grpc::ClientContext& context,
                          const std::function<grpc::Status(grpc::ClientContext&)>& fn, bool* cancelled);
 
 std::shared_ptr<grpc::Channel> Connect(const std::string& address, const ClientOptions& options);
-// Polls grpc.health.v1 until the server answers SERVING or `timeout` passes.
+// Polls grpc.health.v1 until the server answers SERVING for `service` ("": the server as a
+// whole) or `timeout` passes.
 absl::Status WaitHealthy(const std::shared_ptr<grpc::Channel>& channel, const std::string& name,
-                         std::chrono::milliseconds timeout);
+                         std::chrono::milliseconds timeout, const std::string& service = "");
 
 // Calls fn(context); retries idempotent calls on UNAVAILABLE and RESOURCE_EXHAUSTED with
 // exponential backoff and jitter. The deadline bounds the whole call: every attempt carries the

@@ -24,8 +24,11 @@ namespace metric {
 inline const MetricDef kRequests{
     "requests_total", MetricKind::kCounter, "RPCs handled, by method and status code", {"<role>"}};
 inline const MetricDef kRequestSeconds{"request_seconds", MetricKind::kHistogram, "RPC latency, by method", {"<role>"}};
-inline const MetricDef kMailboxDepth{
-    "mailbox_depth", MetricKind::kGauge, "work waiting or running in the actor's mailbox", {"<role>"}};
+// Not the coordinator's: its handlers answer without an actor.
+inline const MetricDef kMailboxDepth{"mailbox_depth",
+                                     MetricKind::kGauge,
+                                     "work waiting or running in the actor's mailbox",
+                                     {"rollout", "scorer", "critic", "learner"}};
 
 inline const MetricDef kGeneratedTokens{
     "generated_tokens_total", MetricKind::kCounter, "response tokens generated", {"rollout"}};

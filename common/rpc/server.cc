@@ -76,6 +76,10 @@ RpcServer::RpcServer(std::unique_ptr<grpc::Server> server, int port, std::unique
 
 RpcServer::~RpcServer() { Shutdown(std::chrono::system_clock::now()); }
 
+void RpcServer::SetServing(const std::string& service) {
+  server_->GetHealthCheckService()->SetServingStatus(service, true);
+}
+
 void RpcServer::Shutdown(std::chrono::system_clock::time_point deadline) {
   if (health_server_ != nullptr) health_server_->Shutdown(deadline);
   if (server_ != nullptr) server_->Shutdown(deadline);

@@ -54,6 +54,10 @@ class RpcServer {
   int health_port() const { return health_port_; }  // -1 when there is none
   // Finishes the calls in flight until `deadline`, then cancels the rest.
   void Shutdown(std::chrono::system_clock::time_point deadline);
+  // grpc.health.v1 answers SERVING for `service` from now on (besides "", always SERVING), and
+  // NOT_FOUND for any name never set. A worker sets its registration's id, so that a caller can
+  // tell this process from another one at the same address. Thread-safe.
+  void SetServing(const std::string& service);
 
  private:
   std::unique_ptr<grpc::Server> server_;

@@ -86,6 +86,7 @@ absl::Status RunDirectory::LogStep(int64_t step, int64_t total_steps, const std:
   if (tty_) {
     std::fprintf(stderr, "\r%s\x1b[K", progress.c_str());
     if (step + 1 == total_steps) std::fprintf(stderr, "\n");
+    std::fflush(stderr);  // stderr may be line-buffered (WriteLogLinesWhole)
   } else {
     std::fprintf(stderr, "%s\n", progress.c_str());
   }

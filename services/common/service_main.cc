@@ -134,6 +134,9 @@ int Serve(const std::string& role, const ServiceFlags& flags, const std::vector<
         .metrics_port = metrics->port(),
         .rank = flags.rank,
         .security = flags.security,
+        // The coordinator asks for this id's health to tell this process from a restarted one
+        // at the same address (a container restarted in place keeps its IP and port).
+        .on_registered = [&rpc = **server](const std::string& worker_id) { rpc.SetServing(worker_id); },
     });
   }
   while (!g_stop && !(agent && (agent->shutdown_requested() || !agent->refused().empty()))) {

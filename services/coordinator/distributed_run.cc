@@ -110,6 +110,7 @@ class DistributedRun {
     for (const char* role : {"rollout", "scorer", "critic", "learner"}) {
       metrics_->Counter(metric::kRecoveries, {{"role", role}});
     }
+    metrics_->Histogram(metric::kRecoverySeconds);
     return absl::OkStatus();
   }
 
@@ -286,9 +287,14 @@ class DistributedRun {
 
   // Whether `w` is gone: a local process that was just restarted (`restarted` names them),
   // silent beyond the heartbeat timeout, or not answering its health check.
+  // Lost: restarted by `rto launch`, silent, or no longer the process that registered as `w` at
+  // its address (health for its worker id: a process restarted in place, as a container is,
+  // answers at the same address but not for the old id). The registry is asked after the health
+  // check: a replacement that registers meanwhile ends `w`'s registration.
   bool Lost(const WorkerInfo& w, const std::vector<std::string>& restarted) {
-    return std::count(restarted.begin(), restarted.end(), w.name) > 0 || !registry_.IsAlive(w) ||
-           !WaitHealthy(Connect(w.address, client_), w.name, std::chrono::seconds(2)).ok();
+    return std::count(restarted.begin(), restarted.end(), w.name) > 0 ||
+           !WaitHealthy(Connect(w.address, client_), w.name, std::chrono::seconds(2), w.worker_id).ok() ||
+           !registry_.IsAlive(w);
   }
 
   // Restarts the local processes that exited (under `rto launch`); their names.

@@ -68,6 +68,7 @@ bool WorkerAgent::Register() {
   interval_ = std::chrono::milliseconds(std::max<int64_t>(response.heartbeat_interval_ms(), 10));
   std::cerr << "rto-" << options_.role << ": registered with the coordinator at " << options_.coordinator << " as "
             << worker_id_ << "\n";
+  if (options_.on_registered) options_.on_registered(worker_id_);
   return true;
 }
 

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -25,6 +26,8 @@ struct WorkerAgentOptions {
   int rank = 0;                                       // among its role's data-parallel ranks
   std::chrono::milliseconds retry{1000};              // between attempts while the coordinator is unreachable
   std::shared_ptr<const TransportSecurity> security;  // null: plaintext (tests)
+  // Called (on the agent's thread) with the worker id of every registration that succeeded.
+  std::function<void(const std::string& worker_id)> on_registered;
 };
 
 // The host others reach a server at that binds `bind_host`: itself, or for a wildcard (0.0.0.0,

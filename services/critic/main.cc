@@ -1,10 +1,12 @@
 // rto-critic: the value model (initialised from the reward model) and its optimiser. One of
 // launch.critic_ranks data-parallel processes (--rank); rank 0 hosts the store they meet in.
+#include "common/util/log_lines.h"
 #include "services/common/service_main.h"
 #include "services/critic/critic_actor.h"
 #include "services/critic/critic_service.h"
 
 int main(int argc, char** argv) {
+  rto::WriteLogLinesWhole();
   using namespace rto;
   auto flags = ParseServiceFlags("critic", argc, argv);
   if (!flags.ok()) return Fail("critic", flags.status());

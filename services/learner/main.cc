@@ -2,11 +2,13 @@
 // (it hosts the c10d TCPStore the rollout workers join). One of launch.learner_ranks
 // data-parallel processes (--rank); rank 0 hosts the store the ranks meet in, serves the
 // coordinator's log-prob, publish and save calls alone, and broadcasts the weights.
+#include "common/util/log_lines.h"
 #include "services/common/service_main.h"
 #include "services/learner/learner_actor.h"
 #include "services/learner/learner_service.h"
 
 int main(int argc, char** argv) {
+  rto::WriteLogLinesWhole();
   using namespace rto;
   auto flags = ParseServiceFlags("learner", argc, argv);
   if (!flags.ok()) return Fail("learner", flags.status());

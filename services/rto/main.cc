@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/util/log_lines.h"
 #include "services/rto/commands.h"
 
 namespace {
@@ -57,6 +58,7 @@ commands:
 }  // namespace
 
 int main(int argc, char** argv) {
+  rto::WriteLogLinesWhole();
   std::vector<std::string> args(argv + 1, argv + argc);
   auto rest = [&](size_t n) { return std::vector<std::string>(args.begin() + n, args.end()); };
   try {

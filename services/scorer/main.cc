@@ -1,9 +1,11 @@
 // rto-scorer: frozen reference, DPO and reward models; per-token log-probs and RM scores.
+#include "common/util/log_lines.h"
 #include "services/common/service_main.h"
 #include "services/scorer/scorer_actor.h"
 #include "services/scorer/scorer_service.h"
 
 int main(int argc, char** argv) {
+  rto::WriteLogLinesWhole();
   using namespace rto;
   auto flags = ParseServiceFlags("scorer", argc, argv);
   if (!flags.ok()) return Fail("scorer", flags.status());

@@ -194,6 +194,8 @@ check "rollout metrics carry the policy version" contains "$tmp/rollout.metrics"
 check "rollout metrics say the weights came through shared memory" contains "$tmp/rollout.metrics" \
   'rto_rollout_weight_sync_shared_memory 1'
 scrape "$(metrics_port learner)" >"$tmp/learner.metrics"
+scrape "$(metrics_port critic)" >"$tmp/critic.metrics"
+scrape "$(metrics_port scorer-0)" >"$tmp/scorer.metrics"
 check "learner metrics time PublishWeights" contains "$tmp/learner.metrics" 'rto_learner_request_seconds_count{method="PublishWeights"}'
 scrape "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['metrics_port'])" "$tmp/long/logs/coordinator.json")" \
   >"$tmp/coordinator.metrics"
@@ -201,7 +203,7 @@ check "coordinator metrics count heartbeats" contains "$tmp/coordinator.metrics"
 check "coordinator metrics carry the reward" contains "$tmp/coordinator.metrics" 'rto_coordinator_reward_rm_score'
 check "no metric names a credential" test -z "$(grep -l -e security -e "$(cat "$tmp/long/security/coordinator/token")" \
   -e "$(cat "$tmp/long/security/rollout/token")" "$tmp"/{coordinator,rollout,learner}.metrics)"
-python3 - "$src/deploy/grafana/dashboards/rto.json" "$tmp"/{coordinator,rollout,learner}.metrics \
+python3 - "$src/deploy/grafana/dashboards/rto.json" "$tmp"/{coordinator,rollout,learner,critic,scorer}.metrics \
   >"$tmp/dashboard-names.out" <<'PY'
 import json, re, sys
 # Every metric the Grafana dashboard names (regex selectors aside) is one the services export.
@@ -213,6 +215,7 @@ print("dashboard metrics not exported:", missing or "none")
 sys.exit(1 if missing or not named else 0)
 PY
 check "every metric of the Grafana dashboard is exported" test $? -eq 0
+cat "$tmp/dashboard-names.out"
 ctl pause >/dev/null
 for _ in $(seq 300); do
   test "$(ctl status | field 's["state"]')" = PAUSED && break

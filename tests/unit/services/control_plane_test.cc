@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/rpc/call.h"
 #include "common/rpc/server.h"
 #include "services/coordinator/worker_agent.h"
 #include "tests/testing/test_util.h"
@@ -301,6 +302,27 @@ TEST(ControlPlaneTest, AWorkerRegistersAgainWithARestartedCoordinator) {
   CoordinatorServer second(port);  // knows nobody: the agent's heartbeat gets known = false
   EXPECT_TRUE(Eventually([&] { return second.registry.Workers().size() == 1; }));
   EXPECT_TRUE(second.registry.IsAlive(second.registry.Workers()[0]));
+}
+
+// The coordinator tells a worker's process from a new one at the same address (a container
+// restarted in place keeps its IP and port) by asking for health under the registration's id.
+TEST(ControlPlaneTest, AWorkersHealthAnswersForItsRegistrationOnlyInThatProcess) {
+  CoordinatorServer coordinator;
+  auto worker = std::make_unique<CoordinatorServer>();  // any server: the worker's
+  const int port = worker->port;
+  WorkerAgentOptions options = AgentOptions(coordinator.address());
+  options.address = worker->address();
+  options.on_registered = [server = worker->server.get()](const std::string& id) { server->SetServing(id); };
+  auto agent = std::make_unique<WorkerAgent>(options);
+  ASSERT_TRUE(Eventually([&] { return coordinator.registry.Workers().size() == 1; }));
+  const std::string id = coordinator.registry.Workers()[0].worker_id;
+  EXPECT_THAT(WaitHealthy(Connect(worker->address(), {}), "worker", 2s, id), IsOk());
+  agent.reset();
+  worker.reset();
+  CoordinatorServer restarted(port);  // the same address, another process
+  EXPECT_THAT(WaitHealthy(Connect(restarted.address(), {}), "worker", 2s), IsOk());
+  EXPECT_THAT(WaitHealthy(Connect(restarted.address(), {}), "worker", 300ms, id),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, "worker did not become healthy"));
 }
 
 TEST(ControlPlaneTest, StatusPauseResumeAndStopOverGrpc) {

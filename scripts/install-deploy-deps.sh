@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what scripts/compose_test.sh needs to run deploy/docker-compose.yml in containers, all
+# from Debian bookworm: podman (daemonless containers; its Docker-compatible API for Compose),
+# runc, debootstrap (the base image is made from Debian's packages: no registry needed),
+# docker-compose, curl. Idempotent.
+#
+# /etc/containers/containers.conf, when absent, gets two settings that unprivileged sandboxes
+# (like the development and CI machines) need and that are harmless elsewhere: runc as the
+# runtime (crun refuses their cgroup layout) and no default ulimits (setrlimit is refused there).
+set -euo pipefail
+packages=(podman runc debootstrap uidmap slirp4netns docker-compose curl)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ ! -e /etc/containers/containers.conf ]; then
+  printf '[engine]\nruntime = "runc"\n[containers]\ndefault_ulimits = []\n' | $sudo tee /etc/containers/containers.conf >/dev/null
+fi
+echo "install-deploy-deps: ${packages[*]} present"
