@@ -53,6 +53,13 @@ if(RTO_CUDA)
   if(NOT RTO_NCCL_LIBRARY)
     message(FATAL_ERROR "CUDA LibTorch found but no NCCL library next to it or in the CUDA toolkit")
   endif()
+  # nccl.h (ProcessGroupNCCL.hpp includes it): the header of that library.
+  get_filename_component(rto_nccl_lib_dir "${RTO_NCCL_LIBRARY}" DIRECTORY)
+  find_path(RTO_NCCL_INCLUDE_DIR nccl.h HINTS ${rto_nccl_lib_dir}/../include $ENV{CUDA_HOME}/include
+    /usr/local/cuda/include NO_DEFAULT_PATH)
+  if(NOT RTO_NCCL_INCLUDE_DIR)
+    message(FATAL_ERROR "no nccl.h next to ${RTO_NCCL_LIBRARY} or in the CUDA toolkit")
+  endif()
   # Torch's targets carry its include/ (with the bundled protobuf headers): take their link
   # interface and definitions, and give the include path below instead.
   foreach(t torch torch_cpu torch_cuda c10 c10_cuda)
@@ -62,9 +69,13 @@ if(RTO_CUDA)
     endif()
   endforeach()
   target_link_libraries(rto_libtorch INTERFACE torch ${RTO_NCCL_LIBRARY})
-  # cuda_runtime.h and friends, which ProcessGroupNCCL.hpp includes.
-  find_package(CUDAToolkit REQUIRED)
-  target_include_directories(rto_libtorch SYSTEM INTERFACE ${CUDAToolkit_INCLUDE_DIRS})
+  # cuda_runtime.h and friends, which ProcessGroupNCCL.hpp includes (LibTorch's config has usually
+  # found the toolkit already; finding it twice fails in CMake 3.25 when the toolkit is the
+  # wheel's nvidia/cu13 plus PyPI's nvcc, as in docker/Dockerfile.cuda).
+  if(NOT CUDAToolkit_FOUND)
+    find_package(CUDAToolkit REQUIRED)
+  endif()
+  target_include_directories(rto_libtorch SYSTEM INTERFACE ${CUDAToolkit_INCLUDE_DIRS} ${RTO_NCCL_INCLUDE_DIR})
   message(STATUS "rto: NCCL ${RTO_NCCL_LIBRARY}")
 else()
   set(torch_root "${RTO_TORCH_DIR}")
