@@ -34,8 +34,8 @@ check() {  # check NAME CONDITION...
 }
 fails() { ! "$@" >/dev/null 2>&1; }
 
-command -v podman >/dev/null || skip "podman is not installed (scripts/install-deps.sh --deploy installs it)"
-command -v docker-compose >/dev/null || skip "docker-compose is not installed (scripts/install-deps.sh --deploy)"
+command -v podman >/dev/null || skip "podman is not installed (scripts/install-deploy-deps.sh installs it)"
+command -v docker-compose >/dev/null || skip "docker-compose is not installed (scripts/install-deploy-deps.sh installs it)"
 podman info >/dev/null 2>&1 || skip "podman info fails: $(podman info 2>&1 | tail -1)"
 
 tmp=$(mktemp -d)

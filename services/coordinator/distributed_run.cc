@@ -285,11 +285,10 @@ class DistributedRun {
 
   // --- losing and replacing workers ---------------------------------------------------------
 
-  // Whether `w` is gone: a local process that was just restarted (`restarted` names them),
-  // silent beyond the heartbeat timeout, or not answering its health check.
-  // Lost: restarted by `rto launch`, silent, or no longer the process that registered as `w` at
-  // its address (health for its worker id: a process restarted in place, as a container is,
-  // answers at the same address but not for the old id). The registry is asked after the health
+  // Whether `w` is gone: a local process that was just restarted (`restarted` names them), or
+  // not the process that registered as `w` at its address any more (health for its worker id: a
+  // process restarted in place, as a container is, answers at the same address but not for the
+  // old id), or silent beyond the heartbeat timeout. The registry is asked after the health
   // check: a replacement that registers meanwhile ends `w`'s registration.
   bool Lost(const WorkerInfo& w, const std::vector<std::string>& restarted) {
     return std::count(restarted.begin(), restarted.end(), w.name) > 0 ||
