@@ -2,7 +2,7 @@
 """Fails when a function body in the given C++ files is longer than --max lines.
 
 A function body is a brace block whose enclosing blocks are only namespaces, classes, structs or
-enums; lambdas and control blocks count towards the function that holds them. Comments and
+enums (not a brace initialiser such as `T table[] = {`); lambdas and control blocks count towards the function that holds them. Comments and
 string literals are ignored when matching braces. Usage:
   check_function_length.py [--max N] FILE...
 """
@@ -21,6 +21,8 @@ def long_functions(path, limit):
                     kind = "scope"
                 elif re.match(r"\s*(class|struct|enum)\b", code):
                     kind = "scope"
+                elif re.search(r"=\s*\{\s*$", code):
+                    kind = "data"  # a brace initialiser (a table), not a function body
                 else:
                     kind = "block"
                 stack.append((n, kind))

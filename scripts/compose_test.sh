@@ -169,6 +169,9 @@ say "waiting for the run to end"
 podman wait "$cid" >"$tmp/exit" 2>&1
 compose logs --no-color coordinator >"$tmp/coordinator.log" 2>&1
 check "the coordinator exits 0" test "$(podman inspect "$cid" --format '{{.State.ExitCode}}')" = 0
+echo "the coordinator's recoveries:"
+grep -e "recovered: back at step" -e "scorer pool: replica" "$tmp/coordinator.log" | sed 's/^/  /'
+echo "the run: $(( $(date +%s) - start )) s from compose up"
 check "every worker's weights verified at the end" \
   grep -q "weights verified: the learner and 2 rollout workers hold version $steps " "$tmp/coordinator.log"
 check "metrics.jsonl holds each of the $steps steps once" test "$(python3 -c '

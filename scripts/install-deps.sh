@@ -56,6 +56,16 @@ if [ ! -f "$libtorch/.complete" ]; then
 fi
 echo "install-deps: LibTorch $TORCH_VERSION (CPU) in $libtorch/torch"
 
+# TensorBoard's Python reader, with which the tests read the event files runs write.
+TENSORBOARD_VERSION=2.21.0
+tensorboard=.deps/tensorboard-$TENSORBOARD_VERSION
+if [ ! -f "$tensorboard/.complete" ]; then
+  rm -rf "$tensorboard"
+  pip_install --target "$tensorboard" "tensorboard==$TENSORBOARD_VERSION"
+  touch "$tensorboard/.complete"
+fi
+echo "install-deps: TensorBoard $TENSORBOARD_VERSION (Python, for the tests) in $tensorboard"
+
 if ((cuda)); then
   venv=.deps/cuda-venv
   if [ ! -f "$venv/.complete-$TORCH_VERSION" ]; then

@@ -29,13 +29,20 @@ absl::StatusOr<RunDirectory> RunDirectory::Open(const std::string& dir, const st
   r.dir_ = dir;
   r.metrics_ = std::fopen(metrics_path.c_str(), "a");
   if (r.metrics_ == nullptr) return absl::InternalError(absl::StrCat(metrics_path, ": cannot open for appending"));
+  RTO_ASSIGN_OR_RETURN(EventFileWriter events, EventFileWriter::Open(dir));
+  r.events_.emplace(std::move(events));
   r.tty_ = ::isatty(STDERR_FILENO) == 1;
   r.start_ = std::chrono::steady_clock::now();
   return r;
 }
 
 RunDirectory::RunDirectory(RunDirectory&& o) noexcept
-    : dir_(std::move(o.dir_)), metrics_(o.metrics_), tty_(o.tty_), start_(o.start_), first_step_(o.first_step_) {
+    : dir_(std::move(o.dir_)),
+      metrics_(o.metrics_),
+      events_(std::move(o.events_)),
+      tty_(o.tty_),
+      start_(o.start_),
+      first_step_(o.first_step_) {
   o.metrics_ = nullptr;
 }
 
@@ -64,7 +71,7 @@ absl::Status RunDirectory::ForgetStepsFrom(int64_t step) {
   RTO_RETURN_IF_ERROR(WriteFileAtomically(path, kept));
   metrics_ = std::fopen(path.c_str(), "a");
   if (metrics_ == nullptr) return absl::InternalError(absl::StrCat(path, ": cannot open for appending"));
-  return absl::OkStatus();
+  return events_->Write(SessionStartEvent(WallTimeNow(), step));
 }
 
 absl::Status RunDirectory::LogStep(int64_t step, int64_t total_steps, const std::map<std::string, double>& metrics) {
@@ -74,6 +81,7 @@ absl::Status RunDirectory::LogStep(int64_t step, int64_t total_steps, const std:
   if (std::fwrite(text.data(), 1, text.size(), metrics_) != text.size() || std::fflush(metrics_) != 0) {
     return absl::InternalError(absl::StrCat(dir_, "/metrics.jsonl: write failed"));
   }
+  RTO_RETURN_IF_ERROR(events_->Write(ScalarsEvent(WallTimeNow(), step, metrics)));
   if (first_step_ < 0) first_step_ = step;
   const double elapsed = SecondsSince(start_);
   const double per_step = elapsed / static_cast<double>(step - first_step_ + 1);

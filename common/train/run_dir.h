@@ -1,6 +1,7 @@
 // A run's directory (DESIGN.md section 6): the resolved config, metrics.jsonl with one JSON
-// object per step (flushed line by line, so a crash loses at most the line being written),
-// checkpoints/, and summary.json at the end. Progress goes to stderr: a live line on a terminal,
+// object per step (flushed line by line, so a crash loses at most the line being written), the
+// same scalars as TensorBoard event files (events.out.tfevents.*), checkpoints/, and
+// summary.json at the end. Progress goes to stderr: a live line on a terminal,
 // plain log lines otherwise. Torch-free. Not thread-safe.
 #pragma once
 
@@ -8,10 +9,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/train/tensorboard_events.h"
 
 namespace rto {
 
@@ -28,7 +31,8 @@ class RunDirectory {
   std::string checkpoints() const { return dir_ + "/checkpoints"; }
 
   // On resume from the checkpoint of `step`: drops the metrics of steps >= step, which the
-  // interrupted run logged after that checkpoint and the resumed run is about to log again.
+  // interrupted run logged after that checkpoint and the resumed run is about to log again (in
+  // the event files, a SessionLog START at `step` tells TensorBoard to drop them).
   absl::Status ForgetStepsFrom(int64_t step);
 
   // Appends {"step": step, ...metrics} to metrics.jsonl and reports progress.
@@ -41,6 +45,7 @@ class RunDirectory {
   RunDirectory() = default;
   std::string dir_;
   std::FILE* metrics_ = nullptr;
+  std::optional<EventFileWriter> events_;
   bool tty_ = false;
   std::chrono::steady_clock::time_point start_;
   int64_t first_step_ = -1;

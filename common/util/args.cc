@@ -1,11 +1,50 @@
 #include "common/util/args.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 
 namespace rto {
+namespace {
+
+// Levenshtein distance of two flag names.
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean --x?)" for the known name nearest to `name`, when one is near enough to be a
+// typo (at most a third of its letters off, and at least one); "" otherwise.
+std::string Suggestion(const std::string& name, const std::set<std::string>& flags,
+                       const std::set<std::string>& switches) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(1, name.size() / 3) + 1;
+  for (const std::set<std::string>* known : {&flags, &switches}) {
+    for (const std::string& candidate : *known) {
+      const size_t d = EditDistance(name, candidate);
+      if (d < best_distance) {
+        best = candidate;
+        best_distance = d;
+      }
+    }
+  }
+  return best.empty() ? "" : absl::StrCat(" (did you mean --", best, "?)");
+}
+
+}  // namespace
 
 absl::StatusOr<Args> Args::Parse(const std::vector<std::string>& argv, const std::set<std::string>& flags,
                                  const std::set<std::string>& switches) {
@@ -27,7 +66,9 @@ absl::StatusOr<Args> Args::Parse(const std::vector<std::string>& argv, const std
       args.values_[name].push_back("true");
       continue;
     }
-    if (!flags.count(name)) return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+    if (!flags.count(name)) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, Suggestion(name, flags, switches)));
+    }
     if (!value) {
       if (i + 1 >= argv.size()) {
         return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));

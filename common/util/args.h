@@ -1,5 +1,6 @@
 // Command-line arguments of the `rto` subcommands: `--name value`, `--name=value`, bare
-// `--switch`, and positionals. Unknown flags are errors that name the flag.
+// `--switch`, and positionals. Unknown flags are errors that name the flag and the known one
+// nearest to it, when one is near enough to be a typo.
 #pragma once
 
 #include <cstdint>

@@ -6,6 +6,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/substitute.h"
 #include "common/config/config.h"
 #include "common/runtime/threads.h"
 #include "common/util/args.h"
@@ -16,12 +18,30 @@
 namespace rto {
 namespace {
 
+constexpr absl::string_view kServiceUsage =
+    R"(usage: rto-$0 --config rto.yaml [--set key=value ...] [--host H] [--port P]
+           [--metrics-port P] [--metrics-host H] [--health-port P] [--coordinator HOST:PORT]
+           [--advertise HOST] [--name NAME] [--rank R] [--rendezvous HOST:PORT]
+  The $0 role's gRPC server. With --coordinator it registers there (advertising --advertise,
+  by default this host's address) and heartbeats until the coordinator ends the run; `rto
+  launch` starts it so. --rank and --rendezvous: one of launch.learner_ranks or
+  launch.critic_ranks data-parallel processes, meeting at rank 0's store. Its gRPC is TLS
+  with tokens from security.dir (README, Security); --health-port serves grpc.health.v1
+  Check only, in plaintext, for probes.
+)";
+
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
 
 }  // namespace
 
 absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::cout << absl::Substitute(kServiceUsage, role);
+      std::exit(0);  // nothing has started yet
+    }
+  }
   RTO_ASSIGN_OR_RETURN(Args args,
                        Args::Parse(std::vector<std::string>(argv + 1, argv + argc),
                                    {"config", "set", "host", "port", "metrics-port", "metrics-host", "health-port",

@@ -45,7 +45,8 @@ struct ServiceFlags {
   RtoJobConfig config;
   std::shared_ptr<const TransportSecurity> security;  // loaded from config.security
 };
-// Also applies the config's thread plan (common/runtime/threads.h) to this process.
+// --help (or -h) prints the usage and exits 0. Also applies the config's thread plan
+// (common/runtime/threads.h) to this process.
 absl::StatusOr<ServiceFlags> ParseServiceFlags(const std::string& role, int argc, char** argv);
 
 // Starts the server, registers with the coordinator (with --coordinator), serves until SIGTERM,

@@ -57,10 +57,7 @@ absl::Status Health(const std::vector<std::string>& argv) {
 }  // namespace
 
 int SecurityCommand(const std::vector<std::string>& args) {
-  const absl::Status s = SecurityInit(args);
-  if (s.ok()) return 0;
-  std::cerr << "rto security: error: " << s.message() << "\n";
-  return 1;
+  return Report("security", SecurityInit(args));
 }
 
 int HealthCommand(const std::vector<std::string>& args) {

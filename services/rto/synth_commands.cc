@@ -71,12 +71,6 @@ absl::Status Eval(const std::vector<std::string>& argv) {
   return absl::OkStatus();
 }
 
-int Report(absl::string_view command, const absl::Status& s) {
-  if (s.ok()) return 0;
-  std::cerr << "rto " << command << ": error: " << s.message() << "\n";
-  return 1;
-}
-
 }  // namespace
 
 int SynthCommand(const std::vector<std::string>& args) { return Report("synth", Synth(args)); }

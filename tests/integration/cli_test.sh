@@ -53,7 +53,27 @@ printf '{"prompt_ids":[1,999]}\n' >"$tmp/oov.jsonl"
 check "an out-of-vocabulary id is named" contains "$tmp/oov.out" "token id 999 is outside the vocabulary"
 
 "$rto" model init --config "$src/configs/models/tiny-llama.json" --out "$tmp/z" --sed 1 >"$tmp/flag.out" 2>&1
-check "an unknown flag is an error" contains "$tmp/flag.out" "unknown flag --sed"
+check "an unknown flag is an error" contains "$tmp/flag.out" "unknown flag --sed (did you mean --seed?)"
+
+# The command line's conventions: every command answers --help on stdout with exit 0 (nothing
+# run), `rto help CMD` too, --version names the LibTorch, an unknown command is exit 2.
+for cmd in "model init" "model inspect" generate tokenize synth eval "train sft" plot launch coordinator "ctl status" \
+  "security init" health; do
+  # shellcheck disable=SC2086
+  "$rto" $cmd --help >"$tmp/help.out" 2>"$tmp/help.err"
+  check "rto $cmd --help exits 0 with its usage" test $? -eq 0 -a ! -s "$tmp/help.err"
+  check "rto $cmd --help shows its own synopsis" contains "$tmp/help.out" "^  $cmd"
+done
+"$rto" help generate >"$tmp/help.out" 2>&1
+check "rto help generate shows generate's flags" contains "$tmp/help.out" "--max-new-tokens"
+"$rto" --version >"$tmp/version.out" 2>&1
+check "rto --version names rto and the LibTorch" test $? -eq 0 -a "$(grep -c -e '^rto [0-9]' -e '^LibTorch 2\.' "$tmp/version.out")" -eq 2
+"$rto" bogus >"$tmp/bogus.out" 2>&1
+check "an unknown command exits 2 naming it" test $? -eq 2
+check "and says which" contains "$tmp/bogus.out" "unknown command 'bogus'"
+"$(dirname "$rto")/rto-learner" --help >"$tmp/help.out" 2>&1
+check "rto-learner --help exits 0 with its usage" test $? -eq 0
+check "rto-learner --help shows its flags" contains "$tmp/help.out" "--rendezvous HOST:PORT"
 
 # The synthetic benchmark: a task's world, then its SFT demonstrations judged by the gold reward.
 "$rto" synth --task count --out "$tmp/count" --seed 2 --sft-rows 300 --preference-rows 300 >"$tmp/synth.out" 2>&1
@@ -67,6 +87,17 @@ check "the task's model config makes a model that carries the tokenizer" test -f
   --max-new-tokens 16 >"$tmp/gen-text.out" 2>&1
 check "generate takes text prompts through the tokenizer and chat template" test $? -eq 0
 check "text generations hold prompt and response" contains "$tmp/count/gen.jsonl" '"response":'
+# rto tokenize: text to ids and back; a chat row to the ids generation sees.
+python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["prompt"], end="")' \
+  "$tmp/count/eval_prompts.jsonl" >"$tmp/text.txt"
+"$rto" tokenize --model "$tmp/count/init" --no-special-tokens <"$tmp/text.txt" >"$tmp/tok.out" 2>&1
+check "tokenize prints one line of ids" grep -qxE '[0-9]+( [0-9]+)*' "$tmp/tok.out"
+"$rto" tokenize --model "$tmp/count/init" --decode <"$tmp/tok.out" >"$tmp/detok.out" 2>&1
+check "tokenize --decode gives the text back" cmp -s "$tmp/text.txt" "$tmp/detok.out"
+echo '12 oops' | "$rto" tokenize --model "$tmp/count/init" --decode >"$tmp/badids.out" 2>&1
+check "tokenize --decode names a bad id" contains "$tmp/badids.out" "'oops' is not a token id"
+head -2 "$tmp/count/eval_prompts.jsonl" | "$rto" tokenize --model "$tmp/count/init" --chat >"$tmp/chat.out" 2>&1
+check "tokenize --chat prints a line of ids per row" test "$(wc -l <"$tmp/chat.out")" -eq 2
 "$rto" eval --task-dir "$tmp/count" --samples "$tmp/count/gen.jsonl" >"$tmp/eval-gen.out" 2>&1
 check "eval scores generated samples" contains "$tmp/eval-gen.out" "mean gold reward"
 "$rto" eval --task-dir "$tmp/count" --samples "$tmp/count/sft.jsonl" --baseline "$tmp/count/sft.jsonl" \
@@ -97,6 +128,33 @@ check "train rto exits 0" test $? -eq 0
 check "rto logs one metrics line per step" test "$(wc -l <"$c/rto/metrics.jsonl")" -eq 2
 check "rto writes evaluation samples" test -f "$c/rto/samples/step-2.jsonl"
 check "rto writes the final policy" test -f "$c/rto/final/model.safetensors"
+# TensorBoard's own reader (installed by scripts/install-deps.sh) reads the run's event files:
+# every metrics.jsonl value of every step, as float32.
+PYTHONPATH="$src/.deps/tensorboard-2.21.0" python3 - "$c/rto" >"$tmp/tensorboard.out" 2>&1 <<'PY'
+import json, sys
+import numpy as np
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+run = sys.argv[1]
+acc = EventAccumulator(run, size_guidance={"scalars": 0})
+acc.Reload()
+lines = [json.loads(l) for l in open(f"{run}/metrics.jsonl")]
+expected = {(k, l["step"]): v for l in lines for k, v in l.items() if k != "step"}
+got = {(tag, e.step): e.value for tag in acc.Tags()["scalars"] for e in acc.Scalars(tag)}
+same = lambda a, b: a == b or (np.isnan(a) and np.isnan(b))
+bad = [k for k, v in expected.items() if k not in got or not same(got[k], np.float32(v))]
+print(f"{len(got)} scalars read, {len(expected)} expected, {len(bad)} missing or different: {bad[:5]}")
+sys.exit(0 if expected and not bad and len(got) == len(expected) else 1)
+PY
+check "TensorBoard reads every metric of every step from the event files" test $? -eq 0
+cat "$tmp/tensorboard.out"
+"$rto" plot "$c/rto" >"$tmp/plot.out" 2>&1
+check "rto plot writes the run's curves" test $? -eq 0 -a -s "$c/rto/curves.svg"
+check "one curve per main metric of an RL run (6), in well-formed SVG" test "$(python3 -c '
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+print(sum(1 for e in root.iter("{http://www.w3.org/2000/svg}polyline") if e.get("class") == "curve"))' "$c/rto/curves.svg")" = 6
+"$rto" plot "$c/rto" --keys kl/ref,nosuch >"$tmp/plot2.out" 2>&1
+check "rto plot names a metric the run does not have" contains "$tmp/plot2.out" "has no metric 'nosuch'"
 "$rto" train ppo "${rl[@]}" --set "out=$c/ppo" --set models.dpo=/nonexistent >"$tmp/ppo.out" 2>&1
 check "train ppo runs without the DPO model" test $? -eq 0
 check "ppo has no DPO token reward" contains "$c/ppo/metrics.jsonl" '"reward/dpo_token_mean":0.0'

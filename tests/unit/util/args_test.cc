@@ -18,6 +18,20 @@ TEST(ArgsTest, ParsesBothFlagFormsSwitchesAndPositionals) {
   EXPECT_EQ(*args->GetDouble("missing", 2.5), 2.5);
 }
 
+TEST(ArgsTest, AnUnknownFlagNamesTheNearestKnownOneOnlyWhenItIsATypo) {
+  const std::set<std::string> flags = {"seed", "max-new-tokens", "out"};
+  EXPECT_THAT(Args::Parse({"--sed", "1"}, flags),
+              StatusIs(absl::StatusCode::kInvalidArgument, "unknown flag --sed (did you mean --seed?)"));
+  EXPECT_THAT(Args::Parse({"--max-new-token", "1"}, flags),
+              StatusIs(absl::StatusCode::kInvalidArgument, "(did you mean --max-new-tokens?)"));
+  EXPECT_THAT(Args::Parse({"--verbos"}, flags, {"verbose"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, "(did you mean --verbose?)"));
+  // Nothing near: no suggestion.
+  auto far = Args::Parse({"--temperature", "1"}, flags);
+  EXPECT_THAT(far, StatusIs(absl::StatusCode::kInvalidArgument, "unknown flag --temperature"));
+  EXPECT_EQ(std::string(far.status().message()).find("did you mean"), std::string::npos);
+}
+
 TEST(ArgsTest, UnknownFlagMissingValueAndBadNumbersAreErrors) {
   EXPECT_THAT(Args::Parse({"--bogus", "1"}, {"out"}),
               StatusIs(absl::StatusCode::kInvalidArgument, "unknown flag --bogus"));
