@@ -56,9 +56,7 @@ absl::Status Health(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-int SecurityCommand(const std::vector<std::string>& args) {
-  return Report("security", SecurityInit(args));
-}
+int SecurityCommand(const std::vector<std::string>& args) { return Report("security", SecurityInit(args)); }
 
 int HealthCommand(const std::vector<std::string>& args) {
   const absl::Status s = Health(args);
