@@ -121,7 +121,7 @@ std::string Version() {
   std::string v = absl::StrCat("rto ", RTO_VERSION, "\nLibTorch ", TORCH_VERSION_MAJOR, ".", TORCH_VERSION_MINOR, ".",
                                TORCH_VERSION_PATCH);
 #ifdef RTO_CUDA_VERSION
-  absl::StrAppend(&v, ", CUDA ", RTO_CUDA_VERSION, " (NCCL)");
+  absl::StrAppend(&v, ", CUDA (built against toolkit ", RTO_CUDA_VERSION, "), NCCL");
 #else
   absl::StrAppend(&v, ", CPU only");
 #endif
