@@ -71,7 +71,7 @@ absl::Status RunDirectory::ForgetStepsFrom(int64_t step) {
   RTO_RETURN_IF_ERROR(WriteFileAtomically(path, kept));
   metrics_ = std::fopen(path.c_str(), "a");
   if (metrics_ == nullptr) return absl::InternalError(absl::StrCat(path, ": cannot open for appending"));
-  return events_->Write(SessionStartEvent(WallTimeNow(), step));
+  return events_->Write(SessionStartEvent(UnixSecondsNow(), step));
 }
 
 absl::Status RunDirectory::LogStep(int64_t step, int64_t total_steps, const std::map<std::string, double>& metrics) {
@@ -81,7 +81,7 @@ absl::Status RunDirectory::LogStep(int64_t step, int64_t total_steps, const std:
   if (std::fwrite(text.data(), 1, text.size(), metrics_) != text.size() || std::fflush(metrics_) != 0) {
     return absl::InternalError(absl::StrCat(dir_, "/metrics.jsonl: write failed"));
   }
-  RTO_RETURN_IF_ERROR(events_->Write(ScalarsEvent(WallTimeNow(), step, metrics)));
+  RTO_RETURN_IF_ERROR(events_->Write(ScalarsEvent(UnixSecondsNow(), step, metrics)));
   if (first_step_ < 0) first_step_ = step;
   const double elapsed = SecondsSince(start_);
   const double per_step = elapsed / static_cast<double>(step - first_step_ + 1);

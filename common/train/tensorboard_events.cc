@@ -6,8 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
+#include "common/util/time.h"
 
 namespace rto {
 namespace {
@@ -120,7 +119,7 @@ std::string SessionStartEvent(double wall_time, int64_t step) {
 absl::StatusOr<EventFileWriter> EventFileWriter::Open(const std::string& dir) {
   char host[256] = "localhost";
   ::gethostname(host, sizeof(host) - 1);
-  const double now = WallTimeNow();
+  const double now = UnixSecondsNow();
   EventFileWriter w;
   w.path_ = absl::StrCat(dir, "/events.out.tfevents.", static_cast<int64_t>(now), ".", host, ".", ::getpid());
   w.file_ = std::fopen(w.path_.c_str(), "ab");
@@ -144,7 +143,5 @@ absl::Status EventFileWriter::Write(absl::string_view event) {
   }
   return absl::OkStatus();
 }
-
-double WallTimeNow() { return absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()); }
 
 }  // namespace rto

@@ -46,7 +46,4 @@ class EventFileWriter {
   std::FILE* file_ = nullptr;
 };
 
-// Seconds since the Unix epoch, as events carry them.
-double WallTimeNow();
-
 }  // namespace rto

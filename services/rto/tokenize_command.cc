@@ -52,16 +52,16 @@ absl::Status Tokenize(const std::vector<std::string>& argv) {
   if (!args.positionals().empty()) {
     return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", args.positionals()[0], "'"));
   }
+  if (args.Has("chat") && args.Has("decode")) return absl::InvalidArgumentError("give --chat or --decode, not both");
   RTO_ASSIGN_OR_RETURN(const std::string model, args.GetRequired("model"));
   RTO_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, LoadTokenizer(model));
-  if (args.Has("decode")) {
-    const std::string text(std::istreambuf_iterator<char>(std::cin), {});
-    RTO_ASSIGN_OR_RETURN(const std::vector<int64_t> ids, ReadIds(text, tokenizer->vocab_size()));
-    std::cout << tokenizer->Decode(ids, args.Has("skip-special-tokens"));
-    return absl::OkStatus();
-  }
   if (!args.Has("chat")) {
     const std::string text(std::istreambuf_iterator<char>(std::cin), {});
+    if (args.Has("decode")) {
+      RTO_ASSIGN_OR_RETURN(const std::vector<int64_t> ids, ReadIds(text, tokenizer->vocab_size()));
+      std::cout << tokenizer->Decode(ids, args.Has("skip-special-tokens"));
+      return absl::OkStatus();
+    }
     const std::vector<int64_t> ids = tokenizer->Encode(text, {.add_special_tokens = !args.Has("no-special-tokens")});
     std::cout << absl::StrJoin(ids, " ") << "\n";
     return absl::OkStatus();
