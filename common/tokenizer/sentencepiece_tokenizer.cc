@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/tokenizer/hf_json.h"
 #include "common/tokenizer/unicode.h"
 #include "nlohmann/json.hpp"
 
@@ -222,8 +223,7 @@ absl::StatusOr<std::unique_ptr<SentencePieceTokenizer>> SentencePieceTokenizer::
     }
     t->add_bos_ = config.value("add_bos_token", true);
     t->add_eos_ = config.value("add_eos_token", false);
-    if (config.contains("chat_template") && config["chat_template"].is_string())
-      t->chat_template_ = config["chat_template"];
+    t->chat_template_ = hf::ChatTemplateOf(config);
   }
   return t;
 }

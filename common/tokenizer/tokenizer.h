@@ -1,5 +1,6 @@
-// Text <-> token ids, with one interface over HF `tokenizer.json` (byte-level BPE: GPT-2,
-// Llama-3, Qwen2 families) and SentencePiece `.model` files (Llama-2, Mistral). Torch-free.
+// Text <-> token ids, with one interface over HF `tokenizer.json` (BPE, Unigram, WordLevel with
+// their normalisers, pre-tokenizers, post-processors and decoders) and SentencePiece `.model`
+// files (Llama-2, Mistral). Torch-free.
 // Implementations are immutable after loading and safe to use from several threads.
 #pragma once
 
@@ -49,12 +50,15 @@ class Tokenizer {
   const std::string& chat_template() const { return chat_template_; }
 
  protected:
+  friend absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& dir);
   SpecialTokens special_;
   std::string chat_template_;
 };
 
-// Loads the tokenizer of a model directory: `tokenizer.json` (with `tokenizer_config.json`
-// when present), else SentencePiece `tokenizer.model`.
+// Loads the tokenizer of a model directory as transformers does: `tokenizer.json` (with
+// `tokenizer_config.json` when present), else SentencePiece `tokenizer.model`; when
+// tokenizer.json has a component rto does not implement and tokenizer.model is there too, that
+// one (with a warning on stderr). `chat_template.jinja`, when present, is the chat template.
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& dir);
 
 }  // namespace rto

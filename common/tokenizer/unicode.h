@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -28,6 +29,32 @@ bool IsValidUtf8(absl::string_view bytes);
 
 // Unicode NFC normalisation (via utf8proc). Invalid UTF-8 is returned unchanged.
 std::string NormalizeNfc(absl::string_view text);
+
+enum class NormalForm { kNfc, kNfd, kNfkc, kNfkd };
+// Unicode normalisation to `form` (via utf8proc). Invalid UTF-8 is returned unchanged.
+std::string Normalize(absl::string_view text, NormalForm form);
+
+// Lower case as Rust's str::to_lowercase (so HF's Lowercase normaliser): full mappings
+// (U+0130 becomes "i\u0307") and the final-sigma rule. Invalid UTF-8 is returned unchanged.
+std::string ToLowerFull(absl::string_view text);
+
+// A code point of valid UTF-8 text and where it is; invalid bytes come as U+FFFD, one per byte.
+struct CodePointAt {
+  char32_t cp;
+  size_t begin, size;
+};
+std::vector<CodePointAt> CodePoints(absl::string_view text);
+
+// Character classes as Rust's char methods define them (which is what HF tokenizers use).
+bool IsWhitespace(char32_t cp);      // the White_Space property (char::is_whitespace)
+bool IsPunctuation(char32_t cp);     // ASCII punctuation or a Unicode P* category
+bool IsNumeric(char32_t cp);         // categories Nd, Nl, No (char::is_numeric)
+bool IsNonspacingMark(char32_t cp);  // category Mn
+bool IsAlphanumeric(char32_t cp);    // a letter (L*) or IsNumeric (char::is_alphanumeric)
+
+// Extended grapheme clusters of valid UTF-8 text (UAX #29, via utf8proc); they concatenate back
+// to `text`.
+std::vector<absl::string_view> Graphemes(absl::string_view text);
 
 // GPT-2's byte-level alphabet: every byte maps to a printable code point (bytes that are
 // printable Latin-1 map to themselves, the rest to 256 + n in order).

@@ -1,6 +1,6 @@
 // The byte-level BPE tokenizer on a tokenizer.json the test builds, with expected encodings
 // worked out by hand. Parity with the Python `tokenizers` library is in hf_tokenizer_test.cc.
-#include "common/tokenizer/bpe_tokenizer.h"
+#include "common/tokenizer/hf_tokenizer.h"
 
 #include <random>
 
@@ -68,8 +68,8 @@ const std::vector<std::pair<std::string, std::string>> kMerges = {
     {" ", " "},                                           // 266: two spaces
 };
 
-std::unique_ptr<BpeTokenizer> Make(bool string_merges = true) {
-  auto t = BpeTokenizer::Create(MakeTokenizerJson(kMerges, string_merges).dump(), "", "test/tokenizer.json");
+std::unique_ptr<HfTokenizer> Make(bool string_merges = true) {
+  auto t = HfTokenizer::Create(MakeTokenizerJson(kMerges, string_merges).dump(), "", "test/tokenizer.json");
   EXPECT_THAT(t, IsOk());
   return t.ok() ? std::move(*t) : nullptr;
 }
@@ -78,7 +78,7 @@ std::vector<int64_t> Plain(const Tokenizer& t, const std::string& text) {
   return t.Encode(text, {.add_special_tokens = false});
 }
 
-TEST(BpeTokenizerTest, HandWorkedEncodings) {
+TEST(HfTokenizerTest, HandWorkedEncodings) {
   auto t = Make();
   EXPECT_EQ(Plain(*t, "hello"), (std::vector<int64_t>{259}));
   // " world": the pre-tokenizer keeps the space with the word; " w"+"or" merge, "l" "d" stay bytes.
@@ -95,18 +95,18 @@ TEST(BpeTokenizerTest, HandWorkedEncodings) {
   EXPECT_EQ(Plain(*t, ""), (std::vector<int64_t>{}));
 }
 
-TEST(BpeTokenizerTest, PairListMergesEqualStringMerges) {
+TEST(HfTokenizerTest, PairListMergesEqualStringMerges) {
   auto a = Make(true), b = Make(false);
   for (const char* text : {"hello world", "1234 12345", "a   b"}) EXPECT_EQ(Plain(*a, text), Plain(*b, text)) << text;
 }
 
-TEST(BpeTokenizerTest, PostProcessorAddsBos) {
+TEST(HfTokenizerTest, PostProcessorAddsBos) {
   auto t = Make();
   EXPECT_EQ(t->Encode("hello"), (std::vector<int64_t>{300, 259}));
   EXPECT_EQ(t->Encode(""), (std::vector<int64_t>{300}));
 }
 
-TEST(BpeTokenizerTest, SpecialTokenTextStaysTextUnlessParsingIsAskedFor) {
+TEST(HfTokenizerTest, SpecialTokenTextStaysTextUnlessParsingIsAskedFor) {
   auto t = Make();
   std::vector<int64_t> as_text = Plain(*t, "hi<|eot|>");
   EXPECT_EQ(std::count(as_text.begin(), as_text.end(), 301), 0);
@@ -121,7 +121,7 @@ TEST(BpeTokenizerTest, SpecialTokenTextStaysTextUnlessParsingIsAskedFor) {
   EXPECT_EQ(t->Decode({300, 259, 301}), "<|bos|>hello<|eot|>");
 }
 
-TEST(BpeTokenizerTest, InvalidUtf8RoundTripsAsBytesAndDecodesLossily) {
+TEST(HfTokenizerTest, InvalidUtf8RoundTripsAsBytesAndDecodesLossily) {
   auto t = Make();
   const std::string bad = "ok\xff\xfe hello\xC3";
   std::vector<int64_t> ids = Plain(*t, bad);
@@ -129,7 +129,7 @@ TEST(BpeTokenizerTest, InvalidUtf8RoundTripsAsBytesAndDecodesLossily) {
   EXPECT_EQ(t->Decode(ids), "ok\uFFFD\uFFFD hello\uFFFD");
 }
 
-TEST(BpeTokenizerTest, RandomBytesAndRandomUtf8RoundTrip) {
+TEST(HfTokenizerTest, RandomBytesAndRandomUtf8RoundTrip) {
   auto t = Make();
   std::mt19937 rng(7);
   const std::vector<std::string> alphabet = {"a", "Z",  " ", "  ", "\n",   "\t",       "1",     "23",      "'s",
@@ -145,20 +145,20 @@ TEST(BpeTokenizerTest, RandomBytesAndRandomUtf8RoundTrip) {
   }
 }
 
-TEST(BpeTokenizerTest, NfcNormalizerComposes) {
+TEST(HfTokenizerTest, NfcNormalizerComposes) {
   json j = MakeTokenizerJson(kMerges, true);
   j["normalizer"] = {{"type", "NFC"}};
-  auto t = BpeTokenizer::Create(j.dump(), "", "t.json");
+  auto t = HfTokenizer::Create(j.dump(), "", "t.json");
   ASSERT_THAT(t, IsOk());
   EXPECT_EQ((*t)->Encode("e\xCC\x81", {.add_special_tokens = false}), (std::vector<int64_t>{0xC3, 0xA9}));
 }
 
-TEST(BpeTokenizerTest, TokenizerConfigSetsSpecialTokensAndBosPolicy) {
+TEST(HfTokenizerTest, TokenizerConfigSetsSpecialTokensAndBosPolicy) {
   json config = {{"bos_token", "<|bos|>"},
                  {"eos_token", {{"content", "<|eot|>"}}},
                  {"add_bos_token", false},
                  {"chat_template", "{{ '<|im_start|>' }}"}};
-  auto t = BpeTokenizer::Create(MakeTokenizerJson(kMerges, true).dump(), config.dump(), "t.json");
+  auto t = HfTokenizer::Create(MakeTokenizerJson(kMerges, true).dump(), config.dump(), "t.json");
   ASSERT_THAT(t, IsOk());
   EXPECT_EQ(*(*t)->special_tokens().bos_id, 300);
   EXPECT_EQ(*(*t)->special_tokens().eos_id, 301);
@@ -167,9 +167,12 @@ TEST(BpeTokenizerTest, TokenizerConfigSetsSpecialTokensAndBosPolicy) {
   EXPECT_EQ((*t)->chat_template(), "{{ '<|im_start|>' }}");
 }
 
+// A malformed file is InvalidArgument; a component rto does not implement is Unimplemented (so
+// LoadTokenizer can fall back to tokenizer.model); both name what is wrong.
 struct BadJson {
   std::string label;
   std::function<void(json&)> edit;
+  absl::StatusCode code;
   std::string expected;
 };
 class BadTokenizerJsonTest : public ::testing::TestWithParam<BadJson> {};
@@ -177,52 +180,84 @@ class BadTokenizerJsonTest : public ::testing::TestWithParam<BadJson> {};
 TEST_P(BadTokenizerJsonTest, IsRejectedWithAReason) {
   json j = MakeTokenizerJson(kMerges, true);
   GetParam().edit(j);
-  EXPECT_THAT(BpeTokenizer::Create(j.dump(), "", "bad/tokenizer.json"),
-              StatusIs(absl::StatusCode::kInvalidArgument, GetParam().expected));
+  EXPECT_THAT(HfTokenizer::Create(j.dump(), "", "bad/tokenizer.json"), StatusIs(GetParam().code, GetParam().expected));
 }
+
+constexpr auto kMalformed = absl::StatusCode::kInvalidArgument;
+constexpr auto kUnsupported = absl::StatusCode::kUnimplemented;
 
 INSTANTIATE_TEST_SUITE_P(
     Corpus, BadTokenizerJsonTest,
-    ::testing::Values(
-        BadJson{"wordpiece", [](json& j) { j["model"]["type"] = "WordPiece"; },
-                "model type 'WordPiece' is not supported"},
-        BadJson{"missing_byte", [](json& j) { j["model"]["vocab"].erase(ByteLevel("\x07")); },
-                "byte 0x07 has no token"},
-        BadJson{"merge_unknown", [](json& j) { j["model"]["merges"].push_back("q zz"); },
-                "uses a token not in the vocab"},
-        BadJson{"merge_shape", [](json& j) { j["model"]["merges"].push_back(1); }, "neither 'a b' nor [a, b]"},
-        BadJson{"normalizer",
-                [](json& j) {
-                  j["normalizer"] = {{"type", "Lowercase"}};
-                },
-                "normalizer 'Lowercase'"},
-        BadJson{"pretok",
-                [](json& j) {
-                  j["pre_tokenizer"] = {{"type", "Whitespace"}};
-                },
-                "pre-tokenizer 'Whitespace'"},
-        BadJson{"regex", [](json& j) { j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(unclosed"; },
-                "does not compile"},
-        BadJson{"metaspace",
-                [](json& j) {
-                  j["decoder"] = {{"type", "Metaspace"}};
-                },
-                "use tokenizer.model"},
-        BadJson{"dropout", [](json& j) { j["model"]["dropout"] = 0.1; }, "dropout"},
-        BadJson{"added",
-                [](json& j) {
-                  j["added_tokens"].push_back({{"id", -1}, {"content", "x"}});
-                },
-                "added_tokens"},
-        BadJson{"post",
-                [](json& j) {
-                  j["post_processor"] = {{"type", "BertProcessing"}};
-                },
-                "post_processor 'BertProcessing'"}),
+    ::testing::Values(BadJson{"wordpiece", [](json& j) { j["model"]["type"] = "WordPiece"; }, kUnsupported,
+                              "model type 'WordPiece' (supported: BPE, Unigram, WordLevel) is not supported"},
+                      BadJson{"missing_byte", [](json& j) { j["model"]["vocab"].erase(ByteLevel("\x07")); }, kMalformed,
+                              "byte 0x07 has no token"},
+                      BadJson{"merge_unknown", [](json& j) { j["model"]["merges"].push_back("q zz"); }, kMalformed,
+                              "uses a token not in the vocab"},
+                      BadJson{"merge_shape", [](json& j) { j["model"]["merges"].push_back(1); }, kMalformed,
+                              "neither 'a b' nor [a, b]"},
+                      BadJson{"normalizer",
+                              [](json& j) {
+                                j["normalizer"] = {{"type", "BertNormalizer"}};
+                              },
+                              kUnsupported, "normalizer 'BertNormalizer' is not supported"},
+                      BadJson{"pretok",
+                              [](json& j) {
+                                j["pre_tokenizer"] = {{"type", "UnicodeScripts"}};
+                              },
+                              kUnsupported, "pre-tokenizer 'UnicodeScripts' is not supported"},
+                      BadJson{"after_byte_level",
+                              [](json& j) {
+                                j["pre_tokenizer"]["pretokenizers"].push_back({{"type", "Digits"}});
+                              },
+                              kUnsupported, "a pre-tokenizer ('Digits') after ByteLevel"},
+                      BadJson{"regex",
+                              [](json& j) { j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(unclosed"; },
+                              kMalformed, "does not compile"},
+                      BadJson{"behavior",
+                              [](json& j) { j["pre_tokenizer"]["pretokenizers"][0]["behavior"] = "Sideways"; },
+                              kMalformed, "split behavior 'Sideways' is none of"},
+                      BadJson{"decoder",
+                              [](json& j) {
+                                j["decoder"] = {{"type", "WordPiece"}};
+                              },
+                              kUnsupported, "decoder 'WordPiece' is not supported"},
+                      BadJson{"charsmap",
+                              [](json& j) {
+                                j["normalizer"] = {{"type", "Precompiled"}, {"precompiled_charsmap", "%%%"}};
+                              },
+                              kMalformed, "precompiled_charsmap is not base64"},
+                      BadJson{"unigram_unk",
+                              [](json& j) {
+                                j["model"] = {{"type", "Unigram"}, {"vocab", json::array({json::array({"a", -1.0})})}};
+                              },
+                              kUnsupported, "a ByteLevel pre-tokenizer with a Unigram model"},
+                      BadJson{"dropout", [](json& j) { j["model"]["dropout"] = 0.1; }, kUnsupported, "dropout"},
+                      BadJson{"added",
+                              [](json& j) {
+                                j["added_tokens"].push_back({{"id", -1}, {"content", "x"}});
+                              },
+                              kMalformed, "added_tokens"},
+                      BadJson{"post_shape",
+                              [](json& j) {
+                                j["post_processor"] = {{"type", "BertProcessing"}};
+                              },
+                              kMalformed, "BertProcessing needs cls and sep as [token, id]"},
+                      BadJson{"post",
+                              [](json& j) {
+                                j["post_processor"] = {{"type", "Fancy"}};
+                              },
+                              kUnsupported, "post_processor 'Fancy' is not supported"}),
     [](const ::testing::TestParamInfo<BadJson>& info) { return info.param.label; });
 
-TEST(BpeTokenizerTest, NotJson) {
-  EXPECT_THAT(BpeTokenizer::Create("{", "", "x/tokenizer.json"),
+TEST(HfTokenizerTest, UnigramWithoutUnkIdIsMalformed) {
+  json j = {{"model", {{"type", "Unigram"}, {"vocab", json::array({json::array({"a", -1.0})})}}}};
+  EXPECT_THAT(HfTokenizer::Create(j.dump(), "", "u/tokenizer.json"),
+              StatusIs(kMalformed, "Unigram unk_id is missing or outside the vocab"));
+}
+
+TEST(HfTokenizerTest, NotJson) {
+  EXPECT_THAT(HfTokenizer::Create("{", "", "x/tokenizer.json"),
               StatusIs(absl::StatusCode::kInvalidArgument, "x/tokenizer.json: not valid JSON"));
 }
 
