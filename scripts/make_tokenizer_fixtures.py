@@ -896,14 +896,32 @@ def build_all(out, verify_only_dir=None):
     import jinja2
     import transformers
 
+    readme = os.path.join(out, "README.md")
     write_text(
-        os.path.join(out, "README.md"),
+        readme,
         README.format(
             tv=tokenizers.__version__, trv=transformers.__version__, jv=jinja2.__version__,
             pv=".".join(map(str, sys.version_info[:3])),
-        ),
+        )
+        + readme_tail_to_keep(readme),
     )
     return stats
+
+
+# scripts/make_tokenizer_kind_fixtures.py owns the README section from this
+# marker on; rewriting the README here keeps it.
+README_KEEP_MARKER = "<!-- section written by scripts/make_tokenizer_kind_fixtures.py -->"
+
+
+def readme_tail_to_keep(path):
+    """The README text from README_KEEP_MARKER on ("" when absent), with the blank line before it."""
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return ""
+    i = text.find(README_KEEP_MARKER)
+    return "" if i < 0 else "\n" + text[i:]
 
 
 def main():

@@ -1,12 +1,12 @@
 // tokenizer.json and tokenizer_config.json: a tokenizer either loads (and then encodes and
 // decodes) or is refused.
-#include "common/tokenizer/bpe_tokenizer.h"
+#include "common/tokenizer/hf_tokenizer.h"
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // tokenizer.json, NUL, tokenizer_config.json, NUL, a text to encode.
   const std::vector<std::string> parts = rto::fuzz::Split(data, size, 3);
-  auto tokenizer = rto::BpeTokenizer::Create(parts[0], parts[1], "fuzz");
+  auto tokenizer = rto::HfTokenizer::Create(parts[0], parts[1], "fuzz");
   if (!tokenizer.ok()) return 0;
   const std::vector<int64_t> ids = (*tokenizer)->Encode(parts[2]);
   for (int64_t id : ids) {
