@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -199,12 +200,63 @@ absl::StatusOr<std::unique_ptr<Transformer>> LoadRoleModel(const RtoJobConfig& c
   }
   RTO_ASSIGN_OR_RETURN(ModelConfig policy, LoadModelConfig(cfg.models.policy + "/config.json"));
   RTO_ASSIGN_OR_RETURN(auto model, LoadModel(dir, options));
-  if (model->config().vocab_size != policy.vocab_size) {
-    return absl::InvalidArgumentError(absl::StrCat(dir, ": vocabulary of ", model->config().vocab_size,
-                                                   " tokens, but the policy has ", policy.vocab_size,
-                                                   " (every model must share the policy's tokenizer)"));
+  RTO_ASSIGN_OR_RETURN(bool own_tokenizer, HasOwnTokenizer(cfg, dir));
+  if (!own_tokenizer && model->config().vocab_size != policy.vocab_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(dir, ": vocabulary of ", model->config().vocab_size, " tokens, but the policy has ",
+                     policy.vocab_size, " (a model without tokenizer files of its own shares the policy's)"));
   }
   return model;
+}
+
+namespace {
+
+// The tokenizer file that decides a directory's tokenizer, as LoadTokenizer picks it; empty when
+// there is none.
+std::string TokenizerFileOf(const std::string& dir) {
+  std::error_code ec;
+  for (const char* name : {"tokenizer.json", "tokenizer.model"}) {
+    const std::string path = dir + "/" + name;
+    if (std::filesystem::exists(path, ec)) return path;
+  }
+  return "";
+}
+
+// The policy's chat template: the config's by name, else its tokenizer's.
+absl::StatusOr<ChatTemplate> PolicyChatTemplate(const RtoJobConfig& cfg, const Tokenizer& tokenizer) {
+  if (!cfg.chat_template.empty()) return ParseChatTemplateName(cfg.chat_template);
+  return DetectChatTemplate(tokenizer.chat_template());
+}
+
+}  // namespace
+
+absl::StatusOr<bool> HasOwnTokenizer(const RtoJobConfig& cfg, const std::string& dir) {
+  const std::string own = TokenizerFileOf(dir), policy = TokenizerFileOf(cfg.models.policy);
+  if (own.empty()) return false;
+  if (policy.empty()) return true;
+  RTO_ASSIGN_OR_RETURN(std::string own_bytes, ReadFileToString(own));
+  RTO_ASSIGN_OR_RETURN(std::string policy_bytes, ReadFileToString(policy));
+  return own_bytes != policy_bytes;
+}
+
+absl::StatusOr<std::unique_ptr<Retokenizer>> MakeRetokenizer(const RtoJobConfig& cfg, const std::string& dir) {
+  RTO_ASSIGN_OR_RETURN(bool own, HasOwnTokenizer(cfg, dir));
+  if (!own) return std::unique_ptr<Retokenizer>();
+  RTO_ASSIGN_OR_RETURN(std::shared_ptr<const Tokenizer> policy, LoadTokenizer(cfg.models.policy));
+  RTO_ASSIGN_OR_RETURN(std::shared_ptr<const Tokenizer> target, LoadTokenizer(dir));
+  RTO_ASSIGN_OR_RETURN(ChatTemplate policy_template, PolicyChatTemplate(cfg, *policy));
+  absl::StatusOr<ChatTemplate> target_template =
+      target->chat_template().empty() ? ChatTemplate::kPlain : DetectChatTemplate(target->chat_template());
+  if (!target_template.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": ", target_template.status().message()));
+  }
+  std::vector<std::vector<ChatMessage>> prompts;
+  for (const std::string& path : {cfg.prompts, cfg.eval_prompts}) {
+    if (path.empty()) continue;
+    RTO_ASSIGN_OR_RETURN(std::vector<PromptRow> rows, ReadPrompts(path, {}));
+    for (PromptRow& row : rows) prompts.push_back(std::move(row.prompt));
+  }
+  return Retokenizer::Create({policy, policy_template, cfg.max_prompt_tokens}, {target, *target_template, 0}, prompts);
 }
 
 absl::StatusOr<std::unique_ptr<Coordinator>> MakeCoordinator(const RtoJobConfig& cfg, Coordinator::Roles roles,
@@ -230,11 +282,7 @@ absl::StatusOr<std::unique_ptr<Coordinator>> MakeCoordinator(const RtoJobConfig&
   }
   options.eval_sampling.stop_token_ids = options.sampling.stop_token_ids;
   TextEncoderOptions text{.max_prompt_tokens = cfg.max_prompt_tokens};
-  if (cfg.chat_template.empty()) {
-    RTO_ASSIGN_OR_RETURN(text.chat_template, DetectChatTemplate(tokenizer.chat_template()));
-  } else {
-    RTO_ASSIGN_OR_RETURN(text.chat_template, ParseChatTemplateName(cfg.chat_template));
-  }
+  RTO_ASSIGN_OR_RETURN(text.chat_template, PolicyChatTemplate(cfg, tokenizer));
   TextEncoder encoder(tokenizer, text);
   RTO_ASSIGN_OR_RETURN(std::vector<PromptItem> prompts, ReadPromptItems(cfg.prompts, encoder, 0));
   std::vector<PromptItem> eval_prompts;

@@ -11,6 +11,7 @@
 #include "common/actors/coordinator.h"
 #include "common/actors/train_mini_batches.h"
 #include "common/config/config.h"
+#include "common/data/retokenize.h"
 #include "common/model/transformer.h"
 #include "common/security/security_config.h"
 #include "common/tokenizer/tokenizer.h"
@@ -69,11 +70,20 @@ struct RtoJobConfig {
 };
 
 // A model of the job (`dir`, an HF directory) on its device, checked to share the policy's
-// vocabulary (every model must share the policy's tokenizer). A trained model computes in the
-// job's dtype; a frozen one as `frozen` says.
+// vocabulary unless it has a tokenizer of its own (HasOwnTokenizer). A trained model computes in
+// the job's dtype; a frozen one as `frozen` says.
 enum class ModelUse { kTrained, kFrozen };
 absl::StatusOr<std::unique_ptr<Transformer>> LoadRoleModel(const RtoJobConfig& config, const std::string& dir,
                                                            HeadKind head, ModelUse use = ModelUse::kTrained);
+
+// Whether model directory `dir` holds tokenizer files (tokenizer.json, else tokenizer.model)
+// that differ from the policy's; without any it shares the policy's.
+absl::StatusOr<bool> HasOwnTokenizer(const RtoJobConfig& config, const std::string& dir);
+
+// For a reward model or critic in `dir` with a tokenizer of its own: the Retokenizer from the
+// policy's tokens to its tokens over the run's prompts (chat template: its tokenizer's, else
+// plain); null when `dir` shares the policy's tokenizer.
+absl::StatusOr<std::unique_ptr<Retokenizer>> MakeRetokenizer(const RtoJobConfig& config, const std::string& dir);
 
 // The coordinator of a config over `roles`, with the prompts read and tokenised.
 absl::StatusOr<std::unique_ptr<Coordinator>> MakeCoordinator(const RtoJobConfig& config, Coordinator::Roles roles,

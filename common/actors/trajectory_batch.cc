@@ -4,6 +4,7 @@
 #include <c10/core/GradMode.h>
 
 #include <algorithm>
+#include <numeric>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -13,26 +14,57 @@
 
 namespace rto {
 
-absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<Trajectory>& trajectories,
-                                                    const Transformer& model) {
-  if (trajectories.empty()) return absl::InvalidArgumentError("an empty batch of trajectories");
-  const int64_t vocab_size = model.config().vocab_size;
-  int64_t max_len = 0, max_response = 0;
-  for (const Trajectory& t : trajectories) {
-    const std::string where = absl::StrCat("trajectory ", t.id, ": ");
-    if (t.prompt.empty() || t.response.empty()) {
-      return absl::InvalidArgumentError(where + "an empty prompt or response");
+namespace {
+
+// One row of a batch: the model's tokens, and where the state of each policy response token is.
+struct BatchRow {
+  std::vector<int64_t> prompt, response;  // the model's tokens
+  std::vector<int64_t> state_of;          // per policy response token: model response tokens before it
+  const std::vector<int64_t>* policy_response;
+};
+
+absl::StatusOr<BatchRow> RowOf(const Trajectory& t, const Retokenizer* retokenizer, int64_t vocab_size) {
+  const std::string where = absl::StrCat("trajectory ", t.id, ": ");
+  if (t.prompt.empty() || t.response.empty()) return absl::InvalidArgumentError(where + "an empty prompt or response");
+  BatchRow row{.policy_response = &t.response};
+  if (retokenizer == nullptr) {
+    row.prompt = t.prompt;
+    row.response = t.response;
+    row.state_of.resize(t.response.size());
+    std::iota(row.state_of.begin(), row.state_of.end(), 0);
+  } else {
+    absl::StatusOr<RetokenizedTrajectory> mapped = retokenizer->Map(t.prompt, t.response, t.stopped);
+    if (!mapped.ok()) return absl::Status(mapped.status().code(), where + std::string(mapped.status().message()));
+    if (mapped->prompt.empty() || mapped->response.empty()) {
+      return absl::InvalidArgumentError(where + "an empty prompt or response in the model's own tokens");
     }
-    for (const std::vector<int64_t>* ids : {&t.prompt, &t.response}) {
-      for (int64_t id : *ids) {
-        if (id < 0 || id >= vocab_size) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(where, "token id ", id, " is outside the vocabulary [0, ", vocab_size, ")"));
-        }
+    row.prompt = std::move(mapped->prompt);
+    row.response = std::move(mapped->response);
+    row.state_of = std::move(mapped->state_of);
+  }
+  for (const std::vector<int64_t>* ids : {&row.prompt, &row.response}) {
+    for (int64_t id : *ids) {
+      if (id < 0 || id >= vocab_size) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, "token id ", id, " is outside the vocabulary [0, ", vocab_size, ")"));
       }
     }
-    max_len = std::max<int64_t>(max_len, t.prompt.size() + t.response.size());
+  }
+  return row;
+}
+
+}  // namespace
+
+absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<Trajectory>& trajectories,
+                                                    const Transformer& model, const Retokenizer* retokenizer) {
+  if (trajectories.empty()) return absl::InvalidArgumentError("an empty batch of trajectories");
+  std::vector<BatchRow> rows;
+  int64_t max_len = 0, max_response = 0;
+  for (const Trajectory& t : trajectories) {
+    RTO_ASSIGN_OR_RETURN(BatchRow row, RowOf(t, retokenizer, model.config().vocab_size));
+    max_len = std::max<int64_t>(max_len, row.prompt.size() + row.response.size());
     max_response = std::max<int64_t>(max_response, t.response.size());
+    rows.push_back(std::move(row));
   }
   const int64_t b = trajectories.size();
   at::Tensor ids = at::zeros({b, max_len}, at::kLong), attention = at::zeros({b, max_len}, at::kLong);
@@ -43,16 +75,16 @@ absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<Trajectory
   auto mask_a = mask.accessor<float, 2>();
   auto last_a = last.accessor<int64_t, 1>();
   for (int64_t i = 0; i < b; ++i) {
-    const Trajectory& t = trajectories[i];
-    const int64_t p = t.prompt.size(), r = t.response.size();
-    for (int64_t j = 0; j < p; ++j) ids_a[i][j] = t.prompt[j];
-    for (int64_t j = 0; j < r; ++j) {
-      ids_a[i][p + j] = t.response[j];
-      pos_a[i][j] = p + j - 1;
-      tgt_a[i][j] = t.response[j];
+    const BatchRow& row = rows[i];
+    const int64_t p = row.prompt.size(), r = row.response.size();
+    for (int64_t j = 0; j < p; ++j) ids_a[i][j] = row.prompt[j];
+    for (int64_t j = 0; j < r; ++j) ids_a[i][p + j] = row.response[j];
+    for (int64_t j = 0; j < p + r; ++j) att_a[i][j] = 1;
+    for (size_t j = 0; j < row.policy_response->size(); ++j) {
+      pos_a[i][j] = p + row.state_of[j] - 1;
+      tgt_a[i][j] = (*row.policy_response)[j];
       mask_a[i][j] = 1;
     }
-    for (int64_t j = 0; j < p + r; ++j) att_a[i][j] = 1;
     last_a[i] = p + r - 1;
   }
   const at::Device device = model.device();

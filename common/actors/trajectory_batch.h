@@ -8,23 +8,27 @@
 
 #include "absl/status/statusor.h"
 #include "common/actors/roles.h"
+#include "common/data/retokenize.h"
 #include "common/model/transformer.h"
 
 namespace rto {
 
+// R counts the policy's response tokens; with a Retokenizer, ids are the model's own tokens.
 struct TrajectoryBatch {
   at::Tensor ids;              // int64 [B, L]: prompt then response, right padded
   at::Tensor attention;        // int64 [B, L]
   at::Tensor state_positions;  // int64 [B, R]: position whose hidden state predicts response token t
   at::Tensor last_positions;   // int64 [B]: position of the last response token
-  at::Tensor targets;          // int64 [B, R]: the response tokens (0 on padding)
+  at::Tensor targets;          // int64 [B, R]: the (policy's) response tokens (0 on padding)
   at::Tensor mask;             // float [B, R]: 1 on real response tokens
 };
 
 // Checks every trajectory (non-empty prompt and response, ids in `model`'s vocabulary) and builds
-// the batch on `model`'s device.
+// the batch on `model`'s device. With `retokenizer` (a model with a tokenizer of its own), the
+// trajectories are first moved to that model's tokens and each policy token's state is where
+// the Retokenizer maps it.
 absl::StatusOr<TrajectoryBatch> MakeTrajectoryBatch(const std::vector<Trajectory>& trajectories,
-                                                    const Transformer& model);
+                                                    const Transformer& model, const Retokenizer* retokenizer = nullptr);
 
 // Rows `rows` of every tensor of the batch.
 TrajectoryBatch SelectRows(const TrajectoryBatch& batch, const std::vector<int64_t>& rows);

@@ -12,12 +12,13 @@ namespace rto {
 
 InProcessScorer::InProcessScorer(std::unique_ptr<Transformer> reference, std::unique_ptr<Transformer> dpo,
                                  std::unique_ptr<Transformer> dpo_reference, std::unique_ptr<Transformer> reward_model,
-                                 double temperature)
+                                 double temperature, std::unique_ptr<Retokenizer> reward_retokenizer)
     : reference_(std::move(reference)),
       dpo_(std::move(dpo)),
       dpo_reference_(std::move(dpo_reference)),
       reward_model_(std::move(reward_model)),
-      temperature_(LogProbTemperature(temperature)) {}
+      temperature_(LogProbTemperature(temperature)),
+      reward_retokenizer_(std::move(reward_retokenizer)) {}
 
 absl::StatusOr<ScoreResult> InProcessScorer::Score(const std::vector<Trajectory>& trajectories, bool with_dpo) {
   if (with_dpo && dpo_ == nullptr) return absl::FailedPreconditionError("this scorer holds no DPO model");
@@ -33,6 +34,9 @@ absl::StatusOr<ScoreResult> InProcessScorer::Score(const std::vector<Trajectory>
                              ? dpo_reference_->TokenLogProbs(states_of(*dpo_reference_), batch.targets)
                              : reference_->TokenLogProbs(ref_states, batch.targets);
     out.dpo_logratio = FromTensor(dpo - dpo_ref, batch.mask);
+  }
+  if (reward_retokenizer_ != nullptr) {  // the reward model reads its own tokens
+    RTO_ASSIGN_OR_RETURN(batch, MakeTrajectoryBatch(trajectories, *reward_model_, reward_retokenizer_.get()));
   }
   at::Tensor hidden = reward_model_->Forward(batch.ids, batch.attention);
   at::Tensor last = hidden.gather(1, batch.last_positions.view({-1, 1, 1}).expand({-1, 1, hidden.size(-1)}));
@@ -56,8 +60,10 @@ absl::StatusOr<std::unique_ptr<InProcessScorer>> MakeScorer(const RtoJobConfig& 
     }
   }
   RTO_ASSIGN_OR_RETURN(auto reward, LoadRoleModel(cfg, cfg.models.reward, HeadKind::kScore, ModelUse::kFrozen));
+  RTO_ASSIGN_OR_RETURN(std::unique_ptr<Retokenizer> retokenizer, MakeRetokenizer(cfg, cfg.models.reward));
   return std::make_unique<InProcessScorer>(std::move(reference), std::move(dpo), std::move(dpo_reference),
-                                           std::move(reward), cfg.coordinator.sampling.temperature);
+                                           std::move(reward), cfg.coordinator.sampling.temperature,
+                                           std::move(retokenizer));
 }
 
 }  // namespace rto

@@ -13,6 +13,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/actors/trajectory_batch.h"
+#include "common/data/batching.h"
+#include "common/data/dataset.h"
 #include "common/model/checkpoint.h"
 #include "common/train/model_state.h"
 #include "common/util/file.h"
@@ -489,6 +491,85 @@ TEST_F(RtoJobTest, FrozenModelsScoreTheSameMappedOrCopiedAndWithTheReferenceName
   ASSERT_THAT(reader, IsOk());
   RtoJobConfig bad;
   EXPECT_THAT(bad.Read(*reader), StatusIs(absl::StatusCode::kInvalidArgument, "'frozen.dtype': "));
+}
+
+// A reward model of another family: its own tokenizer (the Llama-3-style BPE fixture, not the
+// task's), its own vocabulary and chat template. Written once, into `rm-other`.
+std::string RewardModelWithItsOwnTokenizer(const std::function<std::string(const std::string&)>& join) {
+  const std::string bare = join("rm-other-bare"), dir = join("rm-other");
+  if (fs::exists(dir)) return dir;
+  const std::string fixture = testing::SourceDir() + "/tests/fixtures/tokenizers/llama3-style";
+  auto tokenizer = LoadTokenizer(fixture);
+  EXPECT_THAT(tokenizer, IsOk());
+  auto config = LoadModelConfig(join("init/config.json"));
+  EXPECT_THAT(config, IsOk());
+  config->vocab_size = (*tokenizer)->vocab_size();
+  auto model = Transformer::Create(*config, at::kFloat, at::kCPU);
+  EXPECT_THAT(model, IsOk());
+  (*model)->InitRandom(11);
+  EXPECT_THAT(SaveModel(**model, bare), IsOk());
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) fs::copy_file(fixture + "/" + f, bare + "/" + f);
+  auto rm = LoadModel(bare, {.head = HeadKind::kScore, .init_missing_score_seed = 5});
+  EXPECT_THAT(rm, IsOk());
+  EXPECT_THAT(SaveModelWithTokenizer(**rm, dir, bare), IsOk());
+  return dir;
+}
+
+TEST_F(RtoJobTest, ARewardModelWithItsOwnTokenizerScoresItsOwnEncodingOfTheConversation) {
+  const std::string rm_dir = RewardModelWithItsOwnTokenizer([](const std::string& p) { return Join(p); });
+  RtoJobConfig cfg = Config(Join("unused"), {"models.reward=" + rm_dir});
+  auto policy_tok = LoadTokenizer(Join("init"));
+  auto rm_tok = LoadTokenizer(rm_dir);
+  ASSERT_THAT(policy_tok, IsOk());
+  ASSERT_THAT(rm_tok, IsOk());
+  ASSERT_NE((*policy_tok)->vocab_size(), (*rm_tok)->vocab_size());
+  auto rows = ReadPrompts(Join("task/rl_prompts.jsonl"), {});
+  ASSERT_THAT(rows, IsOk());
+  auto policy_template = DetectChatTemplate((*policy_tok)->chat_template());
+  ASSERT_THAT(policy_template, IsOk());
+  TextEncoder policy_enc(**policy_tok, {.chat_template = *policy_template});
+  TextEncoder rm_enc(**rm_tok, {.chat_template = ChatTemplate::kLlama3});  // the fixture's own template
+  const std::vector<std::string> texts = {"a b c", "zz top", "1 2 3 4"};
+  std::vector<Trajectory> trajectories;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    trajectories.push_back({.id = i + 1,
+                            .prompt = *policy_enc.Prompt((*rows)[i].prompt),
+                            .response = policy_enc.Response(texts[i]),
+                            .stopped = true});
+    trajectories.back().logprobs.assign(trajectories.back().response.size(), -1.0f);
+  }
+  auto scorer = MakeScorer(cfg);
+  ASSERT_THAT(scorer, IsOk());
+  auto result = (*scorer)->Score(trajectories, true);
+  ASSERT_THAT(result, IsOk());
+  // The reward model by hand, on the conversation in its own template and tokens.
+  auto rm = LoadModel(rm_dir, {.head = HeadKind::kScore});
+  ASSERT_THAT(rm, IsOk());
+  c10::NoGradGuard no_grad;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    std::vector<int64_t> ids = *rm_enc.Prompt((*rows)[i].prompt);
+    const std::vector<int64_t> response = rm_enc.Response(texts[i]);  // the text, then the RM's EOS
+    ids.insert(ids.end(), response.begin(), response.end());
+    at::Tensor input = at::tensor(ids, at::kLong).view({1, -1});
+    at::Tensor hidden = (*rm)->Forward(input, at::ones_like(input));
+    const float expected = (*rm)->Scores(hidden.select(1, input.size(1) - 1)).item<float>();
+    EXPECT_NEAR(result->rm_scores[i], expected, 1e-5) << texts[i];
+  }
+  // The per-token results stay in the policy's tokens.
+  EXPECT_EQ(result->ref_logprobs[0].size(), trajectories[0].response.size());
+}
+
+TEST_F(RtoJobTest, ARunWithARewardModelAndCriticOfAnotherFamilyTrains) {
+  const std::string rm_dir = RewardModelWithItsOwnTokenizer([](const std::string& p) { return Join(p); });
+  const std::string out = Join("other-family");
+  RtoJobConfig cfg = Config(out, {"models.reward=" + rm_dir, "reward.normalize=false", "steps=2", "eval.every=0"});
+  ASSERT_THAT(RunRto(cfg, resolved_, false), IsOk());
+  std::vector<json> m = Metrics(out);
+  ASSERT_EQ(m.size(), 2u);
+  for (const char* key : {"critic/value_loss", "policy/loss", "reward/rm_score"}) {
+    ASSERT_TRUE(m[1].contains(key)) << key;
+    EXPECT_TRUE(std::isfinite(m[1][key].get<double>())) << key;
+  }
 }
 
 TEST_F(RtoJobTest, BadInputIsRejectedWithAReason) {
