@@ -84,18 +84,24 @@ absl::Status HfTokenizer::ParseAddedTokens(const void* json_ptr, const std::stri
   for (size_t id = 0; id < id_to_token_.size(); ++id) {
     if (!id_to_token_[id].empty()) token_to_id_.try_emplace(id_to_token_[id], static_cast<int64_t>(id));
   }
+  special_ids_.assign(id_to_token_.size(), false);
   for (AddedToken& a : added_) {
-    if (a.id >= vocab_size()) id_to_token_.resize(a.id + 1);
-    id_to_token_[a.id] = a.content;
+    if (a.id >= vocab_size()) {
+      id_to_token_.resize(a.id + 1);
+      special_ids_.resize(a.id + 1, false);
+    }
     token_to_id_[a.content] = a.id;
-    if (a.normalized) a.content = normalizer_->Normalize(a.content);  // matched in normalised text
+    // A normalised token is matched, and (as HF tokenizers does) decoded, in its normalised
+    // form; skip_special_tokens knows it only when that form is its content.
+    const std::string original = a.content;
+    if (a.normalized) a.content = normalizer_->Normalize(a.content);
+    id_to_token_[a.id] = a.content;
+    special_ids_[a.id] = special_ids_[a.id] || (a.special && a.content == original);
   }
   std::erase_if(added_, [](const AddedToken& a) { return a.content.empty(); });
   std::stable_sort(added_.begin(), added_.end(),
                    [](const AddedToken& a, const AddedToken& b) { return a.content.size() > b.content.size(); });
-  special_ids_.assign(id_to_token_.size(), false);
   for (const AddedToken& a : added_) {
-    special_ids_[a.id] = special_ids_[a.id] || a.special;
     added_by_first_byte_[static_cast<uint8_t>(a.content[0])].push_back(&a);
   }
   return absl::OkStatus();

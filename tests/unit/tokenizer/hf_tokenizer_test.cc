@@ -48,7 +48,12 @@ TEST_P(HfTokenizerParityTest, EncodesAndDecodesLikeTokenizers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, HfTokenizerParityTest,
-                         ::testing::Values("llama3-style", "gpt2-style", "qwen2-style"),
+                         ::testing::Values("llama3-style", "gpt2-style", "qwen2-style", "llama2-json-legacy",
+                                           "llama2-json", "unigram-json", "unigram-bytefallback-json", "wordlevel",
+                                           "nfkc-bytelevel", "sequence-normalizer", "charbpe", "split-removed",
+                                           "split-isolated", "split-merged-previous", "split-merged-next",
+                                           "split-contiguous", "split-inverted", "split-inverted-string",
+                                           "metaspace-always", "metaspace-never", "post-sequence"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param;
                            std::replace(name.begin(), name.end(), '-', '_');
