@@ -1,8 +1,11 @@
 // Parity with the Python `tokenizers` library: tokenizer.json files trained and saved by it,
 // with its encodings of tricky and random strings (scripts/make_tokenizer_fixtures.py).
+#include <filesystem>
 #include <fstream>
 
 #include "common/tokenizer/chat_template.h"
+#include "common/tokenizer/hf_tokenizer.h"
+#include "common/tokenizer/sentencepiece_tokenizer.h"
 #include "common/tokenizer/tokenizer.h"
 #include "common/util/file.h"
 #include "nlohmann/json.hpp"
@@ -111,6 +114,52 @@ TEST(HfTokenizerParityTest, A32kVocabularyEncodesAMegabyteCorpusLikeTokenizers) 
   std::snprintf(hex, sizeof(hex), "0x%016llx", static_cast<unsigned long long>(h));
   EXPECT_EQ(std::string(hex), expected["fnv1a64_le_u32"].get<std::string>());
   EXPECT_EQ((*tok)->Decode(ids), *corpus);
+}
+
+}  // namespace
+}  // namespace rto
+
+namespace rto {
+namespace {
+
+// Hub directories of SentencePiece models carry tokenizer.json and tokenizer.model: the first
+// wins (as in transformers); one with a component rto lacks yields to the second; a malformed one
+// is an error however many files there are.
+TEST(LoadTokenizerTest, ADirectoryWithBothFilesLoadsTokenizerJsonFirstAndFallsBackOnlyForWhatIsUnsupported) {
+  const std::string hub = FixtureDir("llama2-json-legacy");
+  auto both = LoadTokenizer(hub);
+  ASSERT_THAT(both, IsOk());
+  EXPECT_NE(dynamic_cast<const HfTokenizer*>(both->get()), nullptr);
+
+  testing::TempDir tmp;
+  std::filesystem::copy_file(hub + "/tokenizer.model", tmp.Join("tokenizer.model"));
+  std::filesystem::copy_file(hub + "/tokenizer_config.json", tmp.Join("tokenizer_config.json"));
+  json j = ReadJson(hub + "/tokenizer.json");
+  j["pre_tokenizer"] = {{"type", "UnicodeScripts"}};
+  ASSERT_THAT(WriteFileAtomically(tmp.Join("tokenizer.json"), j.dump()), IsOk());
+  auto fallback = LoadTokenizer(tmp.path());
+  ASSERT_THAT(fallback, IsOk());
+  EXPECT_NE(dynamic_cast<const SentencePieceTokenizer*>(fallback->get()), nullptr);
+  EXPECT_EQ((*fallback)->Encode("Hello world"), (*both)->Encode("Hello world"));
+
+  ASSERT_THAT(WriteFileAtomically(tmp.Join("tokenizer.json"), "{\"model\": 3"), IsOk());
+  EXPECT_THAT(LoadTokenizer(tmp.path()), testing::StatusIs(absl::StatusCode::kInvalidArgument, "not valid JSON"));
+  std::filesystem::remove(tmp.Join("tokenizer.model"));
+  ASSERT_THAT(WriteFileAtomically(tmp.Join("tokenizer.json"), j.dump()), IsOk());
+  EXPECT_THAT(LoadTokenizer(tmp.path()),
+              testing::StatusIs(absl::StatusCode::kUnimplemented, "pre-tokenizer 'UnicodeScripts' is not supported"));
+}
+
+TEST(LoadTokenizerTest, ChatTemplateJinjaNextToTheConfigWins) {
+  testing::TempDir tmp;
+  const std::string hub = FixtureDir("qwen2-style");
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
+    std::filesystem::copy_file(hub + "/" + f, tmp.Join(f));
+  }
+  ASSERT_THAT(WriteFileAtomically(tmp.Join("chat_template.jinja"), "{{ messages[0]['content'] }}"), IsOk());
+  auto tok = LoadTokenizer(tmp.path());
+  ASSERT_THAT(tok, IsOk());
+  EXPECT_EQ((*tok)->chat_template(), "{{ messages[0]['content'] }}");
 }
 
 }  // namespace
