@@ -11,12 +11,12 @@ namespace rto {
 absl::StatusOr<std::unique_ptr<Retokenizer>> Retokenizer::Create(Side policy, Side target,
                                                                  const std::vector<std::vector<ChatMessage>>& prompts) {
   std::unique_ptr<Retokenizer> r(new Retokenizer());
-  r->policy_ = policy;
-  r->target_ = target;
-  TextEncoder from(*policy.tokenizer,
-                   {.chat_template = policy.chat_template, .max_prompt_tokens = policy.max_prompt_tokens});
-  TextEncoder to(*target.tokenizer,
-                 {.chat_template = target.chat_template, .max_prompt_tokens = target.max_prompt_tokens});
+  r->policy_ = std::move(policy);
+  r->target_ = std::move(target);
+  const Side& p = r->policy_;
+  const Side& t = r->target_;
+  TextEncoder from(*p.tokenizer, {.chat_template = p.chat_template, .max_prompt_tokens = p.max_prompt_tokens});
+  TextEncoder to(*t.tokenizer, {.chat_template = t.chat_template, .max_prompt_tokens = t.max_prompt_tokens});
   for (size_t i = 0; i < prompts.size(); ++i) {
     absl::StatusOr<std::vector<int64_t>> policy_ids = from.Prompt(prompts[i]);
     absl::StatusOr<std::vector<int64_t>> target_ids = to.Prompt(prompts[i]);

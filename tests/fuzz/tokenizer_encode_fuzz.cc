@@ -9,7 +9,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const rto::HfTokenizer* tokenizer = [] {
     const std::string dir = std::string(RTO_SOURCE_DIR) + "/tests/fixtures/tokenizers/qwen2-style/";
     auto t = rto::HfTokenizer::Create(*rto::ReadFileToString(dir + "tokenizer.json"),
-                                       *rto::ReadFileToString(dir + "tokenizer_config.json"), dir);
+                                      *rto::ReadFileToString(dir + "tokenizer_config.json"), dir);
     if (!t.ok()) __builtin_trap();
     return t->release();
   }();
