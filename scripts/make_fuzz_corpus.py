@@ -47,7 +47,9 @@ def main():
         write("model_config_fuzz", config.parent.name, config.read_bytes())
 
     text = "Hello world! 12345 naïve café 東京 🙂\n\t  spaces"
-    for style in ["gpt2-style", "qwen2-style"]:
+    # One seed per kind of tokenizer.json component (tests/fixtures/tokenizers/README.md).
+    for style in ["gpt2-style", "qwen2-style", "llama2-json", "unigram-bytefallback-json", "wordlevel", "charbpe",
+                  "sequence-normalizer", "split-merged-next", "split-contiguous", "metaspace-never"]:
         d = FIX / "tokenizers" / style
         config = (d / "tokenizer_config.json").read_bytes() if (d / "tokenizer_config.json").exists() else b""
         write("tokenizer_json_fuzz", style, (d / "tokenizer.json").read_bytes() + b"\0" + config + b"\0" + text.encode())
