@@ -32,7 +32,7 @@ run() {  # run BUILD_DIR SANITIZERS TARGETS...: builds the targets, runs their c
   ctest --test-dir "$dir" -R "^(fuzz_corpus_)?($pattern)$" --output-on-failure -j2 --timeout 600
 }
 
-torch_free=(util_test safetensors_test model_config_test tokenizer_test data_test synth_test config_test
+torch_free=(util_test safetensors_test model_config_test jinja_test tokenizer_test data_test synth_test config_test
   checkpoint_manager_test rpc_test control_plane_test scorer_pool_test shared_memory_ring_test security_test)
 fuzz=(safetensors_header_fuzz safetensors_index_fuzz model_config_fuzz tokenizer_json_fuzz tokenizer_encode_fuzz
   sentencepiece_model_fuzz jsonl_fuzz config_fuzz wire_fuzz)

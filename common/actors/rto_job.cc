@@ -222,12 +222,6 @@ std::string TokenizerFileOf(const std::string& dir) {
   return "";
 }
 
-// The policy's chat template: the config's by name, else its tokenizer's.
-absl::StatusOr<ChatTemplate> PolicyChatTemplate(const RtoJobConfig& cfg, const Tokenizer& tokenizer) {
-  if (!cfg.chat_template.empty()) return ParseChatTemplateName(cfg.chat_template);
-  return DetectChatTemplate(tokenizer.chat_template());
-}
-
 }  // namespace
 
 absl::StatusOr<bool> HasOwnTokenizer(const RtoJobConfig& cfg, const std::string& dir) {
@@ -244,9 +238,9 @@ absl::StatusOr<std::unique_ptr<Retokenizer>> MakeRetokenizer(const RtoJobConfig&
   if (!own) return std::unique_ptr<Retokenizer>();
   RTO_ASSIGN_OR_RETURN(std::shared_ptr<const Tokenizer> policy, LoadTokenizer(cfg.models.policy));
   RTO_ASSIGN_OR_RETURN(std::shared_ptr<const Tokenizer> target, LoadTokenizer(dir));
-  RTO_ASSIGN_OR_RETURN(ChatTemplate policy_template, PolicyChatTemplate(cfg, *policy));
-  absl::StatusOr<ChatTemplate> target_template =
-      target->chat_template().empty() ? ChatTemplate::kPlain : DetectChatTemplate(target->chat_template());
+  RTO_ASSIGN_OR_RETURN(ChatFormat policy_template, ChatFormat::Of(*policy, cfg.chat_template));
+  absl::StatusOr<ChatFormat> target_template =
+      target->chat_template().empty() ? ChatFormat(ChatTemplate::kPlain) : ChatFormat::Of(*target, "");
   if (!target_template.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(dir, ": ", target_template.status().message()));
   }
@@ -282,7 +276,7 @@ absl::StatusOr<std::unique_ptr<Coordinator>> MakeCoordinator(const RtoJobConfig&
   }
   options.eval_sampling.stop_token_ids = options.sampling.stop_token_ids;
   TextEncoderOptions text{.max_prompt_tokens = cfg.max_prompt_tokens};
-  RTO_ASSIGN_OR_RETURN(text.chat_template, PolicyChatTemplate(cfg, tokenizer));
+  RTO_ASSIGN_OR_RETURN(text.chat_template, ChatFormat::Of(tokenizer, cfg.chat_template));
   TextEncoder encoder(tokenizer, text);
   RTO_ASSIGN_OR_RETURN(std::vector<PromptItem> prompts, ReadPromptItems(cfg.prompts, encoder, 0));
   std::vector<PromptItem> eval_prompts;

@@ -10,7 +10,7 @@ namespace rto {
 absl::StatusOr<std::vector<int64_t>> TextEncoder::Prompt(const std::vector<ChatMessage>& messages) {
   const SpecialTokens& s = tok_.special_tokens();
   absl::StatusOr<std::string> text =
-      RenderChat(options_.chat_template, messages, /*add_generation_prompt=*/true, {s.bos, s.eos});
+      options_.chat_template.Render(messages, /*add_generation_prompt=*/true, {s.bos, s.eos});
   if (!text.ok()) return text.status();
   // The template writes its own control tokens (BOS included), as HF's apply_chat_template.
   std::vector<int64_t> ids = tok_.Encode(*text, {.add_special_tokens = false, .parse_special = true});

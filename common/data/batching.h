@@ -6,13 +6,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/tokenizer/chat_template.h"
+#include "common/tokenizer/chat_format.h"
 #include "common/tokenizer/tokenizer.h"
 
 namespace rto {
 
 struct TextEncoderOptions {
-  ChatTemplate chat_template = ChatTemplate::kPlain;
+  ChatFormat chat_template = ChatTemplate::kPlain;
   int64_t max_prompt_tokens = 0;    // 0: no limit
   int64_t max_response_tokens = 0;  // 0: no limit
 };

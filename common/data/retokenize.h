@@ -21,7 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "common/tokenizer/chat_template.h"
+#include "common/tokenizer/chat_format.h"
 #include "common/tokenizer/tokenizer.h"
 
 namespace rto {
@@ -37,7 +37,7 @@ class Retokenizer {
  public:
   struct Side {
     std::shared_ptr<const Tokenizer> tokenizer;
-    ChatTemplate chat_template = ChatTemplate::kPlain;
+    ChatFormat chat_template = ChatTemplate::kPlain;
     int64_t max_prompt_tokens = 0;  // 0: no limit
   };
   // `prompts`: every prompt a trajectory may come from (training and evaluation).

@@ -35,11 +35,7 @@ absl::StatusOr<LoadedPairs> LoadPairs(const PreferenceData& d) {
   LoadedPairs out;
   RTO_ASSIGN_OR_RETURN(out.tokenizer, LoadTokenizer(d.model));
   TextEncoderOptions text{.max_prompt_tokens = d.max_prompt_tokens, .max_response_tokens = d.max_response_tokens};
-  if (d.chat_template.empty()) {
-    RTO_ASSIGN_OR_RETURN(text.chat_template, DetectChatTemplate(out.tokenizer->chat_template()));
-  } else {
-    RTO_ASSIGN_OR_RETURN(text.chat_template, ParseChatTemplateName(d.chat_template));
-  }
+  RTO_ASSIGN_OR_RETURN(text.chat_template, ChatFormat::Of(*out.tokenizer, d.chat_template));
   RTO_ASSIGN_OR_RETURN(std::vector<PreferenceRow> rows, ReadPreferences(d.data, {}));
   TextEncoder encoder(*out.tokenizer, text);
   RTO_ASSIGN_OR_RETURN(out.pairs, MakePairExamples(encoder, rows));

@@ -28,11 +28,7 @@ absl::Status RunSft(const SftJobConfig& cfg, const std::string& resolved_config,
   RTO_ASSIGN_OR_RETURN(auto model, LoadModel(cfg.model, {.dtype = at::kFloat}));
   RTO_ASSIGN_OR_RETURN(auto tokenizer, LoadTokenizer(cfg.model));
   TextEncoderOptions text{.max_prompt_tokens = cfg.max_prompt_tokens, .max_response_tokens = cfg.max_response_tokens};
-  if (cfg.chat_template.empty()) {
-    RTO_ASSIGN_OR_RETURN(text.chat_template, DetectChatTemplate(tokenizer->chat_template()));
-  } else {
-    RTO_ASSIGN_OR_RETURN(text.chat_template, ParseChatTemplateName(cfg.chat_template));
-  }
+  RTO_ASSIGN_OR_RETURN(text.chat_template, ChatFormat::Of(*tokenizer, cfg.chat_template));
   RTO_ASSIGN_OR_RETURN(std::vector<SftRow> rows, ReadSft(cfg.data, {}));
   TextEncoder encoder(*tokenizer, text);
   std::vector<Example> examples;

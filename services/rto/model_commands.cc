@@ -15,7 +15,7 @@
 #include "common/model/checkpoint.h"
 #include "common/runtime/threads.h"
 #include "common/safetensors/directory.h"
-#include "common/tokenizer/chat_template.h"
+#include "common/tokenizer/chat_format.h"
 #include "common/tokenizer/tokenizer.h"
 #include "common/util/args.h"
 #include "common/util/file.h"
@@ -189,11 +189,7 @@ absl::StatusOr<std::vector<PromptInput>> ReadGenerationPrompts(const Args& args,
   if (HoldsTokenIds(path)) return ReadPromptIds(path);
   RTO_ASSIGN_OR_RETURN(*tokenizer, LoadTokenizer(args.GetString("tokenizer", model_dir)));
   TextEncoderOptions text;
-  if (args.Has("chat-template")) {
-    RTO_ASSIGN_OR_RETURN(text.chat_template, ParseChatTemplateName(args.GetString("chat-template", "")));
-  } else {
-    RTO_ASSIGN_OR_RETURN(text.chat_template, DetectChatTemplate((*tokenizer)->chat_template()));
-  }
+  RTO_ASSIGN_OR_RETURN(text.chat_template, ChatFormat::Of(**tokenizer, args.GetString("chat-template", "")));
   RTO_ASSIGN_OR_RETURN(text.max_prompt_tokens, args.GetInt("max-prompt-tokens", 0));
   TextEncoder encoder(**tokenizer, text);
   return ReadTextPrompts(path, encoder);

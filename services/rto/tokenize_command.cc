@@ -20,7 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "common/data/batching.h"
 #include "common/data/dataset.h"
-#include "common/tokenizer/chat_template.h"
+#include "common/tokenizer/chat_format.h"
 #include "common/tokenizer/tokenizer.h"
 #include "common/util/args.h"
 #include "common/util/status_macros.h"
@@ -67,11 +67,7 @@ absl::Status Tokenize(const std::vector<std::string>& argv) {
     return absl::OkStatus();
   }
   TextEncoderOptions options;
-  if (args.Has("chat-template")) {
-    RTO_ASSIGN_OR_RETURN(options.chat_template, ParseChatTemplateName(args.GetString("chat-template", "")));
-  } else {
-    RTO_ASSIGN_OR_RETURN(options.chat_template, DetectChatTemplate(tokenizer->chat_template()));
-  }
+  RTO_ASSIGN_OR_RETURN(options.chat_template, ChatFormat::Of(*tokenizer, args.GetString("chat-template", "")));
   TextEncoder encoder(*tokenizer, options);
   RTO_ASSIGN_OR_RETURN(const std::vector<PromptRow> rows, ReadPrompts("/dev/stdin", {}));
   for (const PromptRow& row : rows) {
