@@ -78,6 +78,17 @@ struct Stmt;
 using StmtPtr = std::unique_ptr<Stmt>;
 using Body = std::vector<StmtPtr>;
 
+// What jinja2's compile-time name resolution (idtracking.py) decided for one scope (the template,
+// a loop body, a macro, a with/set/filter block): the names it assigns that start out undefined.
+// Such a name reads as Undefined until assigned, in the scope and in the scopes nested in it,
+// rather than falling through to an outer value or the context: `{% for %}{{ x }}{% endfor %}
+// {% set x = 1 %}` prints nothing even when the context has x. (Names the scope reads before it
+// assigns them, or assigns only in if branches, start from the outer value, as the dynamic lookup
+// gives anyway.)
+struct ScopeInfo {
+  std::vector<std::string> undefined_until_set;
+};
+
 // A macro, or the caller of a {% call %} block.
 struct MacroDef {
   std::string name;
@@ -87,6 +98,7 @@ struct MacroDef {
   bool uses_varargs = false;      // the body reads `varargs`: extra positional arguments allowed
   bool uses_kwargs = false;       // the body reads `kwargs`: extra keyword arguments allowed
   Body body;
+  ScopeInfo scope;
 };
 
 enum class StmtKind : uint8_t {
@@ -118,11 +130,14 @@ struct Stmt {
   Body body;
   Body else_body;
   std::unique_ptr<MacroDef> macro;
+  ScopeInfo scope;       // of body (for, with, set block, filter block, generation)
+  ScopeInfo else_scope;  // of else_body (for)
 };
 
 // A parsed template (jinja.h's Template holds one).
 struct TemplateBody {
   Body body;
+  ScopeInfo scope;
 };
 
 }  // namespace rto::jinja

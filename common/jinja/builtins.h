@@ -29,6 +29,12 @@ absl::StatusOr<bool> ApplyTest(Renderer& r, absl::string_view name, const Value&
 // raises SecurityError when called, as ImmutableSandboxedEnvironment's.
 std::optional<Value> LookupMethod(Renderer& r, const Value& self, absl::string_view name);
 
+// `self.name(args)` without making a bound method first (the common case, kept allocation-free).
+// REQUIRES: HasDirectMethod(self, name), which holds for the allowed str, list, tuple and dict
+// methods that LookupMethod would return.
+bool HasDirectMethod(const Value& self, absl::string_view name);
+absl::StatusOr<Value> CallDirectMethod(Renderer& r, const Value& self, absl::string_view name, CallArgs args);
+
 // The globals of transformers' environment: range, dict, namespace, raise_exception,
 // strftime_now, joiner, cycler (lipsum is not provided).
 std::optional<Value> LookupGlobal(Renderer& r, absl::string_view name);

@@ -65,7 +65,7 @@ absl::StatusOr<std::string> RenderImpl(const TemplateBody& body, const nlohmann:
   }
   Renderer r(options, std::move(vars));
   std::string out;
-  RTO_RETURN_IF_ERROR(r.Run(body.body, &out));
+  RTO_RETURN_IF_ERROR(r.Run(body, &out));
   return out;
 }
 
@@ -73,9 +73,8 @@ absl::StatusOr<std::string> RenderImpl(const TemplateBody& body, const nlohmann:
 
 absl::StatusOr<Template> Template::Parse(absl::string_view source) {
   try {
-    RTO_ASSIGN_OR_RETURN(std::unique_ptr<Body> body, ParseTemplate(source));
-    auto t = std::make_shared<TemplateBody>();
-    t->body = std::move(*body);
+    RTO_ASSIGN_OR_RETURN(std::unique_ptr<TemplateBody> body, ParseTemplate(source));
+    std::shared_ptr<TemplateBody> t = std::move(body);
     FoldConstants(t->body);
     return Template(std::move(t));
   } catch (const std::exception& e) {

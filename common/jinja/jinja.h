@@ -8,16 +8,22 @@
 // are jinja2's default Undefined: they print as "", are false, and fail when used in arithmetic,
 // called, indexed, or asked for an attribute.
 //
-// Values print as Python's str() would (None, True, 1.0, 1e-05, ['a', 1], {'k': 'v'}).
+// Values print as Python's str() would (None, True, 1.0, 1e-05, ['a', 1], {'k': 'v'}). Names
+// resolve as jinja2 resolves them at compile time, constants fold as its optimizer folds them,
+// and whitespace control, loop.* (including lazily filtered loops), macros, caller, namespaces,
+// the immutable sandbox's SecurityErrors and jinja2's error messages follow jinja2.
 //
 // Not supported, each an error rather than a different text: integers beyond 64 bits
-// (OverflowError), recursive for loops and the extends/block/include/import/from/autoescape tags
-// (parse errors), the filters pprint, random, filesizeformat, striptags, urlencode, urlize,
-// wordwrap, xmlattr and the global lipsum ("not supported" when they run), \N{name} escapes,
-// complex numbers, and str methods that need bytes or tables (encode, translate, maketrans).
-// Approximations: case mapping and character classes beyond Latin, Greek, Cyrillic and
-// Armenian follow pystr.h; generators (map, select, batch, ...) are lists, which only shows when
-// one is printed directly (Python prints "<generator object ...>").
+// (OverflowError), complex numbers (ValueError), recursive for loops and the
+// extends/block/include/import/from/autoescape tags (parse errors), \N{name} escapes (parse
+// error), and, as "not supported" TemplateRuntimeErrors when they run, the filters pprint,
+// random, filesizeformat, striptags, urlencode, urlize, wordwrap and xmlattr, the global lipsum,
+// and the str methods encode, expandtabs, format_map, isidentifier, isprintable, maketrans and
+// translate. Approximations that change text: case mapping and character classes cover Latin,
+// Greek, Cyrillic and Armenian (pystr.h); filters that return generators in Python (map, select,
+// unique, batch, ...) return lists, and methods print without an address, which shows only when
+// one is printed directly; Markup methods keep Markup but do not escape their arguments; `self`
+// is undefined.
 //
 // A Template is immutable after Parse and may be rendered from many threads at once.
 #pragma once
@@ -35,11 +41,16 @@ namespace rto::jinja {
 
 struct TemplateBody;
 
+// What one Render may spend; exceeding any is a "RenderLimitError" naming the field. Native
+// recursion is also bounded (expressions within statements within macro calls, about 3000
+// levels), whatever these say.
 struct RenderLimits {
   size_t max_output_bytes = 1 << 20;     // the output, and any one string or list built on the way
   int64_t max_loop_iterations = 100000;  // for-loop iterations, all loops together
   int max_call_depth = 64;               // nested macro and caller() calls (capped at 256)
-  int64_t max_work = 20000000;           // expressions, statements, elements and 64-byte string chunks
+  // Units of work: one per expression, statement, element handled and 64 bytes of string built or
+  // scanned; 20M is about a second. Raise it with max_loop_iterations for very long loops.
+  int64_t max_work = 20000000;
 };
 
 struct RenderOptions {

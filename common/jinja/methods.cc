@@ -521,6 +521,16 @@ std::optional<Value> LookupMethod(Renderer& r, const Value& self, absl::string_v
                     [m, self](Renderer& rr, CallArgs a) { return m(rr, self, std::move(a)); });
 }
 
+bool HasDirectMethod(const Value& self, absl::string_view name) {
+  return !self.is_number() && !Mutating(self, name) && MethodFor(self, name) != nullptr;
+}
+
+absl::StatusOr<Value> CallDirectMethod(Renderer& r, const Value& self, absl::string_view name, CallArgs args) {
+  RTO_ASSIGN_OR_RETURN(Value v, MethodFor(self, name)(r, self, std::move(args)));
+  if (self.is_str() && self.markup() && MarkupMethod(name)) return AsMarkup(std::move(v));
+  return v;
+}
+
 // ---- globals ----
 
 namespace {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <map>
 #include <set>
 
 #include "absl/status/status.h"
@@ -1059,11 +1060,169 @@ class NameCheck {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Body>> ParseTemplate(absl::string_view source) {
+// jinja2's idtracking.py: how each scope's names start out. A scope's own statements are read in
+// order (not descending into nested scopes, except through if branches); a name read before any
+// assignment and unknown to the enclosing scopes resolves from the context, an assigned name the
+// enclosing scopes know aliases theirs, and an assigned name they do not know starts undefined.
+// Assignments in if branches start from the outer value or the context. Enclosing scopes are
+// analysed completely before the scopes nested in them, as jinja2's compiler does.
+class ScopeAnalyzer {
+ public:
+  void Analyze(TemplateBody& t) { AnalyzeScope(nullptr, {}, {}, &t.body, nullptr, &t.scope); }
+
+ private:
+  enum class Init : uint8_t { kParam, kResolve, kAlias, kUndefined };
+  struct Sym {
+    const Sym* parent = nullptr;
+    std::map<std::string, Init> refs;
+    std::set<std::string> stores;
+
+    bool FindRef(const std::string& n) const {
+      for (const Sym* s = this; s != nullptr; s = s->parent) {
+        if (s->refs.count(n) > 0) return true;
+      }
+      return false;
+    }
+    void Load(const std::string& n) {
+      if (!FindRef(n)) refs[n] = Init::kResolve;
+    }
+    void Store(const std::string& n) {
+      stores.insert(n);
+      if (refs.count(n) == 0) refs[n] = parent != nullptr && parent->FindRef(n) ? Init::kAlias : Init::kUndefined;
+    }
+    void Param(const std::string& n) {
+      stores.insert(n);
+      refs[n] = Init::kParam;
+    }
+    void BranchUpdate(const std::vector<Sym>& branches) {
+      std::set<std::string> assigned;
+      for (const Sym& b : branches) assigned.insert(b.stores.begin(), b.stores.end());
+      for (const std::string& n : stores) assigned.erase(n);
+      for (const Sym& b : branches) {
+        for (const auto& [n, init] : b.refs) refs[n] = init;
+        stores.insert(b.stores.begin(), b.stores.end());
+      }
+      for (const std::string& n : assigned) {
+        refs[n] = parent != nullptr && parent->FindRef(n) ? Init::kAlias : Init::kResolve;
+      }
+    }
+  };
+
+  static void TargetNames(const Target& t, std::vector<std::string>* out) {
+    if (t.kind == Target::Kind::kName) out->push_back(t.name);
+    for (const Target& item : t.items) TargetNames(item, out);
+  }
+
+  static void Loads(const Expr* e, Sym& sym) {
+    if (e == nullptr) return;
+    if (e->kind == ExprKind::kName) sym.Load(e->name);
+    for (const ExprPtr& o : e->operands) Loads(o.get(), sym);
+    for (const ExprPtr& o : e->args.positional) Loads(o.get(), sym);
+    for (const auto& kv : e->args.keywords) Loads(kv.second.get(), sym);
+    Loads(e->args.star.get(), sym);
+    Loads(e->args.dstar.get(), sym);
+  }
+
+  static void StoreTarget(const Target& t, Sym& sym) {
+    if (t.kind == Target::Kind::kNsAttr) return sym.Load(t.name);
+    if (t.kind == Target::Kind::kName) return sym.Store(t.name);
+    for (const Target& item : t.items) StoreTarget(item, sym);
+  }
+
+  // The if statement from branch `k` on: jinja2 nests each elif as an If in the one before.
+  static void VisitIf(const Stmt& s, size_t k, Sym& sym) {
+    Loads(s.branches[k].first.get(), sym);
+    Sym body = sym, elifs = sym, other = sym;
+    VisitBody(s.branches[k].second, body);
+    if (k == 0) {
+      for (size_t j = 1; j < s.branches.size(); ++j) VisitIf(s, j, elifs);
+      VisitBody(s.else_body, other);
+    }
+    sym.BranchUpdate({body, elifs, other});
+  }
+
+  static void VisitStmt(const Stmt& s, Sym& sym) {
+    switch (s.kind) {
+      case StmtKind::kOutput:
+        for (const ExprPtr& e : s.exprs) Loads(e.get(), sym);
+        break;
+      case StmtKind::kIf: VisitIf(s, 0, sym); break;
+      case StmtKind::kSet:
+        Loads(s.expr.get(), sym);
+        StoreTarget(s.target, sym);
+        break;
+      case StmtKind::kSetBlock: StoreTarget(s.target, sym); break;
+      case StmtKind::kMacro: sym.Store(s.macro->name); break;
+      case StmtKind::kFor:
+      case StmtKind::kCallBlock:
+      case StmtKind::kFilterBlock: Loads(s.expr.get(), sym); break;
+      case StmtKind::kWith:
+        for (const ExprPtr& e : s.exprs) Loads(e.get(), sym);
+        break;
+      default: break;
+    }
+  }
+
+  static void VisitBody(const Body& body, Sym& sym) {
+    for (const StmtPtr& s : body) VisitStmt(*s, sym);
+  }
+
+  void AnalyzeScope(const Sym* parent, const std::vector<std::string>& params, const std::vector<const Expr*>& loads,
+                    Body* body, const Expr* trailing, ScopeInfo* out) {
+    Sym sym;
+    sym.parent = parent;
+    for (const std::string& p : params) sym.Param(p);
+    for (const Expr* e : loads) Loads(e, sym);
+    VisitBody(*body, sym);
+    Loads(trailing, sym);
+    for (const auto& [n, init] : sym.refs) {
+      if (init == Init::kUndefined) out->undefined_until_set.push_back(n);
+    }
+    NestedScopes(*body, sym);
+  }
+
+  void NestedScopes(Body& body, const Sym& sym) {
+    for (StmtPtr& s : body) {
+      std::vector<std::string> params;
+      switch (s->kind) {
+        case StmtKind::kIf:
+          for (auto& branch : s->branches) NestedScopes(branch.second, sym);
+          NestedScopes(s->else_body, sym);
+          break;
+        case StmtKind::kFor:
+          TargetNames(s->target, &params);
+          params.push_back("loop");
+          AnalyzeScope(&sym, params, {}, &s->body, nullptr, &s->scope);
+          AnalyzeScope(&sym, {}, {}, &s->else_body, nullptr, &s->else_scope);
+          break;
+        case StmtKind::kMacro:
+        case StmtKind::kCallBlock: {
+          std::vector<const Expr*> defaults;
+          for (const ExprPtr& d : s->macro->defaults) defaults.push_back(d.get());
+          AnalyzeScope(&sym, s->macro->params, defaults, &s->macro->body, nullptr, &s->macro->scope);
+          break;
+        }
+        case StmtKind::kWith:
+          for (const Target& t : s->targets) TargetNames(t, &params);
+          AnalyzeScope(&sym, params, {}, &s->body, nullptr, &s->scope);
+          break;
+        case StmtKind::kSetBlock:
+        case StmtKind::kScope: AnalyzeScope(&sym, {}, {}, &s->body, nullptr, &s->scope); break;
+        case StmtKind::kFilterBlock: AnalyzeScope(&sym, {}, {}, &s->body, s->expr.get(), &s->scope); break;
+        default: break;
+      }
+    }
+  }
+};
+
+absl::StatusOr<std::unique_ptr<TemplateBody>> ParseTemplate(absl::string_view source) {
   RTO_ASSIGN_OR_RETURN(std::vector<Token> tokens, Tokenize(source));
   RTO_ASSIGN_OR_RETURN(std::unique_ptr<Body> body, Parser(std::move(tokens)).Run());
   RTO_RETURN_IF_ERROR(NameCheck().CheckBody(*body, false));
-  return body;
+  auto t = std::make_unique<TemplateBody>();
+  t->body = std::move(*body);
+  ScopeAnalyzer().Analyze(*t);
+  return t;
 }
 
 }  // namespace rto::jinja

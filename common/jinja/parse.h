@@ -14,6 +14,6 @@ namespace rto::jinja {
 
 // Errors are InvalidArgument "line L, column C: <what>, expected <what>". Tags that need a
 // loader or autoescaping (extends, block, include, import, from, autoescape) are refused here.
-absl::StatusOr<std::unique_ptr<Body>> ParseTemplate(absl::string_view source);
+absl::StatusOr<std::unique_ptr<TemplateBody>> ParseTemplate(absl::string_view source);
 
 }  // namespace rto::jinja

@@ -44,13 +44,18 @@ absl::Status PyError(absl::string_view type, absl::string_view message) {
   return absl::InvalidArgumentError(absl::StrCat(type, ": ", message));
 }
 
-const Value* Frame::Find(absl::string_view name) const {
+std::optional<Value> Frame::Find(absl::string_view name) const {
   for (const Frame* f = this; f != nullptr; f = f->parent.get()) {
     for (const auto& [k, v] : f->vars) {
-      if (k == name) return &v;
+      if (k == name) return v;
+    }
+    if (f->scope == nullptr) continue;
+    const auto& undefined = f->scope->undefined_until_set;
+    if (std::find(undefined.begin(), undefined.end(), name) != undefined.end()) {
+      return Value::Undefined(absl::StrCat(ToRepr(Value::Str(std::string(name))), " is undefined"));
     }
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 void Frame::Set(absl::string_view name, Value v) {
@@ -64,11 +69,11 @@ void Frame::Set(absl::string_view name, Value v) {
 }
 
 std::string NamespaceObject::Repr(int depth) const {
-  // A namespace met again while it is being printed (it holds itself, directly or through a
-  // list) prints as "<Namespace ...>": without this, two such paths would double the text at
-  // every level.
+  // Python's repr guard: the attribute dict of a namespace already being printed (it holds itself,
+  // directly or through a list) prints as {...}. Without it two such paths would double the text
+  // at every level.
   thread_local std::vector<const NamespaceObject*> printing;
-  if (std::find(printing.begin(), printing.end(), this) != printing.end()) return "<Namespace ...>";
+  if (std::find(printing.begin(), printing.end(), this) != printing.end()) return "<Namespace {...}>";
   printing.push_back(this);
   std::string out = "<Namespace {";
   bool first = true;
@@ -215,10 +220,10 @@ absl::StatusOr<Value> Renderer::EvalConst(const Expr& e) {
   return Eval(e, top);
 }
 
-absl::Status Renderer::Run(const Body& body, std::string* out) {
+absl::Status Renderer::Run(const TemplateBody& body, std::string* out) {
   ScopedValueLimits limits(&budget_, options_.limits.max_output_bytes + 1);
-  auto top = std::make_shared<Frame>(nullptr);
-  return Exec(body, top, out).status();
+  auto top = std::make_shared<Frame>(nullptr, &body.scope);
+  return Exec(body.body, top, out).status();
 }
 
 absl::Status Renderer::Locate(absl::Status s) {
@@ -323,14 +328,14 @@ absl::StatusOr<Renderer::Flow> Renderer::ExecStmt(const Stmt& s, const FramePtr&
       break;
     }
     case StmtKind::kSetBlock:
-    case StmtKind::kFilterBlock: RTO_RETURN_IF_ERROR(ExecCapture(s, frame, out)); break;
+    case StmtKind::kFilterBlock: return ExecCapture(s, frame, out);
     case StmtKind::kMacro: frame->Set(s.macro->name, Value::Obj(Make<MacroObject>(s.macro.get(), frame))); break;
     case StmtKind::kCallBlock: RTO_RETURN_IF_ERROR(ExecCallBlock(s, frame, out)); break;
-    case StmtKind::kWith: RTO_RETURN_IF_ERROR(ExecWith(s, frame, out)); break;
+    case StmtKind::kWith: return ExecWith(s, frame, out);
     case StmtKind::kBreak: return Flow::kBreak;
     case StmtKind::kContinue: return Flow::kContinue;
     case StmtKind::kScope: {
-      auto inner = std::make_shared<Frame>(frame);
+      auto inner = std::make_shared<Frame>(frame, &s.scope);
       RTO_RETURN_IF_ERROR(Exec(s.body, inner, out).status());
       break;
     }
@@ -363,40 +368,48 @@ absl::StatusOr<Renderer::Flow> Renderer::ExecFor(const Stmt& s, const FramePtr& 
     };
   }
   Loop* loop = Make<Loop>(std::move(items), std::move(accept));
-  bool iterated = false;
+  // jinja2 marks an iteration done at the end of the body, so an iteration left by break or
+  // continue does not count: the else block runs unless one iteration ran to its end.
+  bool completed = false;
   while (true) {
     RTO_ASSIGN_OR_RETURN(std::optional<Value> item, loop->Next());
     if (!item) break;
-    iterated = true;
     current_line_ = s.line;
     if (++loop_iterations_ > options_.limits.max_loop_iterations) {
       return LimitError(absl::StrCat("the template ran more than ", options_.limits.max_loop_iterations,
                                      " loop iterations (RenderLimits::max_loop_iterations)"));
     }
-    auto iter = std::make_shared<Frame>(frame);
+    auto iter = std::make_shared<Frame>(frame, &s.scope);
     iter->Set("loop", Value::Obj(loop));
     RTO_RETURN_IF_ERROR(Assign(s.target, *std::move(item), *iter));
     RTO_ASSIGN_OR_RETURN(Flow flow, Exec(s.body, iter, out));
+    completed |= flow == Flow::kNormal;
     if (flow == Flow::kBreak) break;
   }
   loop->Release();
-  if (iterated || s.else_body.empty()) return Flow::kNormal;
-  auto inner = std::make_shared<Frame>(frame);
+  if (completed || s.else_body.empty()) return Flow::kNormal;
+  auto inner = std::make_shared<Frame>(frame, &s.else_scope);
   return Exec(s.else_body, inner, out);
 }
 
 // {% set x %}...{% endset %} and {% filter f %}...{% endfilter %}: the body renders in a frame
-// of its own, then goes through the filters.
-absl::Status Renderer::ExecCapture(const Stmt& s, const FramePtr& frame, std::string* out) {
-  auto inner = std::make_shared<Frame>(frame);
+// of its own, where the filters are then evaluated too. jinja2 compiles the body inline, so a
+// break or continue in it leaves the loop around it, dropping the text.
+absl::StatusOr<Renderer::Flow> Renderer::ExecCapture(const Stmt& s, const FramePtr& frame, std::string* out) {
+  auto inner = std::make_shared<Frame>(frame, &s.scope);
   std::string text;
-  RTO_RETURN_IF_ERROR(Exec(s.body, inner, &text).status());
+  RTO_ASSIGN_OR_RETURN(Flow flow, Exec(s.body, inner, &text));
+  if (flow != Flow::kNormal) return flow;
   Value v = Value::Str(std::move(text));
   if (s.expr) {
-    RTO_ASSIGN_OR_RETURN(v, EvalFilter(*s.expr, frame, &v));
+    RTO_ASSIGN_OR_RETURN(v, EvalFilter(*s.expr, inner, &v));
   }
-  if (s.kind == StmtKind::kSetBlock) return Assign(s.target, std::move(v), *frame);
-  return Append(out, ToStr(v));
+  if (s.kind == StmtKind::kSetBlock) {
+    RTO_RETURN_IF_ERROR(Assign(s.target, std::move(v), *frame));
+  } else {
+    RTO_RETURN_IF_ERROR(Append(out, ToStr(v)));
+  }
+  return Flow::kNormal;
 }
 
 absl::Status Renderer::ExecCallBlock(const Stmt& s, const FramePtr& frame, std::string* out) {
@@ -405,13 +418,13 @@ absl::Status Renderer::ExecCallBlock(const Stmt& s, const FramePtr& frame, std::
   return Append(out, ToStr(v));
 }
 
-absl::Status Renderer::ExecWith(const Stmt& s, const FramePtr& frame, std::string* out) {
-  auto inner = std::make_shared<Frame>(frame);
+absl::StatusOr<Renderer::Flow> Renderer::ExecWith(const Stmt& s, const FramePtr& frame, std::string* out) {
+  auto inner = std::make_shared<Frame>(frame, &s.scope);
   for (size_t i = 0; i < s.targets.size(); ++i) {
     RTO_ASSIGN_OR_RETURN(Value v, Eval(*s.exprs[i], frame));
     RTO_RETURN_IF_ERROR(Assign(s.targets[i], std::move(v), *inner));
   }
-  return Exec(s.body, inner, out).status();
+  return Exec(s.body, inner, out);
 }
 
 absl::Status Renderer::Assign(const Target& t, Value v, Frame& frame) {
@@ -465,7 +478,7 @@ absl::StatusOr<Value> Renderer::CallMacro(const MacroObject& m, CallArgs args) {
   }
   RTO_RETURN_IF_ERROR(Charge(1));
   ++call_depth_;
-  auto frame = std::make_shared<Frame>(m.closure());
+  auto frame = std::make_shared<Frame>(m.closure(), &m.def().scope);
   absl::Status bound = BindMacroArgs(m, std::move(args), *frame, frame);
   std::string out;
   absl::StatusOr<Flow> flow = bound.ok() ? Exec(m.def().body, frame, &out) : bound;
@@ -599,7 +612,7 @@ absl::StatusOr<Value> Renderer::EvalKind(const Expr& e, const FramePtr& frame) {
 
 absl::StatusOr<Value> Renderer::Lookup(absl::string_view name, const Frame& frame) {
   if (const_mode_) return absl::FailedPreconditionError("a name is not a constant");
-  if (const Value* v = frame.Find(name)) return *v;
+  if (std::optional<Value> v = frame.Find(name)) return *std::move(v);
   const std::string key(name);
   if (auto it = context_.find(key); it != context_.end()) return it->second;
   if (auto it = globals_.find(key); it != globals_.end()) return it->second;
@@ -703,7 +716,23 @@ absl::StatusOr<CallArgs> Renderer::EvalArgs(const ArgExprs& a, const FramePtr& f
 absl::StatusOr<Value> Renderer::EvalCall(const Expr& e, const FramePtr& frame,
                                          std::vector<std::pair<std::string, Value>> extra) {
   if (const_mode_) return absl::FailedPreconditionError("a call is not a constant");
-  RTO_ASSIGN_OR_RETURN(Value callee, Eval(*e.operands[0], frame));
+  const Expr& target = *e.operands[0];
+  if (target.kind == ExprKind::kGetattr && !IsDunder(target.name)) {
+    // x.method(...): the sandbox's getattr finds the method before any dict key of that name.
+    RTO_ASSIGN_OR_RETURN(Value self, Eval(*target.operands[0], frame));
+    if (!self.is_undefined() && HasDirectMethod(self, target.name)) {
+      RTO_ASSIGN_OR_RETURN(CallArgs args, EvalArgs(e.args, frame));
+      for (auto& kv : extra) args.keywords.push_back(std::move(kv));
+      current_line_ = e.line;
+      return CallDirectMethod(*this, self, target.name, std::move(args));
+    }
+    RTO_ASSIGN_OR_RETURN(Value callee, GetAttr(self, target.name));
+    RTO_ASSIGN_OR_RETURN(CallArgs args, EvalArgs(e.args, frame));
+    for (auto& kv : extra) args.keywords.push_back(std::move(kv));
+    current_line_ = e.line;
+    return Call(callee, std::move(args));
+  }
+  RTO_ASSIGN_OR_RETURN(Value callee, Eval(target, frame));
   RTO_ASSIGN_OR_RETURN(CallArgs args, EvalArgs(e.args, frame));
   for (auto& kv : extra) args.keywords.push_back(std::move(kv));
   current_line_ = e.line;

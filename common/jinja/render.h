@@ -41,11 +41,15 @@ inline absl::Status TypeError(absl::string_view message) { return PyError("TypeE
 // A scope: the template's top level, a loop iteration, a macro call, a with block. Lookups walk
 // to the parents; assignments stay in the frame (so a loop body's sets do not leak, as jinja2's).
 struct Frame {
-  explicit Frame(std::shared_ptr<Frame> parent) : parent(std::move(parent)) {}
-  const Value* Find(absl::string_view name) const;
+  explicit Frame(std::shared_ptr<Frame> parent, const ScopeInfo* scope = nullptr)
+      : parent(std::move(parent)), scope(scope) {}
+  // The value of `name` in this frame or an enclosing one: nullptr where none assigns it, or an
+  // Undefined where a scope that will assign it has not yet (see ScopeInfo).
+  std::optional<Value> Find(absl::string_view name) const;
   void Set(absl::string_view name, Value v);
 
   std::shared_ptr<Frame> parent;
+  const ScopeInfo* scope;  // what jinja2 decided at compile time for the scope this frame runs
   std::vector<std::pair<std::string, Value>> vars;
 };
 using FramePtr = std::shared_ptr<Frame>;
@@ -112,7 +116,7 @@ class Renderer {
 
   // Renders the template body; errors are InvalidArgument "line N: <Type>: <message>", or
   // "template raised: <message>" for raise_exception.
-  absl::Status Run(const Body& body, std::string* out);
+  absl::Status Run(const TemplateBody& body, std::string* out);
 
   // The sandbox's attribute and item access (SandboxedEnvironment.getattr / getitem).
   absl::StatusOr<Value> GetAttr(const Value& obj, absl::string_view name);
@@ -158,9 +162,9 @@ class Renderer {
   absl::StatusOr<Flow> ExecStmt(const Stmt& s, const FramePtr& frame, std::string* out);
   absl::StatusOr<Flow> ExecFor(const Stmt& s, const FramePtr& frame, std::string* out);
   absl::Status ExecIf(const Stmt& s, const FramePtr& frame, std::string* out, Flow* flow);
-  absl::Status ExecCapture(const Stmt& s, const FramePtr& frame, std::string* out);
+  absl::StatusOr<Flow> ExecCapture(const Stmt& s, const FramePtr& frame, std::string* out);
   absl::Status ExecCallBlock(const Stmt& s, const FramePtr& frame, std::string* out);
-  absl::Status ExecWith(const Stmt& s, const FramePtr& frame, std::string* out);
+  absl::StatusOr<Flow> ExecWith(const Stmt& s, const FramePtr& frame, std::string* out);
   absl::Status Assign(const Target& t, Value v, Frame& frame);
   absl::Status Append(std::string* out, absl::string_view text);
   absl::Status Locate(absl::Status s);

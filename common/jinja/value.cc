@@ -39,8 +39,34 @@ void AppendItems(const std::vector<Value>& items, int depth, std::string* out) {
   }
 }
 
+// Python's Py_ReprEnter: a container already being printed prints as [...] (only a namespace that
+// holds the container can lead back to it, the containers themselves being immutable).
+class ReprGuard {
+ public:
+  explicit ReprGuard(const void* container) {
+    entered_ = std::find(Printing().begin(), Printing().end(), container) == Printing().end();
+    if (entered_) Printing().push_back(container);
+  }
+  ~ReprGuard() {
+    if (entered_) Printing().pop_back();
+  }
+  bool entered() const { return entered_; }
+
+ private:
+  static std::vector<const void*>& Printing() {
+    thread_local std::vector<const void*> printing;
+    return printing;
+  }
+  bool entered_ = false;
+};
+
 void AppendSeqRepr(const Value& v, int depth, std::string* out) {
   const ListData& l = v.list();
+  const ReprGuard guard(&l);
+  if (!guard.entered()) {
+    out->append(v.kind() == Kind::kTuple ? "(...)" : "[...]");
+    return;
+  }
   if (v.kind() == Kind::kTuple) {
     out->push_back('(');
     AppendItems(l.items, depth, out);
@@ -372,6 +398,11 @@ void AppendRepr(const Value& v, int depth, std::string* out) {
     case Kind::kTuple: AppendSeqRepr(v, depth + 1, out); return;
     case Kind::kDict: break;
     case Kind::kObject: out->append(v.obj()->Repr(depth + 1)); return;
+  }
+  const ReprGuard guard(&v.dict());
+  if (!guard.entered()) {
+    out->append("{...}");
+    return;
   }
   out->push_back('{');
   bool first = true;

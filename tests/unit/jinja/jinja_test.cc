@@ -7,10 +7,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <ctime>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
@@ -220,6 +223,23 @@ TEST(JinjaApi, RuntimeErrorsNameLineAndType) {
   EXPECT_THAT(RenderText("{{ 2 ** 64 }}"), StatusIs(absl::StatusCode::kInvalidArgument, "OverflowError"));
 }
 
+TEST(JinjaApi, ConcurrentRendersShareATemplate) {
+  absl::StatusOr<Template> t = Template::Parse(
+      "{% set ns = namespace(n=0) %}{% for m in messages %}{% set ns.n = ns.n + m|length %}{{ m|upper }}{% endfor %}"
+      "{{ ns.n }}");
+  ASSERT_THAT(t, IsOk());
+  std::vector<std::thread> threads;
+  std::atomic<int> good{0};
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&, k] {
+      const json ctx = {{"messages", {"a" + std::to_string(k), "bc"}}};
+      for (int i = 0; i < 200; ++i) good += t->Render(ctx).value_or("") == absl::StrCat("A", k, "BC4");
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(good.load(), 800);
+}
+
 TEST(JinjaApi, DefaultClockIsTheCurrentYear) {
   absl::StatusOr<std::string> year = RenderText("{{ strftime_now('%Y') }}");
   ASSERT_THAT(year, IsOk());
@@ -277,7 +297,8 @@ TEST(JinjaLimits, RecursionStopsAtTheCallDepth) {
               ::rto::testing::IsOkAndHolds(std::string("012345678910")));
   // Two calls per level: 2^60 calls without a work budget.
   EXPECT_THAT(
-      RenderText("{% macro m(n) %}{% if n > 0 %}{{ m(n - 1) }}{{ m(n - 1) }}{% endif %}{% endmacro %}{{ m(60) }}"),
+      RenderText("{% macro m(n) %}{% if n > 0 %}{{ m(n - 1) }}{{ m(n - 1) }}{% endif %}{% endmacro %}{{ m(60) }}", {},
+                 Limits(1 << 20, 100, 64, 1000000)),
       StatusIs(absl::StatusCode::kInvalidArgument, "RenderLimits::max_work"));
   EXPECT_THAT(RenderText("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", {}, Limits(1 << 20, 100, 1000000)),
               StatusIs(absl::StatusCode::kInvalidArgument, "nest deeper than 256"));
@@ -307,8 +328,13 @@ TEST(JinjaLimits, WorkBudgetBoundsLoopsOfBigFilters) {
 TEST(JinjaLimits, DeepValuesAndTemplatesFailCleanly) {
   EXPECT_THAT(RenderText("{% set ns = namespace(x=1) %}{% for i in range(2000) %}{% set ns.x = [ns.x] %}{% endfor %}"),
               StatusIs(absl::StatusCode::kInvalidArgument, "nested deeper than"));
-  EXPECT_THAT(RenderText("{% set ns = namespace() %}{% set ns.me = ns %}{% set ns.l = [ns] %}{{ ns }}{{ ns.l }}"),
-              IsOk());  // prints a namespace that holds itself without recursing forever
+  // A list of lists of the same list, 40 levels: 2^40 leaves to print or compare.
+  const std::string doubling =
+      "{% set ns = namespace(a=[1], b=[1]) %}{% for i in range(40) %}{% set ns.a = [ns.a, ns.a] %}"
+      "{% set ns.b = [ns.b, ns.b] %}{% endfor %}";
+  EXPECT_THAT(RenderText(doubling + "{{ ns.a == ns.b }}"), StatusIs(absl::StatusCode::kInvalidArgument, "max_work"));
+  EXPECT_THAT(RenderText(doubling + "{{ ns.a|string|length }}"), StatusIs(absl::StatusCode::kInvalidArgument, "max"));
+  EXPECT_THAT(RenderText(doubling + "{{ ns.a|tojson|length }}"), StatusIs(absl::StatusCode::kInvalidArgument, "max"));
   EXPECT_THAT(Template::Parse("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}").status(),
               StatusIs(absl::StatusCode::kInvalidArgument, "nests too deeply"));
   std::string chain = "{{ 1";
