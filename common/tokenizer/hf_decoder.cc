@@ -20,19 +20,7 @@ using Tokens = std::vector<std::string>;
 // character outside the byte alphabet stays as its own UTF-8), all joined into one.
 void ByteLevelStep(Tokens* tokens, bool lossy) {
   std::string bytes;
-  for (const std::string& t : *tokens) {
-    std::string mapped;
-    bool all_mapped = true;
-    for (const unicode::CodePointAt& c : unicode::CodePoints(t)) {
-      int b = unicode::ByteOfCodePoint(c.cp);
-      if (b < 0) {
-        all_mapped = false;
-        break;
-      }
-      mapped.push_back(static_cast<char>(b));
-    }
-    bytes += all_mapped ? mapped : t;
-  }
+  for (const std::string& t : *tokens) bytes += unicode::ByteLevelToBytes(t).value_or(t);
   *tokens = {lossy ? unicode::ToValidUtf8Lossy(bytes) : std::move(bytes)};
 }
 

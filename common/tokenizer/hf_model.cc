@@ -16,17 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-// A token written in the byte alphabet back to its bytes; nullopt when a character is outside it.
-std::optional<std::string> ByteLevelToBytes(absl::string_view token) {
-  std::string bytes;
-  for (const unicode::CodePointAt& c : unicode::CodePoints(token)) {
-    int b = unicode::ByteOfCodePoint(c.cp);
-    if (b < 0) return std::nullopt;
-    bytes.push_back(static_cast<char>(b));
-  }
-  return bytes;
-}
-
 // {"token": id, ...} into `id_to_token` and `token_to_id`.
 absl::Status ReadVocabObject(const json& vocab, const std::string& source, std::vector<std::string>* id_to_token,
                              absl::flat_hash_map<std::string, int64_t>* token_to_id) {
@@ -105,7 +94,7 @@ absl::Status BpeModel::Init(const json& spec, bool byte_level, const absl::flat_
   }
   if (byte_level_) {
     for (const auto& [token, id] : token_to_id_) {
-      std::optional<std::string> bytes = ByteLevelToBytes(token);
+      std::optional<std::string> bytes = unicode::ByteLevelToBytes(token);
       if (bytes && !special.contains(token)) bytes_id_[*bytes] = id;
     }
     for (int b = 0; b < 256; ++b) {
@@ -120,14 +109,15 @@ absl::Status BpeModel::Init(const json& spec, bool byte_level, const absl::flat_
       fallback_id_[b] = it == token_to_id_.end() ? -1 : it->second;
     }
   }
-  for (const std::string& s : special) token_to_id_.erase(s);  // whole-piece lookups never make one
-  return ReadMerges(spec.value("merges", json::array()), source);
+  // Merges may name special tokens; whole-piece lookups never make one.
+  RTO_RETURN_IF_ERROR(ReadMerges(spec.value("merges", json::array()), source));
+  for (const std::string& s : special) token_to_id_.erase(s);
+  return absl::OkStatus();
 }
 
 absl::Status BpeModel::ReadMerges(const json& merges, const std::string& source) {
   if (!merges.is_array()) return hf::Malformed(source, "model.merges is not a list");
-  absl::flat_hash_map<std::string, int64_t> all;  // merges may name special tokens
-  for (size_t id = 0; id < id_to_token_.size(); ++id) all.try_emplace(id_to_token_[id], static_cast<int64_t>(id));
+  const absl::flat_hash_map<std::string, int64_t>& all = token_to_id_;
   int32_t rank = 0;
   for (const json& m : merges) {
     std::string left, right;

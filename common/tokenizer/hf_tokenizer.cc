@@ -146,13 +146,12 @@ absl::Status HfTokenizer::ParsePostProcessor(const void* json_ptr, const std::st
     return absl::OkStatus();
   };
   RTO_RETURN_IF_ERROR(parse(static_cast<const json*>(json_ptr)->value("post_processor", json())));
-  for (int64_t id : prefix_ids_) {
-    if (id >= vocab_size())
-      return hf::Malformed(source, absl::StrCat("post_processor id ", id, " is outside the vocabulary"));
-  }
-  for (int64_t id : suffix_ids_) {
-    if (id >= vocab_size())
-      return hf::Malformed(source, absl::StrCat("post_processor id ", id, " is outside the vocabulary"));
+  for (const std::vector<int64_t>* ids : {&prefix_ids_, &suffix_ids_}) {
+    for (int64_t id : *ids) {
+      if (id >= vocab_size()) {
+        return hf::Malformed(source, absl::StrCat("post_processor id ", id, " is outside the vocabulary"));
+      }
+    }
   }
   return absl::OkStatus();
 }

@@ -142,6 +142,16 @@ int ByteOfCodePoint(uint32_t cp) {
   return it == inverse.end() ? -1 : it->second;
 }
 
+std::optional<std::string> ByteLevelToBytes(absl::string_view token) {
+  std::string bytes;
+  for (const CodePointAt& c : CodePoints(token)) {
+    const int b = ByteOfCodePoint(c.cp);
+    if (b < 0) return std::nullopt;
+    bytes.push_back(static_cast<char>(b));
+  }
+  return bytes;
+}
+
 }  // namespace rto::unicode
 
 namespace rto::unicode {

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,5 +62,8 @@ std::vector<absl::string_view> Graphemes(absl::string_view text);
 const std::array<uint32_t, 256>& ByteToCodePoint();
 // The inverse: -1 for code points that are not in the alphabet.
 int ByteOfCodePoint(uint32_t code_point);
+// A token written in that alphabet back to the bytes it stands for; nullopt when a character is
+// outside it.
+std::optional<std::string> ByteLevelToBytes(absl::string_view token);
 
 }  // namespace rto::unicode
