@@ -1,31 +1,16 @@
 #!/usr/bin/env bash
-# The learning benchmark: the whole pipeline (scripts/pipeline.sh: SFT, RM, DPO, then PPO and RTO
-# with the same number of sampled responses) on each synthetic task and seed, then gold-reward
-# learning curves from the evaluation samples PPO and RTO wrote during training. PPO and RTO run in
-# one process (--local), as the README's numbers were measured.
-# Writes runs/bench-learning/{curves.csv,final.csv,curves.svg,summary.md} and prints the summary.
-# Usage: bench/learning.sh [seeds (default "0 1 2")] [tasks (default "lexicon count exact_length")]
-#        [extra scripts/pipeline.sh arguments...]
+# The learning study (bench/learning_study.py): SFT, RM and DPO per task and seed; PPO, RTO, GRPO,
+# RLOO and the critic-free methods with the DPO token reward, each tuned over 4 configurations on
+# a search seed's validation prompts, then trained to 4x the budget on evaluation seeds 0-2, all
+# through `rto launch`. Resumable: a rerun keeps what is finished.
+# Writes runs/bench-learning/{search.csv,chosen.json,curves.csv,final.csv,summary.md,curves.svg}.
+# Usage: bench/learning.sh [bench/learning_study.py arguments, e.g. --tasks count,cipher]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seeds=${1:-0 1 2}
-tasks=${2:-lexicon count exact_length}
-shift $(($# < 2 ? $# : 2))
-cmake --build build -j2 --target rto >/dev/null
-root=runs/bench-learning
-mkdir -p "$root"
-rto=build/services/rto/rto
-for task in $tasks; do
-  for seed in $seeds; do
-    d=$root/$task-$seed
-    scripts/pipeline.sh "$task" "$seed" "$d" --local "$@"
-    # Gold reward of every evaluation snapshot along the way.
-    for m in ppo rto; do
-      for f in "$d/$m"/samples/step-*.jsonl; do
-        "$rto" eval --task-dir "$d/task" --samples "$f" --baseline "$d/sft.samples.jsonl" \
-          --out "${f%.jsonl}.eval.json" >/dev/null
-      done
-    done
-  done
-done
-python3 bench/learning_report.py "$root"
+cmake --build build -j2 --target rto rto-learner rto-critic rto-scorer rto-rollout >/dev/null
+# The study runs copies of the binaries and of configs/rto.yaml, so that a rebuild or an edit
+# while it runs cannot change them.
+bin=runs/bench-learning/bin
+mkdir -p "$bin"
+cp build/services/rto/rto build/services/rto/rto-{learner,critic,scorer,rollout} configs/rto.yaml "$bin/"
+RTO=$bin/rto RTO_CONFIG=$bin/rto.yaml exec python3 bench/learning_study.py runs/bench-learning "$@"

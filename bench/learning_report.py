@@ -1,108 +1,159 @@
-"""Collects bench/learning.sh runs into curves.csv (gold reward against sampled responses),
-final.csv, summary.md (mean and spread over seeds) and curves.svg (one panel per task)."""
+"""Collects bench/learning_study.py's runs under ROOT into curves.csv (gold reward on the eval
+prompts against sampled responses, every method, task and seed), final.csv (1x and 4x),
+summary.md (the search, the tables, the per-seed comparisons) and curves.svg (one panel per task).
+Usage: python3 bench/learning_report.py ROOT"""
 import collections
 import glob
 import json
-import math
 import os
 import re
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(__file__))
+from learning_study import FINAL_STEPS, METHODS, SAMPLES_PER_STEP, SEARCH_STEPS, TASKS, TOKEN_SUM_TASKS  # noqa: E402
+
 root = sys.argv[1]
-METHODS = ["sft", "dpo", "ppo", "rto"]
-curves = []  # (task, seed, method, samples, gold)
-finals = []  # (task, seed, method, gold, win, wall)
-for run in sorted(glob.glob(f"{root}/*-*/wall_seconds.json")):
-    d = os.path.dirname(run)
-    wall = json.load(open(run))
-    task, seed = wall["task"], wall["seed"]
-    for m in METHODS:
-        e = json.load(open(f"{d}/{m}.eval.json"))
-        finals.append((task, seed, m, e["mean_gold"], e["win_rate"], wall.get(m, 0.0)))
-    for m in ["ppo", "rto"]:
-        per_step = {}
-        for line in open(f"{d}/{m}/metrics.jsonl"):
-            j = json.loads(line)
-            per_step[j["step"] + 1] = j["samples"]
-        for f in glob.glob(f"{d}/{m}/samples/step-*.eval.json"):
-            step = int(re.search(r"step-(\d+)\.eval\.json", f).group(1))
-            curves.append((task, seed, m, int(per_step.get(step, 0)), json.load(open(f))["mean_gold"]))
-curves.sort()
+ONE_X, FOUR_X = SEARCH_STEPS * SAMPLES_PER_STEP, FINAL_STEPS * SAMPLES_PER_STEP
+chosen = json.load(open(f"{root}/chosen.json"))
+methods = [m for m in METHODS if m in chosen]
+
+curves = collections.defaultdict(dict)  # (task, seed, method) -> {samples: gold}
+wins = collections.defaultdict(dict)  # (task, seed, method) -> {samples: win rate vs SFT}
+walls = {}
+for f in glob.glob(f"{root}/final/*/*/samples/step-*.eval.json"):
+    method, run = f.split("/")[-4], f.split("/")[-3]
+    task, seed = run.rsplit("-", 1)
+    step = int(re.search(r"step-(\d+)\.eval\.json", f).group(1))
+    e = json.load(open(f))
+    curves[(task, int(seed), method)][step * SAMPLES_PER_STEP] = e["mean_gold"]
+    wins[(task, int(seed), method)][step * SAMPLES_PER_STEP] = e["win_rate"]
+for f in glob.glob(f"{root}/final/*/*/wall.json"):
+    walls[(f.split("/")[-3], f.split("/")[-2])] = json.load(open(f))["wall_s"]
+levels = {}  # (task, seed, "sft"|"dpo") -> gold on the eval prompts
+for f in glob.glob(f"{root}/models/*/dpo-eval.gold.json"):
+    task, seed = os.path.basename(os.path.dirname(f)).rsplit("-", 1)
+    for m in ["sft", "dpo"]:
+        levels[(task, int(seed), m)] = json.load(open(f"{os.path.dirname(f)}/{m}-eval.gold.json"))["mean_gold"]
+complete = {k for k, v in curves.items() if FOUR_X in v}
+tasks = [t for t in TASKS if any(k[0] == t for k in complete)]
+seeds = sorted({k[1] for k in complete})
 
 with open(f"{root}/curves.csv", "w") as f:
-    f.write("task,seed,method,samples,mean_gold\n")
-    for row in curves:
-        f.write(",".join(str(x) for x in row) + "\n")
+    f.write("task,seed,method,samples,mean_gold,win_rate_vs_sft\n")
+    for key in sorted(complete):
+        for s in sorted(curves[key]):
+            f.write(f"{key[0]},{key[1]},{key[2]},{s},{curves[key][s]:.4f},{wins[key][s]:.4f}\n")
 with open(f"{root}/final.csv", "w") as f:
-    f.write("task,seed,method,mean_gold,win_rate_vs_sft,train_wall_s\n")
-    for row in finals:
-        f.write(",".join(str(x) for x in row) + "\n")
+    f.write("task,seed,method,gold_1x,gold_4x,win_rate_1x,win_rate_4x,train_wall_s\n")
+    for t, s, m in sorted(complete):
+        c, w = curves[(t, s, m)], wins[(t, s, m)]
+        f.write(f"{t},{s},{m},{c[ONE_X]:.4f},{c[FOUR_X]:.4f},{w[ONE_X]:.4f},{w[FOUR_X]:.4f},"
+                f"{walls.get((m, f'{t}-{s}'), 0):.0f}\n")
 
-def spread(xs):
-    return statistics.stdev(xs) if len(xs) > 1 else 0.0
 
-tasks = sorted({t for t, *_ in finals}, key=lambda t: ["lexicon", "count", "exact_length"].index(t)
-               if t in ["lexicon", "count", "exact_length"] else 9)
-lines = ["| task | seeds | SFT | DPO | PPO | RTO | RTO win vs SFT | PPO win vs SFT | wall s (PPO / RTO) |",
-         "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+def cell(xs):
+    return f"{statistics.mean(xs):.2f} +- {statistics.stdev(xs) if len(xs) > 1 else 0:.2f}" if xs else ""
+
+
+def label(m):
+    return m.upper().replace("+DPO", "+DPO")
+
+
+out = ["## Tuning (search seed, validation prompts, 3840 sampled responses)", "",
+       "Score: the fraction of the gap from SFT to the best possible answer closed, mean over tasks.", "",
+       "| method | " + " | ".join(f"config {i + 1}" for i in range(4)) + " | chosen |",
+       "|---|" + "---:|" * 4 + "---|"]
+for m in methods:
+    cells = [f"{name}: {score:.3f}" for name, score in chosen[m]["all"].items()]
+    c = chosen[m]
+    best = f"kl {c['kl_coef']:g}, lr {c['actor_lr']:g}" + (f", c {c['dpo_reward_scale']:g}" if c["dpo_reward_scale"]
+                                                           else "")
+    out.append(f"| {label(m)} | " + " | ".join(cells) + f" | {best} |")
+for budget, name in [(ONE_X, "1x: 3840"), (FOUR_X, "4x: 15360")]:
+    out += ["", f"## Gold reward on the eval prompts at {name} sampled responses (mean +- sd over seeds "
+            f"{', '.join(map(str, seeds))})", "",
+            "| method | " + " | ".join(f"{t}{'' if t in TOKEN_SUM_TASKS else ' (whole)'}" for t in tasks) + " |",
+            "|---|" + "---:|" * len(tasks)]
+    for m in ["sft", "dpo"]:
+        out.append(f"| {m.upper()} | " + " | ".join(cell([levels[(t, s, m)] for s in seeds if (t, s, m) in levels])
+                                                      for t in tasks) + " |")
+    for m in methods:
+        out.append(f"| {label(m)} | " + " | ".join(
+            cell([curves[(t, s, m)][budget] for s in seeds if (t, s, m) in complete]) for t in tasks) + " |")
+
+# RTO against PPO at every snapshot (equal samples), per task and seed; RTO against DPO.
+out += ["", "## RTO against PPO and DPO, per seed", ""]
 for t in tasks:
-    by = collections.defaultdict(list)
-    for task, seed, m, gold, win, wall in finals:
-        if task == t:
-            by[m].append((gold, win, wall))
-    cell = lambda m: f"{statistics.mean(g for g, _, _ in by[m]):.2f} +- {spread([g for g, _, _ in by[m]]):.2f}"
-    win = lambda m: f"{statistics.mean(w for _, w, _ in by[m]):.2f}"
-    wall = lambda m: f"{statistics.mean(s for _, _, s in by[m]):.0f}"
-    lines.append(f"| {t} | {len(by['sft'])} | {cell('sft')} | {cell('dpo')} | {cell('ppo')} | {cell('rto')} | "
-                 f"{win('rto')} | {win('ppo')} | {wall('ppo')} / {wall('rto')} |")
-summary = "\n".join(lines) + "\n\nMean gold reward over seeds +- its standard deviation across seeds.\n"
+    below, total, first_above_dpo = [], 0, {}
+    for s in seeds:
+        r, p = curves.get((t, s, "rto"), {}), curves.get((t, s, "ppo"), {})
+        for n in sorted(set(r) & set(p)):
+            if n == 0:
+                continue
+            total += 1
+            if r[n] < p[n]:
+                below.append(f"seed {s} at {n}: {r[n]:.2f} < {p[n]:.2f}")
+        dpo = levels.get((t, s, "dpo"))
+        above = [n for n in sorted(r) if dpo is not None and r[n] >= dpo]
+        first_above_dpo[s] = above[0] if above else None
+    kind = "token sum" if t in TOKEN_SUM_TASKS else "whole response"
+    out.append(f"- {t} ({kind}): RTO >= PPO at {total - len(below)} of {total} snapshots"
+               + (f" (below: {'; '.join(below)})" if below else "")
+               + "; RTO first at or above DPO: "
+               + ", ".join(f"seed {s} {'never' if n is None else f'at {n}'}" for s, n in first_above_dpo.items()))
+summary = "\n".join(out) + "\n"
 open(f"{root}/summary.md", "w").write(summary)
 print(summary)
 
-# curves.svg: one panel per task; mean over seeds with a min-max band; SFT and DPO as dashed lines.
-W, H, PAD = 360, 260, 45
-colors = {"ppo": "#1f77b4", "rto": "#d62728", "sft": "#7f7f7f", "dpo": "#2ca02c"}
-svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W * len(tasks)}" height="{H + 30}" '
-       f'font-family="sans-serif" font-size="11">', f'<rect width="100%" height="100%" fill="white"/>']
+# curves.svg: one panel per task (3 per row); mean over seeds, band = min to max; SFT and DPO dashed.
+W, H, PAD, PER_ROW = 360, 260, 45, 3
+colors = {"ppo": "#1f77b4", "rto": "#d62728", "grpo": "#9467bd", "grpo+dpo": "#e377c2", "rloo": "#8c564b",
+          "rloo+dpo": "#ff7f0e", "sft": "#7f7f7f", "dpo": "#2ca02c"}
+rows = (len(tasks) + PER_ROW - 1) // PER_ROW
+svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W * PER_ROW}" height="{(H + 30) * rows + 24}" '
+       f'font-family="sans-serif" font-size="11">', '<rect width="100%" height="100%" fill="white"/>']
+for i, m in enumerate(methods + ["sft", "dpo"]):
+    dash = ' stroke-dasharray="5,4"' if m in ("sft", "dpo") else ""
+    svg.append(f'<line x1="{20 + i * 130}" y1="12" x2="{45 + i * 130}" y2="12" stroke="{colors[m]}" '
+               f'stroke-width="2"{dash}/><text x="{50 + i * 130}" y="16">{label(m)}</text>')
 for i, t in enumerate(tasks):
-    pts = collections.defaultdict(lambda: collections.defaultdict(list))
-    for task, seed, m, samples, gold in curves:
-        if task == t:
-            pts[m][samples].append(gold)
-    flat = {m: statistics.mean(g for task, _, mm, g, _, _ in finals if task == t and mm == m) for m in ["sft", "dpo"]}
-    ys = [g for m in pts for s in pts[m] for g in pts[m][s]] + list(flat.values())
-    xs = [s for m in pts for s in pts[m]] or [1]
+    ox, oy = (i % PER_ROW) * W, 24 + (i // PER_ROW) * (H + 30)
+    pts = {m: collections.defaultdict(list) for m in methods}
+    for (task, s, m), c in curves.items():
+        if task == t and (task, s, m) in complete:
+            for n, g in c.items():
+                pts[m][n].append(g)
+    flat = {m: statistics.mean(levels[(t, s, m)] for s in seeds if (t, s, m) in levels) for m in ["sft", "dpo"]}
+    ys = [g for m in pts for n in pts[m] for g in pts[m][n]] + list(flat.values())
     y0, y1 = min(ys), max(ys)
     y0, y1 = y0 - 0.05 * (y1 - y0 + 1e-9), y1 + 0.05 * (y1 - y0 + 1e-9)
-    x1 = max(xs) or 1
-    ox = i * W
-    X = lambda s: ox + PAD + (W - PAD - 10) * s / x1
-    Y = lambda g: 20 + (H - 40) * (1 - (g - y0) / (y1 - y0))
-    svg.append(f'<text x="{ox + W / 2}" y="14" text-anchor="middle" font-weight="bold">{t}</text>')
-    svg.append(f'<line x1="{X(0)}" y1="{Y(y0)}" x2="{X(x1)}" y2="{Y(y0)}" stroke="black"/>')
+    X = lambda n: ox + PAD + (W - PAD - 10) * n / FOUR_X
+    Y = lambda g: oy + 20 + (H - 40) * (1 - (g - y0) / (y1 - y0))
+    svg.append(f'<text x="{ox + W / 2}" y="{oy + 14}" text-anchor="middle" font-weight="bold">{t}'
+               f'{"" if t in TOKEN_SUM_TASKS else " (whole response)"}</text>')
+    svg.append(f'<line x1="{X(0)}" y1="{Y(y0)}" x2="{X(FOUR_X)}" y2="{Y(y0)}" stroke="black"/>')
     svg.append(f'<line x1="{X(0)}" y1="{Y(y0)}" x2="{X(0)}" y2="{Y(y1)}" stroke="black"/>')
     for k in range(5):
         g = y0 + (y1 - y0) * k / 4
         svg.append(f'<text x="{X(0) - 4}" y="{Y(g) + 4}" text-anchor="end">{g:.1f}</text>')
-        s = x1 * k / 4
-        svg.append(f'<text x="{X(s)}" y="{Y(y0) + 14}" text-anchor="middle">{s:.0f}</text>')
-    svg.append(f'<text x="{ox + W / 2}" y="{H + 12}" text-anchor="middle">sampled responses</text>')
+        n = FOUR_X * k / 4
+        svg.append(f'<text x="{X(n)}" y="{Y(y0) + 14}" text-anchor="middle">{n:.0f}</text>')
+    svg.append(f'<line x1="{X(ONE_X)}" y1="{Y(y0)}" x2="{X(ONE_X)}" y2="{Y(y1)}" stroke="#bbbbbb"/>')
+    svg.append(f'<text x="{ox + W / 2}" y="{oy + H + 12}" text-anchor="middle">sampled responses</text>')
     for m, g in flat.items():
-        svg.append(f'<line x1="{X(0)}" y1="{Y(g)}" x2="{X(x1)}" y2="{Y(g)}" stroke="{colors[m]}" '
-                   f'stroke-dasharray="5,4"/><text x="{X(x1) - 2}" y="{Y(g) - 3}" text-anchor="end" '
-                   f'fill="{colors[m]}">{m.upper()}</text>')
-    for m in ["ppo", "rto"]:
-        ss = sorted(pts[m])
-        if not ss:
+        svg.append(f'<line x1="{X(0)}" y1="{Y(g)}" x2="{X(FOUR_X)}" y2="{Y(g)}" stroke="{colors[m]}" '
+                   f'stroke-dasharray="5,4"/>')
+    for m in methods:
+        ns = sorted(pts[m])
+        if not ns:
             continue
-        band = [(X(s), Y(max(pts[m][s]))) for s in ss] + [(X(s), Y(min(pts[m][s]))) for s in reversed(ss)]
-        svg.append(f'<polygon points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in band)}" fill="{colors[m]}" '
-                   f'fill-opacity="0.15"/>')
-        line = " ".join(f"{X(s):.1f},{Y(statistics.mean(pts[m][s])):.1f}" for s in ss)
+        if m in ("ppo", "rto"):  # bands only for the two the claim is about, to keep the panel readable
+            band = [(X(n), Y(max(pts[m][n]))) for n in ns] + [(X(n), Y(min(pts[m][n]))) for n in reversed(ns)]
+            svg.append(f'<polygon points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in band)}" fill="{colors[m]}" '
+                       f'fill-opacity="0.12"/>')
+        line = " ".join(f"{X(n):.1f},{Y(statistics.mean(pts[m][n])):.1f}" for n in ns)
         svg.append(f'<polyline points="{line}" fill="none" stroke="{colors[m]}" stroke-width="2"/>')
-        svg.append(f'<text x="{X(ss[-1]) - 2}" y="{Y(statistics.mean(pts[m][ss[-1]])) + 14}" text-anchor="end" '
-                   f'fill="{colors[m]}" font-weight="bold">{m.upper()}</text>')
 svg.append("</svg>")
 open(f"{root}/curves.svg", "w").write("\n".join(svg) + "\n")
 print(f"wrote {root}/curves.csv, final.csv, summary.md, curves.svg")

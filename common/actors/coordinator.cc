@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -66,6 +67,14 @@ Coordinator::Coordinator(const CoordinatorOptions& options, Roles roles, std::ve
       order_(static_cast<int64_t>(prompts_.size()), options.data_seed),
       kl_(options.kl_target > 0 ? rl::KlController::Adaptive(options.kl_coef, options.kl_target, options.kl_horizon)
                                 : rl::KlController::Fixed(options.kl_coef)) {}
+
+double DpoRewardScaleAt(const CoordinatorOptions& o, int64_t step) {
+  const double start = o.reward.dpo_reward_scale;
+  if (o.dpo_reward_scale_end < 0 || o.steps <= 1) return start;
+  const double progress =
+      static_cast<double>(std::clamp<int64_t>(step, 0, o.steps - 1)) / static_cast<double>(o.steps - 1);
+  return start + (o.dpo_reward_scale_end - start) * progress;
+}
 
 absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const CoordinatorOptions& options, Roles roles,
                                                                  std::vector<PromptItem> prompts,
@@ -305,8 +314,11 @@ absl::StatusOr<Metrics> Coordinator::Step() {
   RTO_RETURN_IF_ERROR(CheckStaleness(trajectories, m));
   RTO_RETURN_IF_ERROR(PrefetchNext(sync_s));
   RTO_ASSIGN_OR_RETURN(StepAnswers answers, GatherAnswers(trajectories, m));
+  rl::TokenRewardOptions reward = options_.reward;
+  reward.dpo_reward_scale = DpoRewardScaleAt(options_, step_);
+  m["reward/dpo_scale"] = reward.dpo_reward_scale;
   RTO_ASSIGN_OR_RETURN(Experience experience, BuildExperience(trajectories, answers,
-                                                              {.reward = options_.reward,
+                                                              {.reward = reward,
                                                                .kl_coef = kl_.coef(),
                                                                .estimator = options_.estimator,
                                                                .samples_per_prompt = options_.samples_per_prompt,

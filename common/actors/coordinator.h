@@ -31,6 +31,9 @@ struct CoordinatorOptions {
   SamplingParams sampling;
   uint64_t data_seed = 0;
   rl::TokenRewardOptions reward;
+  // >= 0: beta1 (reward.dpo_reward_scale) goes linearly from its value at the first step to this
+  // at the last; < 0: constant. The clip c stays as it is.
+  double dpo_reward_scale_end = -1;
   double kl_coef = 0.01;
   double kl_target = 0;  // > 0: adaptive KL controller
   double kl_horizon = 10000;
@@ -52,6 +55,9 @@ struct CoordinatorOptions {
   int64_t max_staleness = 0;
   SamplingParams eval_sampling;
 };
+
+// beta1 of the 0-based `step` under options' schedule.
+double DpoRewardScaleAt(const CoordinatorOptions& options, int64_t step);
 
 // A prompt as token ids, plus the "prompt" value (JSON text) that evaluation samples echo back so
 // that `rto eval` can match it.

@@ -82,6 +82,7 @@ absl::Status ReadLoopKeys(ConfigReader& c, RtoJobConfig& j) {
                                c.Read("rollout.max_staleness", &k.max_staleness),
                                c.Read("reward.dpo_reward_scale", &k.reward.dpo_reward_scale),
                                c.Read("reward.dpo_reward_clip", &k.reward.dpo_reward_clip),
+                               c.Read("reward.dpo_reward_scale_end", &k.dpo_reward_scale_end),
                                c.Read("reward.reward_clip", &k.reward.reward_clip),
                                c.Read("reward.normalize", &normalize),
                                c.Read("kl.coef", &k.kl_coef),
@@ -99,6 +100,11 @@ absl::Status ReadLoopKeys(ConfigReader& c, RtoJobConfig& j) {
                                c.Read("checkpoint.keep", &k.keep_checkpoints)}));
   if (k.reward.dpo_reward_scale != 0 && j.models.dpo.empty()) {
     return absl::InvalidArgumentError("reward.dpo_reward_scale is not 0, so models.dpo is required");
+  }
+  if (k.reward.dpo_reward_scale == 0 && k.dpo_reward_scale_end >= 0) {
+    return absl::InvalidArgumentError(
+        "reward.dpo_reward_scale_end schedules the DPO token reward, but reward.dpo_reward_scale is 0 (PPO); "
+        "set dpo_reward_scale to the first step's value, or dpo_reward_scale_end to -1");
   }
   RTO_ASSIGN_OR_RETURN(k.estimator, ParseAdvantageEstimator(j.estimator));
   k.reward.normalize_reward = normalize;

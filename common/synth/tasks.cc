@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -96,6 +97,7 @@ class LexiconTask : public Task {
     return total;
   }
   double label_sharpness() const override { return 1.0; }
+  bool gold_is_token_sum() const override { return true; }
 
  private:
   std::map<std::string, double> scores_;
@@ -137,6 +139,106 @@ class CountTask : public Task {
     return total;
   }
   double label_sharpness() const override { return 0.5; }
+  bool gold_is_token_sum() const override { return true; }
+};
+
+// The items after the first ':' of a prompt: "Encode: a b" -> {a, b}.
+std::vector<std::string> ItemsAfterColon(absl::string_view prompt) {
+  size_t at = prompt.find(':');
+  return at == absl::string_view::npos ? std::vector<std::string>() : Words(prompt.substr(at + 1));
+}
+
+// Five single characters after the prompt's colon: fixed-width items, so that output item i
+// is a constant distance from prompt item i (what a tiny model's attention can learn).
+constexpr int kItems = 5;
+
+// A task whose answer is one target item per prompt item (cipher, add). Gold: +1 for each
+// response item equal to its position's target, -1 for every other item (wrong, or past the
+// targets' end). The demonstrator gets each item right with probability p_right(); a slip copies
+// the prompt's item unchanged half the time and writes RandomItem() otherwise; now and then it
+// drops the last item or adds one, as a weak model would.
+class PositionalTask : public Task {
+ public:
+  std::string SampleResponse(absl::string_view prompt, std::mt19937_64& rng) const override {
+    const std::vector<std::string> source = ItemsAfterColon(prompt);
+    auto slip = [&](size_t i) { return Uniform01(rng) < 0.5 && i < source.size() ? source[i] : RandomItem(rng); };
+    std::vector<std::string> out;
+    for (const std::string& target : Targets(prompt))
+      out.push_back(Uniform01(rng) < p_right() ? target : slip(out.size()));
+    const double u = Uniform01(rng);
+    if (u < 0.15 && out.size() > 1) out.pop_back();
+    if (u > 0.85) out.push_back(slip(out.size()));
+    return " " + absl::StrJoin(out, " ");
+  }
+  std::string IdealResponse(absl::string_view prompt) const override {
+    return " " + absl::StrJoin(Targets(prompt), " ");
+  }
+  double GoldReward(absl::string_view prompt, absl::string_view response) const override {
+    const std::vector<std::string> targets = Targets(prompt), items = Words(response);
+    double total = 0;
+    for (size_t i = 0; i < items.size(); ++i) total += (i < targets.size() && items[i] == targets[i]) ? 1.0 : -1.0;
+    return total;
+  }
+  double label_sharpness() const override { return 0.5; }
+  bool gold_is_token_sum() const override { return true; }
+
+ protected:
+  // The right answer for each of the prompt's items ("?" for an item that has none).
+  virtual std::vector<std::string> Targets(absl::string_view prompt) const = 0;
+  virtual std::string RandomItem(std::mt19937_64& rng) const = 0;
+  virtual double p_right() const = 0;
+};
+
+class CipherTask : public PositionalTask {
+ public:
+  explicit CipherTask(uint64_t seed) {
+    // A hidden substitution cipher over a-z, fixed by the seed.
+    std::mt19937_64 rng(seed ^ 0xC1F4E5ull);
+    for (int i = 0; i < 26; ++i) cipher_[i] = static_cast<char>('a' + i);
+    for (int i = 25; i > 0; --i) std::swap(cipher_[i], cipher_[rng() % (i + 1)]);
+  }
+  std::string name() const override { return "cipher"; }
+  std::string SamplePrompt(std::mt19937_64& rng) const override {
+    std::vector<std::string> letters;
+    for (int i = 0; i < kItems; ++i) letters.push_back(RandomItem(rng));
+    return "Encode: " + absl::StrJoin(letters, " ");
+  }
+
+ private:
+  std::vector<std::string> Targets(absl::string_view prompt) const override {
+    std::vector<std::string> out;
+    for (const std::string& w : ItemsAfterColon(prompt)) {
+      out.push_back(w.size() == 1 && w[0] >= 'a' && w[0] <= 'z' ? std::string(1, cipher_[w[0] - 'a']) : "?");
+    }
+    return out;
+  }
+  std::string RandomItem(std::mt19937_64& rng) const override { return std::string(1, 'a' + rng() % 26); }
+  double p_right() const override { return 0.7; }
+  char cipher_[26];
+};
+
+class AddTask : public PositionalTask {
+ public:
+  std::string name() const override { return "add"; }
+  std::string SamplePrompt(std::mt19937_64& rng) const override {
+    const int64_t k = UniformInt(rng, 1, 4);
+    std::vector<std::string> digits;  // each sum one digit too
+    for (int i = 0; i < kItems; ++i) digits.push_back(absl::StrCat(UniformInt(rng, 0, 9 - k)));
+    return absl::StrCat("Add ", k, " to each: ", absl::StrJoin(digits, " "));
+  }
+
+ private:
+  std::vector<std::string> Targets(absl::string_view prompt) const override {
+    const int64_t k = NumberAfter(prompt, "Add ");
+    std::vector<std::string> out;
+    for (const std::string& item : ItemsAfterColon(prompt)) {
+      int64_t v = 0;
+      out.push_back(absl::SimpleAtoi(item, &v) ? absl::StrCat(v + k) : "?");
+    }
+    return out;
+  }
+  std::string RandomItem(std::mt19937_64& rng) const override { return absl::StrCat(UniformInt(rng, 0, 9)); }
+  double p_right() const override { return 0.6; }
 };
 
 class ExactLengthTask : public Task {
@@ -160,6 +262,47 @@ class ExactLengthTask : public Task {
                      static_cast<double>(NumberAfter(prompt, "exactly ")));
   }
   double label_sharpness() const override { return 1.0; }
+  bool gold_is_token_sum() const override { return false; }
+};
+
+class SumToTask : public Task {
+ public:
+  std::string name() const override { return "sum_to"; }
+  std::string SamplePrompt(std::mt19937_64& rng) const override {
+    return absl::StrCat("Write digits that add up to ", UniformInt(rng, 5, 20), ".");
+  }
+  std::string SampleResponse(absl::string_view prompt, std::mt19937_64& rng) const override {
+    // Random digits while the sum is short of the target (or, a third of the time, of a point
+    // up to 6 before it: demonstrations miss on both sides); the last one lands on the target a
+    // quarter of the time.
+    const int64_t target = NumberAfter(prompt, "add up to ");
+    const int64_t stop = Uniform01(rng) < 1.0 / 3 ? std::max<int64_t>(1, target - UniformInt(rng, 1, 6)) : target;
+    std::vector<std::string> out;
+    for (int64_t sum = 0; sum < stop;) {
+      int64_t d = UniformInt(rng, 1, 9);
+      if (target - sum <= 9 && Uniform01(rng) < 0.25) d = target - sum;
+      sum += d;
+      out.push_back(absl::StrCat(d));
+    }
+    return " " + absl::StrJoin(out, " ");
+  }
+  std::string IdealResponse(absl::string_view prompt) const override {
+    std::vector<std::string> out;
+    for (int64_t left = NumberAfter(prompt, "add up to "); left > 0; left -= 9) {
+      out.push_back(absl::StrCat(std::min<int64_t>(left, 9)));
+    }
+    return " " + absl::StrJoin(out, " ");
+  }
+  double GoldReward(absl::string_view prompt, absl::string_view response) const override {
+    int64_t sum = 0;
+    for (const std::string& item : Words(response)) {
+      int64_t v;
+      if (absl::SimpleAtoi(item, &v)) sum += std::clamp<int64_t>(v, -1000, 1000);  // no overflow
+    }
+    return -std::abs(static_cast<double>(sum - NumberAfter(prompt, "add up to ")));
+  }
+  double label_sharpness() const override { return 0.5; }
+  bool gold_is_token_sum() const override { return false; }
 };
 
 // A byte-level tokenizer.json (GPT-2 pre-tokenizer, no merges: one token per byte) with one
@@ -229,12 +372,15 @@ absl::Status WriteJsonl(const std::string& path, const std::vector<json>& rows) 
 
 }  // namespace
 
-std::vector<std::string> TaskNames() { return {"lexicon", "count", "exact_length"}; }
+std::vector<std::string> TaskNames() { return {"lexicon", "count", "cipher", "add", "exact_length", "sum_to"}; }
 
 absl::StatusOr<std::unique_ptr<Task>> MakeTask(absl::string_view name, uint64_t seed) {
   if (name == "lexicon") return std::unique_ptr<Task>(new LexiconTask(seed));
   if (name == "count") return std::unique_ptr<Task>(new CountTask());
+  if (name == "cipher") return std::unique_ptr<Task>(new CipherTask(seed));
+  if (name == "add") return std::unique_ptr<Task>(new AddTask());
   if (name == "exact_length") return std::unique_ptr<Task>(new ExactLengthTask());
+  if (name == "sum_to") return std::unique_ptr<Task>(new SumToTask());
   return absl::InvalidArgumentError(
       absl::StrCat("unknown task '", name, "'; tasks: ", absl::StrJoin(TaskNames(), ", ")));
 }
@@ -250,8 +396,9 @@ absl::Status WriteSyntheticTask(const Task& task, const std::string& dir, const 
   if (ec) return absl::InternalError(absl::StrCat(dir, ": cannot create: ", ec.message()));
   // Separate streams, so that changing one row count leaves the other files as they were.
   std::mt19937_64 sft_rng(o.seed * 4 + 1), pref_rng(o.seed * 4 + 2), rl_rng(o.seed * 4 + 3), eval_rng(o.seed * 4 + 4);
+  std::mt19937_64 val_rng(o.seed ^ 0x7A11DA7E5EEDull);
 
-  std::vector<json> sft, prefs, rl, eval;
+  std::vector<json> sft, prefs, rl, eval, val;
   for (int64_t i = 0; i < o.sft_rows; ++i) {
     std::string prompt = task.SamplePrompt(sft_rng);
     sft.push_back({{"prompt", prompt}, {"response", task.SampleResponse(prompt, sft_rng)}});
@@ -266,12 +413,14 @@ absl::Status WriteSyntheticTask(const Task& task, const std::string& dir, const 
   }
   for (int64_t i = 0; i < o.rl_prompts; ++i) rl.push_back({{"prompt", task.SamplePrompt(rl_rng)}});
   for (int64_t i = 0; i < o.eval_prompts; ++i) eval.push_back({{"prompt", task.SamplePrompt(eval_rng)}});
+  for (int64_t i = 0; i < o.val_prompts; ++i) val.push_back({{"prompt", task.SamplePrompt(val_rng)}});
 
   const fs::path d(dir);
   RTO_RETURN_IF_ERROR(WriteJsonl((d / "sft.jsonl").string(), sft));
   RTO_RETURN_IF_ERROR(WriteJsonl((d / "preferences.jsonl").string(), prefs));
   RTO_RETURN_IF_ERROR(WriteJsonl((d / "rl_prompts.jsonl").string(), rl));
   RTO_RETURN_IF_ERROR(WriteJsonl((d / "eval_prompts.jsonl").string(), eval));
+  RTO_RETURN_IF_ERROR(WriteJsonl((d / "val_prompts.jsonl").string(), val));
   RTO_RETURN_IF_ERROR(WriteFileAtomically((d / "tokenizer" / "tokenizer.json").string(), TokenizerJson().dump(2)));
   json tokenizer_config = {{"eos_token", "<|endoftext|>"},
                            {"pad_token", "<|endoftext|>"},
@@ -280,7 +429,10 @@ absl::Status WriteSyntheticTask(const Task& task, const std::string& dir, const 
   RTO_RETURN_IF_ERROR(
       WriteFileAtomically((d / "tokenizer" / "tokenizer_config.json").string(), tokenizer_config.dump(2)));
   RTO_RETURN_IF_ERROR(WriteFileAtomically((d / "model_config.json").string(), ModelConfigJson().dump(2) + "\n"));
-  json task_json = {{"task", task.name()}, {"seed", o.seed}, {"label_sharpness", task.label_sharpness()}};
+  json task_json = {{"task", task.name()},
+                    {"seed", o.seed},
+                    {"label_sharpness", task.label_sharpness()},
+                    {"gold_is_token_sum", task.gold_is_token_sum()}};
   return WriteFileAtomically((d / "task.json").string(), task_json.dump(2) + "\n");
 }
 

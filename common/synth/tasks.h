@@ -7,8 +7,15 @@
 //   lexicon      gold = sum of hidden per-word scores (a sum of per-token terms: RTO's premise)
 //   count        gold = +1 for each number that continues the count, -1 for each that does not
 //                (per-token terms again)
+//   cipher       gold = +1 for each letter that is the hidden substitution cipher of the prompt's
+//                letter at the same position, -1 for each other item (each output token is a
+//                function of an input token elsewhere in the sequence)
+//   add          gold = +1 for each digit that is the prompt's digit at its position plus K, -1
+//                for each other item (a small arithmetic task, per-token terms)
 //   exact_length gold = -|words - K| for the K the prompt asks for (depends only on the whole
 //                response: no token is good or bad on its own)
+//   sum_to       gold = -|sum of the numbers - T| for the T the prompt asks for (whole response
+//                again: a number is good or bad only by what the others add up to)
 #pragma once
 
 #include <cstdint>
@@ -35,9 +42,12 @@ class Task {
   virtual double GoldReward(absl::string_view prompt, absl::string_view response) const = 0;
   // k of the Bradley-Terry labels: P(a preferred to b) = sigmoid(k * (gold(a) - gold(b))).
   virtual double label_sharpness() const = 0;
+  // True when the gold reward is a sum of per-token terms (RTO's premise), false when only the
+  // whole response earns it.
+  virtual bool gold_is_token_sum() const = 0;
 };
 
-// "lexicon", "count", "exact_length". `seed` fixes the hidden parts of a task (word scores).
+// One of TaskNames(). `seed` fixes the hidden parts of a task (word scores, the cipher).
 absl::StatusOr<std::unique_ptr<Task>> MakeTask(absl::string_view name, uint64_t seed);
 std::vector<std::string> TaskNames();
 
@@ -49,13 +59,16 @@ struct SynthOptions {
   int64_t preference_rows = 2000;
   int64_t rl_prompts = 1000;
   int64_t eval_prompts = 200;
+  int64_t val_prompts = 200;  // for choosing hyperparameters: a draw of its own stream, not the eval prompts
   uint64_t seed = 0;
 };
 
 // Writes a task's whole world into `dir`: sft.jsonl, preferences.jsonl, rl_prompts.jsonl,
-// eval_prompts.jsonl (JSONL formats of common/data), tokenizer/ (a byte-level tokenizer.json
-// with tokenizer_config.json), model_config.json (a tiny Llama sized for the tokenizer) and
-// task.json (name and seed, which `rto eval` reads back).
+// eval_prompts.jsonl, val_prompts.jsonl (JSONL formats of common/data; the validation prompts
+// are an independent draw, which repeats eval prompt strings only where the task has few),
+// tokenizer/ (a byte-level tokenizer.json with tokenizer_config.json), model_config.json (a tiny
+// Llama sized for the tokenizer) and task.json (name, seed and whether the gold is a token sum;
+// `rto eval` reads it back).
 absl::Status WriteSyntheticTask(const Task& task, const std::string& dir, const SynthOptions& options);
 
 }  // namespace rto::synth

@@ -56,8 +56,8 @@ constexpr Command kCommands[] = {
 )",
      rto::TokenizeCommand},
     {{"synth", nullptr},
-     R"(  synth --task lexicon|count|exact_length --out DIR [--seed S] [--sft-rows N]
-        [--preference-rows N] [--rl-prompts N] [--eval-prompts N]
+     R"(  synth --task lexicon|count|cipher|add|exact_length|sum_to --out DIR [--seed S]
+        [--sft-rows N] [--preference-rows N] [--rl-prompts N] [--eval-prompts N] [--val-prompts N]
       Write a synthetic task: SFT/preference/prompt JSONL, a tokenizer and a model config.
 )",
      rto::SynthCommand},

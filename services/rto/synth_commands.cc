@@ -16,7 +16,7 @@ namespace {
 
 absl::Status Synth(const std::vector<std::string>& argv) {
   RTO_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, {"task", "out", "seed", "sft-rows", "preference-rows", "rl-prompts",
-                                                     "eval-prompts"}));
+                                                     "eval-prompts", "val-prompts"}));
   RTO_ASSIGN_OR_RETURN(std::string name, args.GetRequired("task"));
   RTO_ASSIGN_OR_RETURN(std::string out, args.GetRequired("out"));
   synth::SynthOptions o;
@@ -26,14 +26,16 @@ absl::Status Synth(const std::vector<std::string>& argv) {
   RTO_ASSIGN_OR_RETURN(o.preference_rows, args.GetInt("preference-rows", o.preference_rows));
   RTO_ASSIGN_OR_RETURN(o.rl_prompts, args.GetInt("rl-prompts", o.rl_prompts));
   RTO_ASSIGN_OR_RETURN(o.eval_prompts, args.GetInt("eval-prompts", o.eval_prompts));
-  for (int64_t n : {o.sft_rows, o.preference_rows, o.rl_prompts, o.eval_prompts}) {
+  RTO_ASSIGN_OR_RETURN(o.val_prompts, args.GetInt("val-prompts", o.val_prompts));
+  for (int64_t n : {o.sft_rows, o.preference_rows, o.rl_prompts, o.eval_prompts, o.val_prompts}) {
     if (n < 1) return absl::InvalidArgumentError("row counts must be at least 1");
   }
   RTO_ASSIGN_OR_RETURN(auto task, synth::MakeTask(name, o.seed));
   RTO_RETURN_IF_ERROR(synth::WriteSyntheticTask(*task, out, o));
   std::cout << absl::StrFormat(
-      "wrote task %s (seed %d) to %s: %d SFT rows, %d preference pairs, %d RL prompts, %d eval prompts\n", task->name(),
-      seed, out, o.sft_rows, o.preference_rows, o.rl_prompts, o.eval_prompts);
+      "wrote task %s (seed %d) to %s: %d SFT rows, %d preference pairs, %d RL prompts, %d eval prompts, %d "
+      "validation prompts\n",
+      task->name(), seed, out, o.sft_rows, o.preference_rows, o.rl_prompts, o.eval_prompts, o.val_prompts);
   return absl::OkStatus();
 }
 

@@ -23,7 +23,10 @@ absl::Status Train(const std::vector<std::string>& argv) {
   RTO_ASSIGN_OR_RETURN(std::string path, args.GetRequired("config"));
   std::vector<std::string> overrides = args.GetAll("set");
   // PPO is RTO without the DPO token reward: the same job, the same config file.
-  if (job == "ppo") overrides.push_back("reward.dpo_reward_scale=0");
+  if (job == "ppo") {
+    overrides.push_back("reward.dpo_reward_scale=0");
+    overrides.push_back("reward.dpo_reward_scale_end=-1");
+  }
   RTO_ASSIGN_OR_RETURN(ConfigReader config, ConfigReader::Load(path, overrides));
   const bool resume = args.Has("resume");
   auto start = [&](auto& job_config, auto run) -> absl::Status {

@@ -455,6 +455,33 @@ TEST_F(RtoJobTest, CriticFreeEstimatorsRunWithoutACritic) {
   EXPECT_THAT(RunRto(cfg, resolved_, false), StatusIs(absl::StatusCode::kInvalidArgument, "at least 2 samples"));
 }
 
+TEST_F(RtoJobTest, DpoRewardScaleFollowsItsLinearSchedule) {
+  RtoJobConfig cfg = Config(Join("scheduled"), {"reward.dpo_reward_scale=0.4", "reward.dpo_reward_scale_end=0",
+                                                "steps=3", "eval.every=0", "checkpoint.every=100"});
+  ASSERT_THAT(RunRto(cfg, resolved_, false), IsOk());
+  std::vector<json> m = Metrics(Join("scheduled"));
+  ASSERT_EQ(m.size(), 3u);
+  for (int step = 0; step < 3; ++step) {
+    EXPECT_NEAR(m[step]["reward/dpo_scale"].get<double>(), 0.4 - 0.2 * step, 1e-12) << step;
+  }
+  // The schedule reaches the rewards: the last step's beta1 is 0, and so is its DPO reward.
+  EXPECT_NE(m[0]["reward/dpo_token_mean"].get<double>(), 0);
+  EXPECT_EQ(m[2]["reward/dpo_token_mean"].get<double>(), 0);
+  CoordinatorOptions constant;
+  constant.reward.dpo_reward_scale = 0.3;
+  EXPECT_EQ(DpoRewardScaleAt(constant, 7), 0.3);
+  CoordinatorOptions one_step = constant;
+  one_step.steps = 1;
+  one_step.dpo_reward_scale_end = 0;
+  EXPECT_EQ(DpoRewardScaleAt(one_step, 0), 0.3);
+  auto reader = ConfigReader::Parse("models:\n  policy: a\n  reward: b\nprompts: c\nout: d\n", "x.yaml",
+                                    {"reward.dpo_reward_scale=0", "reward.dpo_reward_scale_end=0.2"});
+  ASSERT_THAT(reader, IsOk());
+  RtoJobConfig ppo_with_schedule;
+  EXPECT_THAT(ppo_with_schedule.Read(*reader),
+              StatusIs(absl::StatusCode::kInvalidArgument, "reward.dpo_reward_scale is 0 (PPO)"));
+}
+
 TEST_F(RtoJobTest, PpoNeedsNoDpoModel) {
   RtoJobConfig cfg = Config(Join("ppo"), {"reward.dpo_reward_scale=0", "models.dpo=", "steps=1", "eval.every=0"});
   ASSERT_THAT(RunRto(cfg, resolved_, false), IsOk());

@@ -1,5 +1,9 @@
 #include <cmath>
 #include <random>
+#include <set>
+
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 #include "common/data/dataset.h"
 #include "common/synth/eval.h"
@@ -100,11 +104,47 @@ TEST_P(TaskTest, WritesAWorldThatTheRestOfTheSystemReads) {
   EXPECT_EQ((*tok)->Decode((*tok)->Encode(text)), text);
 }
 
-INSTANTIATE_TEST_SUITE_P(Tasks, TaskTest, ::testing::Values("lexicon", "count", "exact_length"));
+TEST_P(TaskTest, ValidationPromptsAreADrawOfTheirOwn) {
+  TempDir tmp;
+  ASSERT_THAT(
+      WriteSyntheticTask(
+          *task_, tmp.path(),
+          {.sft_rows = 1, .preference_rows = 1, .rl_prompts = 1, .eval_prompts = 200, .val_prompts = 200, .seed = 5}),
+      IsOk());
+  auto eval = ReadPrompts(tmp.Join("eval_prompts.jsonl"), {});
+  auto val = ReadPrompts(tmp.Join("val_prompts.jsonl"), {});
+  ASSERT_THAT(eval, IsOk());
+  ASSERT_THAT(val, IsOk());
+  ASSERT_EQ(val->size(), 200u);
+  std::set<std::string> eval_set, val_set;
+  for (const PromptRow& p : *eval) eval_set.insert(p.prompt[0].content);
+  int64_t same_position = 0, shared = 0;
+  for (size_t i = 0; i < val->size(); ++i) {
+    const std::string& prompt = (*val)[i].prompt[0].content;
+    same_position += prompt == (*eval)[i].prompt[0].content;
+    shared += eval_set.contains(prompt);
+    val_set.insert(prompt);
+  }
+  EXPECT_LT(same_position, 200 / 4) << "not the eval stream";
+  EXPECT_GT(val_set.size(), std::min<size_t>(eval_set.size() / 2, 100));
+  // Where the task has many prompts (cipher, add), the two sets hardly meet.
+  if (eval_set.size() > 190) {
+    EXPECT_LT(shared, 5);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Tasks, TaskTest,
+                         ::testing::Values("lexicon", "count", "cipher", "add", "exact_length", "sum_to"));
 
 TEST(SynthTest, UnknownTaskNamesTheKnownOnes) {
   EXPECT_THAT(MakeTask("chess", 0),
-              StatusIs(absl::StatusCode::kInvalidArgument, "tasks: lexicon, count, exact_length"));
+              StatusIs(absl::StatusCode::kInvalidArgument, "tasks: lexicon, count, cipher, add, exact_length, sum_to"));
+}
+
+TEST(SynthTest, WhichGoldsAreTokenSums) {
+  for (const std::string& name : TaskNames()) {
+    EXPECT_EQ(MakeTask(name, 0).value()->gold_is_token_sum(), name != "exact_length" && name != "sum_to") << name;
+  }
 }
 
 TEST(SynthTest, GoldRewardsByHand) {
@@ -117,6 +157,40 @@ TEST(SynthTest, GoldRewardsByHand) {
   EXPECT_EQ(length->GoldReward("Write exactly 4 words.", " a b"), -2);
   auto lexicon = MakeTask("lexicon", 0).value();
   EXPECT_EQ(lexicon->GoldReward("Describe the sea in a few words.", " notaword"), -1);
+  auto add = MakeTask("add", 0).value();
+  const std::string sum_prompt = "Add 3 to each: 4 6 0";
+  EXPECT_EQ(add->IdealResponse(sum_prompt), " 7 9 3");
+  EXPECT_EQ(add->GoldReward(sum_prompt, " 7 9 3"), 3);
+  EXPECT_EQ(add->GoldReward(sum_prompt, " 7 6 3 9"), 1 - 1 + 1 - 1);  // a wrong item, a surplus one
+  EXPECT_EQ(add->GoldReward(sum_prompt, " 7"), 1);                    // missing items earn nothing
+  auto sum_to = MakeTask("sum_to", 0).value();
+  const std::string to_prompt = "Write digits that add up to 20.";
+  EXPECT_EQ(sum_to->IdealResponse(to_prompt), " 9 9 2");
+  EXPECT_EQ(sum_to->GoldReward(to_prompt, " 9 9 2"), 0);
+  EXPECT_EQ(sum_to->GoldReward(to_prompt, " 2 9 9"), 0);  // only the total counts
+  EXPECT_EQ(sum_to->GoldReward(to_prompt, " 9 x 9"), -2);
+  EXPECT_EQ(sum_to->GoldReward(to_prompt, " 99999999999999999999"), -20);  // no overflow: not a number
+}
+
+TEST(SynthTest, CipherIsOneHiddenSubstitutionPerSeed) {
+  auto a = MakeTask("cipher", 1).value(), b = MakeTask("cipher", 2).value();
+  const std::string prompt = "Encode: q z q e z";
+  const std::string ideal = a->IdealResponse(prompt);
+  std::vector<std::string> letters = absl::StrSplit(ideal.substr(1), ' ');
+  ASSERT_EQ(letters.size(), 5u);
+  EXPECT_EQ(letters[0], letters[2]) << "one letter, one code";
+  EXPECT_NE(letters[0], letters[1]) << "the cipher is one-to-one";
+  EXPECT_EQ(a->GoldReward(prompt, ideal), 5);
+  // Position matters: the first two codes swapped earn -1 each.
+  EXPECT_EQ(a->GoldReward(prompt, absl::StrJoin({letters[1], letters[0], letters[2], letters[3], letters[4]}, " ")),
+            -1 - 1 + 3);
+  std::mt19937_64 rng(4);
+  int differ = 0;
+  for (int i = 0; i < 20; ++i) {
+    std::string p = a->SamplePrompt(rng);
+    differ += a->IdealResponse(p) != b->IdealResponse(p);
+  }
+  EXPECT_GT(differ, 15) << "the seed fixes another cipher";
 }
 
 TEST(EvalTest, MeansIntervalsAndWinRates) {

@@ -1,0 +1,204 @@
+"""The learning study (bench/learning.sh runs it): every method tuned the same way, then trained
+to 4x the budget on seeds the tuning never saw, all through `rto launch`.
+
+Phases, each resumable (a finished cell is kept and skipped on the next run):
+  search  for every method, each of its 4 configurations (SEARCH) on every task at the search seed,
+          60 steps (3840 sampled responses), scored on the validation prompts by the gold reward.
+          A configuration's score: the fraction of the gap from SFT to the best possible answer that
+          it closes, averaged over the tasks. The best one per method is the method's choice.
+  final   every method with its choice on every task and evaluation seed, 240 steps (4x), the
+          eval prompts answered every 30 steps: 1x is step 60, 4x step 240.
+Each phase first makes the models of its task-seed pairs (once): rto synth, SFT, RM and DPO
+(scripts/pipeline.sh --models-only), and the SFT and DPO models' answers to the validation and
+eval prompts.
+  report  search.csv, chosen.json, curves.csv, final.csv, summary.md and curves.svg.
+
+Usage: python3 bench/learning_study.py ROOT [--phases search,final,report] [--tasks a,b]
+       [--methods a,b] [--seeds 0,1,2] [--search-seed 10]
+"""
+import argparse
+import collections
+import glob
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+RTO = os.environ.get("RTO", "build/services/rto/rto")
+CONFIG = os.environ.get("RTO_CONFIG", "configs/rto.yaml")  # every setting the study varies is set explicitly
+TASKS = ["lexicon", "count", "cipher", "add", "exact_length", "sum_to"]
+TOKEN_SUM_TASKS = {"lexicon", "count", "cipher", "add"}  # the gold is a sum of per-token terms
+# method -> the settings that make it that method.
+METHODS = {
+    "ppo": {"advantage.estimator": "gae", "dense": False},
+    "rto": {"advantage.estimator": "gae", "dense": True},
+    "grpo": {"advantage.estimator": "grpo", "dense": False},
+    "grpo+dpo": {"advantage.estimator": "grpo", "dense": True},
+    "rloo": {"advantage.estimator": "rloo", "dense": False},
+    "rloo+dpo": {"advantage.estimator": "rloo", "dense": True},
+}
+# Four configurations per method. Without the DPO token reward: the full 2x2 grid of the KL
+# coefficient and the actor's learning rate. With it, the DPO reward scale (= its clip) is a third
+# factor, and the four are the half of the 2x2x2 grid in which every factor's levels meet every
+# other factor's levels once (a 2^(3-1) fractional factorial design), so each method tries the
+# same number of configurations and the same levels of the factors it shares.
+KL = (0.05, 0.2)
+LR = (1e-4, 2e-4)
+SCALE = (0.1, 0.3)
+SEARCH = {
+    False: [(kl, lr, 0.0) for kl in KL for lr in LR],
+    True: [(KL[0], LR[0], SCALE[0]), (KL[0], LR[1], SCALE[1]), (KL[1], LR[0], SCALE[1]), (KL[1], LR[1], SCALE[0])],
+}
+SEARCH_STEPS, FINAL_STEPS, FINAL_EVAL_EVERY = 60, 240, 30
+SAMPLES_PER_STEP = 16 * 4  # rollout.prompts_per_step x samples_per_prompt of configs/rto.yaml
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def run(cmd, log_path):
+    """Runs a command with its output in log_path; on failure prints the log's end and exits."""
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    t0 = time.time()
+    with open(log_path, "w") as f:
+        rc = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT)
+    if rc != 0:
+        tail = open(log_path).read().splitlines()[-20:]
+        sys.exit(f"failed (exit {rc}): {' '.join(cmd)}\nthe end of {log_path}:\n" + "\n".join(tail))
+    return time.time() - t0
+
+
+def evaluate(task_dir, samples, baseline, out):
+    run([RTO, "eval", "--task-dir", task_dir, "--samples", samples, "--baseline", baseline, "--out", out],
+        out + ".log")
+    return json.load(open(out))
+
+
+def models(root, task, seed):
+    """SFT, RM and DPO for one task and seed; the SFT and DPO models' answers to both prompt sets."""
+    d = f"{root}/models/{task}-{seed}"
+    if not os.path.exists(f"{d}/dpo-eval.gold.json"):
+        log(f"models {task} seed {seed}")
+        run(["scripts/pipeline.sh", task, str(seed), d, "--models-only"], f"{root}/logs/models-{task}-{seed}.log")
+        for split in ["val", "eval"]:
+            for m in ["sft", "dpo"]:
+                run([RTO, "generate", "--model", f"{d}/{m}/final", "--prompts", f"{d}/task/{split}_prompts.jsonl",
+                     "--out", f"{d}/{m}-{split}.jsonl", "--temperature", "1.0", "--max-new-tokens", "64",
+                     "--seed", str(seed)], f"{d}/logs/generate-{m}-{split}.log")
+                evaluate(f"{d}/task", f"{d}/{m}-{split}.jsonl", f"{d}/sft-{split}.jsonl", f"{d}/{m}-{split}.gold.json")
+    return d
+
+
+def launch(model_dir, out, method, config, seed, steps, eval_every, prompts):
+    """One RL run of `method` with config (kl, lr, scale) through `rto launch`."""
+    kl, lr, scale = config
+    shutil.rmtree(out, ignore_errors=True)  # what an interrupted run left
+    cmd = [RTO, "launch", "--config", CONFIG,
+           "--set", f"models.policy={model_dir}/sft/final", "--set", f"models.dpo={model_dir}/dpo/final",
+           "--set", f"models.reward={model_dir}/rm/final", "--set", f"prompts={model_dir}/task/rl_prompts.jsonl",
+           "--set", f"eval_prompts={model_dir}/task/{prompts}_prompts.jsonl", "--set", f"steps={steps}",
+           "--set", f"seed={seed}", "--set", "checkpoint.every=100000", "--set", f"eval.every={eval_every}",
+           "--set", f"out={out}", "--set", f"advantage.estimator={METHODS[method]['advantage.estimator']}",
+           "--set", f"kl.coef={kl}", "--set", f"actor.lr={lr}",
+           "--set", f"reward.dpo_reward_scale={scale}", "--set", f"reward.dpo_reward_clip={scale if scale else 0.2}"]
+    return run(cmd, f"{out}.log")
+
+
+def snapshots(out, model_dir, split):
+    """Scores every evaluation snapshot of a run: {step: eval json}."""
+    result = {}
+    for f in sorted(glob.glob(f"{out}/samples/step-*.jsonl")):
+        step = int(re.search(r"step-(\d+)\.jsonl", f).group(1))
+        e = f[: -len(".jsonl")] + ".eval.json"
+        result[step] = json.load(open(e)) if os.path.exists(e) else evaluate(
+            f"{model_dir}/task", f, f"{model_dir}/sft-{split}.jsonl", e)
+    return result
+
+
+def config_name(config):
+    kl, lr, scale = config
+    return f"kl{kl:g}-lr{lr:g}" + (f"-c{scale:g}" if scale else "")
+
+
+def search(root, tasks, methods, search_seed):
+    for task in tasks:
+        models(root, task, search_seed)
+    rows = []
+    for method in methods:
+        for config in SEARCH[METHODS[method]["dense"]]:
+            for task in tasks:
+                d = f"{root}/models/{task}-{search_seed}"
+                out = f"{root}/search/{method}/{config_name(config)}/{task}"
+                if not os.path.exists(f"{out}/summary.json"):
+                    log(f"search {method} {config_name(config)} {task}")
+                    launch(d, out, method, config, search_seed, SEARCH_STEPS, SEARCH_STEPS, "val")
+                gold = snapshots(out, d, "val")[SEARCH_STEPS]["mean_gold"]
+                sft = json.load(open(f"{d}/sft-val.gold.json"))
+                closed = (gold - sft["mean_gold"]) / (sft["ideal_mean_gold"] - sft["mean_gold"])
+                rows.append((method, config, task, gold, sft["mean_gold"], sft["ideal_mean_gold"], closed))
+    with open(f"{root}/search.csv", "w") as f:
+        f.write("method,config,kl_coef,actor_lr,dpo_reward_scale,task,val_gold,sft_val_gold,ideal_val_gold,"
+                "gap_closed\n")
+        for method, config, task, gold, sft, ideal, closed in rows:
+            f.write(f"{method},{config_name(config)},{config[0]},{config[1]},{config[2]},{task},{gold:.4f},"
+                    f"{sft:.4f},{ideal:.4f},{closed:.4f}\n")
+    chosen = {}
+    for method in methods:
+        scores = {}
+        for config in SEARCH[METHODS[method]["dense"]]:
+            scores[config] = statistics.mean(c for m, cf, _, _, _, _, c in rows if m == method and cf == config)
+        best = max(scores, key=scores.get)
+        chosen[method] = {"kl_coef": best[0], "actor_lr": best[1], "dpo_reward_scale": best[2],
+                          "mean_gap_closed": scores[best],
+                          "all": {config_name(c): s for c, s in scores.items()}}
+    json.dump(chosen, open(f"{root}/chosen.json", "w"), indent=2)
+    return chosen
+
+
+def final(root, tasks, methods, seeds, chosen):
+    for task in tasks:
+        for seed in seeds:
+            models(root, task, seed)
+    for method in methods:
+        c = chosen[method]
+        config = (c["kl_coef"], c["actor_lr"], c["dpo_reward_scale"])
+        for task in tasks:
+            for seed in seeds:
+                d = f"{root}/models/{task}-{seed}"
+                out = f"{root}/final/{method}/{task}-{seed}"
+                if not os.path.exists(f"{out}/summary.json"):
+                    log(f"final {method} {config_name(config)} {task} seed {seed}")
+                    wall = launch(d, out, method, config, seed, FINAL_STEPS, FINAL_EVAL_EVERY, "eval")
+                    json.dump({"wall_s": wall}, open(f"{out}/wall.json", "w"))
+                snapshots(out, d, "eval")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("root")
+    p.add_argument("--phases", default="search,final,report")
+    p.add_argument("--tasks", default=",".join(TASKS))
+    p.add_argument("--methods", default=",".join(METHODS))
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--search-seed", type=int, default=10)
+    a = p.parse_args()
+    tasks, methods = a.tasks.split(","), a.methods.split(",")
+    seeds = [int(s) for s in a.seeds.split(",")]
+    phases = a.phases.split(",")
+    if "search" in phases:
+        chosen = search(a.root, tasks, methods, a.search_seed)
+        log("chosen: " + json.dumps({m: config_name((c["kl_coef"], c["actor_lr"], c["dpo_reward_scale"]))
+                                     for m, c in chosen.items()}))
+    if "final" in phases:
+        final(a.root, tasks, methods, seeds, json.load(open(f"{a.root}/chosen.json")))
+    if "report" in phases:
+        subprocess.check_call([sys.executable, "bench/learning_report.py", a.root])
+
+
+if __name__ == "__main__":
+    main()
