@@ -11,7 +11,8 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from learning_study import FINAL_STEPS, METHODS, SAMPLES_PER_STEP, SEARCH_STEPS, TASKS, TOKEN_SUM_TASKS  # noqa: E402
+from learning_study import (FINAL_STEPS, METHODS, SAMPLES_PER_STEP, SEARCH_STEPS, TASKS,  # noqa: E402
+                            TOKEN_SUM_TASKS, VARIANTS)
 
 root = sys.argv[1]
 ONE_X, FOUR_X = SEARCH_STEPS * SAMPLES_PER_STEP, FINAL_STEPS * SAMPLES_PER_STEP
@@ -21,8 +22,11 @@ methods = [m for m in METHODS if m in chosen]
 curves = collections.defaultdict(dict)  # (task, seed, method) -> {samples: gold}
 wins = collections.defaultdict(dict)  # (task, seed, method) -> {samples: win rate vs SFT}
 walls = {}
-for f in glob.glob(f"{root}/final/*/*/samples/step-*.eval.json"):
+# Variants are methods named "rto/NAME" here.
+for f in (glob.glob(f"{root}/final/*/*/samples/step-*.eval.json") +
+          glob.glob(f"{root}/variants/*/*/samples/step-*.eval.json")):
     method, run = f.split("/")[-4], f.split("/")[-3]
+    method = method if "/final/" in f else f"rto/{method}"
     task, seed = run.rsplit("-", 1)
     step = int(re.search(r"step-(\d+)\.eval\.json", f).group(1))
     e = json.load(open(f))
@@ -102,6 +106,27 @@ for t in tasks:
                + (f" (below: {'; '.join(below)})" if below else "")
                + "; RTO first at or above DPO: "
                + ", ".join(f"seed {s} {'never' if n is None else f'at {n}'}" for s, n in first_above_dpo.items()))
+# The variants of RTO against RTO itself and the DPO model: when does the mean over seeds reach DPO?
+names = [f"rto/{v}" for v in VARIANTS if any(k[2] == f"rto/{v}" for k in complete)]
+token_tasks = [t for t in tasks if t in TOKEN_SUM_TASKS]
+if names:
+    out += ["", "## RTO variants (eval prompts; mean over seeds at 1x / 4x; samples when the mean first reaches "
+            "the DPO model's mean)", "",
+            "| variant | " + " | ".join(token_tasks) + " |", "|---|" + "---:|" * len(token_tasks)]
+    out.append("| DPO | " + " | ".join(f"{statistics.mean(levels[(t, s, 'dpo')] for s in seeds):.2f}"
+                                       for t in token_tasks) + " |")
+    for m in ["rto"] + names:
+        cells = []
+        for t in token_tasks:
+            runs = [curves[(t, s, m)] for s in seeds if (t, s, m) in complete]
+            if not runs:
+                cells.append("")
+                continue
+            mean = {n: statistics.mean(r[n] for r in runs) for n in sorted(set.intersection(*(set(r) for r in runs)))}
+            dpo = statistics.mean(levels[(t, s, "dpo")] for s in seeds)
+            reach = next((n for n in mean if mean[n] >= dpo), None)
+            cells.append(f"{mean[ONE_X]:.2f} / {mean[FOUR_X]:.2f}, {'never' if reach is None else reach}")
+        out.append(f"| {m.upper()} | " + " | ".join(cells) + " |")
 summary = "\n".join(out) + "\n"
 open(f"{root}/summary.md", "w").write(summary)
 print(summary)
@@ -121,7 +146,7 @@ for i, t in enumerate(tasks):
     ox, oy = (i % PER_ROW) * W, 24 + (i // PER_ROW) * (H + 30)
     pts = {m: collections.defaultdict(list) for m in methods}
     for (task, s, m), c in curves.items():
-        if task == t and (task, s, m) in complete:
+        if task == t and (task, s, m) in complete and m in pts:
             for n, g in c.items():
                 pts[m][n].append(g)
     flat = {m: statistics.mean(levels[(t, s, m)] for s in seeds if (t, s, m) in levels) for m in ["sft", "dpo"]}

@@ -11,9 +11,12 @@ Phases, each resumable (a finished cell is kept and skipped on the next run):
 Each phase first makes the models of its task-seed pairs (once): rto synth, SFT, RM and DPO
 (scripts/pipeline.sh --models-only), and the SFT and DPO models' answers to the validation and
 eval prompts.
+  variants  RTO with its choice and one change each (VARIANTS: the policy initialised from the DPO
+          model, the KL reference, a schedule of the DPO reward's scale) on the token-sum tasks and
+          the evaluation seeds, as in final: what makes RTO reach the DPO model's level sooner.
   report  search.csv, chosen.json, curves.csv, final.csv, summary.md and curves.svg.
 
-Usage: python3 bench/learning_study.py ROOT [--phases search,final,report] [--tasks a,b]
+Usage: python3 bench/learning_study.py ROOT [--phases search,final,variants,report] [--tasks a,b]
        [--methods a,b] [--seeds 0,1,2] [--search-seed 10]
 """
 import argparse
@@ -54,6 +57,20 @@ SEARCH = {
     True: [(KL[0], LR[0], SCALE[0]), (KL[0], LR[1], SCALE[1]), (KL[1], LR[0], SCALE[1]), (KL[1], LR[1], SCALE[0])],
 }
 SEARCH_STEPS, FINAL_STEPS, FINAL_EVAL_EVERY = 60, 240, 30
+# RTO variants: name -> overrides given the run's model dir d and RTO's chosen scale c.
+VARIANTS = {
+    # Start where DPO ends, keep near it (the KL reference is the initial policy), and reward
+    # the DPO model's log-ratio to SFT.
+    "init-dpo": lambda d, c: [f"models.policy={d}/dpo/final", f"models.dpo_reference={d}/sft/final"],
+    # The same start, but the KL penalty pulls towards SFT as in a run from SFT.
+    "init-dpo-kl-sft": lambda d, c: [f"models.policy={d}/dpo/final", f"models.reference={d}/sft/final",
+                                     f"models.dpo_reference={d}/sft/final"],
+    # From SFT, with the KL penalty towards the DPO model instead of SFT.
+    "kl-to-dpo": lambda d, c: [f"models.reference={d}/dpo/final", f"models.dpo_reference={d}/sft/final"],
+    # From SFT, the dense reward twice as strong at first and fading to nothing by the end.
+    "scale-decay": lambda d, c: [f"reward.dpo_reward_scale={2 * c}", f"reward.dpo_reward_clip={2 * c}",
+                                 "reward.dpo_reward_scale_end=0"],
+}
 SAMPLES_PER_STEP = 16 * 4  # rollout.prompts_per_step x samples_per_prompt of configs/rto.yaml
 
 
@@ -94,8 +111,9 @@ def models(root, task, seed):
     return d
 
 
-def launch(model_dir, out, method, config, seed, steps, eval_every, prompts):
-    """One RL run of `method` with config (kl, lr, scale) through `rto launch`."""
+def launch(model_dir, out, method, config, seed, steps, eval_every, prompts, extra=()):
+    """One RL run of `method` with config (kl, lr, scale) through `rto launch`; `extra`: more
+    key=value overrides, applied last."""
     kl, lr, scale = config
     shutil.rmtree(out, ignore_errors=True)  # what an interrupted run left
     cmd = [RTO, "launch", "--config", CONFIG,
@@ -106,6 +124,8 @@ def launch(model_dir, out, method, config, seed, steps, eval_every, prompts):
            "--set", f"out={out}", "--set", f"advantage.estimator={METHODS[method]['advantage.estimator']}",
            "--set", f"kl.coef={kl}", "--set", f"actor.lr={lr}",
            "--set", f"reward.dpo_reward_scale={scale}", "--set", f"reward.dpo_reward_clip={scale if scale else 0.2}"]
+    for kv in extra:
+        cmd += ["--set", kv]
     return run(cmd, f"{out}.log")
 
 
@@ -178,14 +198,31 @@ def final(root, tasks, methods, seeds, chosen):
                 snapshots(out, d, "eval")
 
 
+def variants(root, seeds, chosen, names):
+    c = chosen["rto"]
+    config = (c["kl_coef"], c["actor_lr"], c["dpo_reward_scale"])
+    for name in names:
+        for task in [t for t in TASKS if t in TOKEN_SUM_TASKS]:
+            for seed in seeds:
+                d = models(root, task, seed)
+                out = f"{root}/variants/{name}/{task}-{seed}"
+                if not os.path.exists(f"{out}/summary.json"):
+                    log(f"variant {name} {task} seed {seed}")
+                    wall = launch(d, out, "rto", config, seed, FINAL_STEPS, FINAL_EVAL_EVERY, "eval",
+                                  VARIANTS[name](d, config[2]))
+                    json.dump({"wall_s": wall}, open(f"{out}/wall.json", "w"))
+                snapshots(out, d, "eval")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("root")
-    p.add_argument("--phases", default="search,final,report")
+    p.add_argument("--phases", default="search,final,variants,report")
     p.add_argument("--tasks", default=",".join(TASKS))
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--search-seed", type=int, default=10)
+    p.add_argument("--variants", default=",".join(VARIANTS))
     a = p.parse_args()
     tasks, methods = a.tasks.split(","), a.methods.split(",")
     seeds = [int(s) for s in a.seeds.split(",")]
@@ -196,6 +233,8 @@ def main():
                                      for m, c in chosen.items()}))
     if "final" in phases:
         final(a.root, tasks, methods, seeds, json.load(open(f"{a.root}/chosen.json")))
+    if "variants" in phases:
+        variants(a.root, seeds, json.load(open(f"{a.root}/chosen.json")), a.variants.split(","))
     if "report" in phases:
         subprocess.check_call([sys.executable, "bench/learning_report.py", a.root])
 

@@ -51,18 +51,19 @@ pref=(--set "model=$out/sft/final" --set "data=$out/task/preferences.jsonl" --se
 stage rm "$rto" train rm --config configs/rm.yaml "${pref[@]}" --set "out=$out/rm"
 stage dpo "$rto" train dpo --config configs/dpo.yaml "${pref[@]}" --set "out=$out/dpo"
 ((models_only)) && exit 0
-rl=(--config configs/rto.yaml --set "models.policy=$out/sft/final" --set "models.dpo=$out/dpo/final"
+rl=(--set "models.policy=$out/sft/final" --set "models.dpo=$out/dpo/final"
   --set "models.reward=$out/rm/final" --set "prompts=$out/task/rl_prompts.jsonl"
   --set "eval_prompts=$out/task/eval_prompts.jsonl" --set "steps=$rl_steps" --set "seed=$seed"
   --set checkpoint.every=100000 "${rl_sets[@]}")
 # PPO and RTO run distributed: one process per role (rto launch), with the same results, bitwise,
-# as `rto train ppo|rto` in one process. --local runs them in one process instead.
+# as `rto train ppo|rto` in one process. --local runs them in one process instead. Each with its
+# own tuned settings (configs/ppo.yaml lays PPO's over configs/rto.yaml).
 if ((local)); then
-  stage ppo "$rto" train ppo "${rl[@]}" --set "out=$out/ppo"
-  stage rto "$rto" train rto "${rl[@]}" --set "out=$out/rto"
+  stage ppo "$rto" train ppo --config configs/ppo.yaml "${rl[@]}" --set "out=$out/ppo"
+  stage rto "$rto" train rto --config configs/rto.yaml "${rl[@]}" --set "out=$out/rto"
 else
-  stage ppo "$rto" launch "${rl[@]}" --set reward.dpo_reward_scale=0 --set "out=$out/ppo"
-  stage rto "$rto" launch "${rl[@]}" --set "out=$out/rto"
+  stage ppo "$rto" launch --config configs/ppo.yaml "${rl[@]}" --set "out=$out/ppo"
+  stage rto "$rto" launch --config configs/rto.yaml "${rl[@]}" --set "out=$out/rto"
 fi
 
 # Every model answers the same held-out prompts with the same sampling streams.

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <functional>
 
 #include "absl/strings/str_cat.h"
@@ -53,6 +54,49 @@ absl::Status CheckScalarKeys(const YAML::Node& node, const std::string& source) 
   return absl::OkStatus();
 }
 
+// Overlays `top` on `base`: maps merge key by key, anything else in `top` replaces.
+void Overlay(YAML::Node base, const YAML::Node& top) {
+  for (const auto& kv : top) {
+    const std::string key = kv.first.as<std::string>();
+    if (kv.second.IsMap() && base[key] && base[key].IsMap()) {
+      Overlay(base[key], kv.second);
+    } else {
+      base[key] = YAML::Clone(kv.second);
+    }
+  }
+}
+
+// The config at `path` with its `base:` chain (a path relative to the file naming it) overlaid,
+// base first. `depth` bounds the chain, so that a cycle is an error and not a stack overflow.
+absl::StatusOr<YAML::Node> LoadWithBases(const std::filesystem::path& path, int depth) {
+  constexpr int kMaxDepth = 8;
+  RTO_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path.string()));
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": not valid YAML: ", e.what()));
+  }
+  if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap()) {
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": the config must be a YAML mapping"));
+  }
+  RTO_RETURN_IF_ERROR(CheckScalarKeys(root, path.string()));
+  if (!root["base"]) return root;
+  if (!root["base"].IsScalar() || root["base"].as<std::string>().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": 'base' must name a config file"));
+  }
+  if (depth >= kMaxDepth) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path.string(), ": more than ", kMaxDepth, " configs deep in 'base' (a cycle?)"));
+  }
+  const std::filesystem::path base_path = path.parent_path() / root["base"].as<std::string>();
+  RTO_ASSIGN_OR_RETURN(YAML::Node merged, LoadWithBases(base_path, depth + 1));
+  root.remove("base");
+  Overlay(merged, root);
+  return merged;
+}
+
 }  // namespace
 
 ConfigReader::ConfigReader() : root_(std::make_unique<YAML::Node>(YAML::NodeType::Map)) {}
@@ -96,7 +140,18 @@ absl::StatusOr<ConfigReader> ConfigReader::Parse(const std::string& yaml_text, c
 
 absl::StatusOr<ConfigReader> ConfigReader::Load(const std::string& path, const std::vector<std::string>& overrides) {
   RTO_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-  return Parse(text, path, overrides);
+  bool has_base = false;
+  try {
+    YAML::Node root = YAML::Load(text);
+    has_base = root.IsMap() && root["base"];
+  } catch (const YAML::Exception&) {
+    // Parse names the error.
+  }
+  if (!has_base) return Parse(text, path, overrides);
+  RTO_ASSIGN_OR_RETURN(YAML::Node merged, LoadWithBases(path, 0));
+  YAML::Emitter out;
+  out << merged;
+  return Parse(out.c_str(), path, overrides);
 }
 
 bool ConfigReader::Has(const std::string& key) const { return Find(*root_, key).IsDefined(); }

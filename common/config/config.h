@@ -1,7 +1,9 @@
 // YAML run configs read into typed fields. Every key in the file must be one the job reads
 // (an unknown key is an error that names it, so a typo never silently falls back to a default),
 // every value must have its field's type, and `--set a.b=c` overrides apply before reading.
-// The resolved config (every field read, defaults included) can be written back out.
+// The resolved config (every field read, defaults included) can be written back out. A file may
+// start from another: `base: other.yaml` (relative to the file) reads that one first and lays
+// this file's keys over it (mappings merge key by key).
 // Torch-free. Not thread-safe.
 #pragma once
 

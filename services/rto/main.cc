@@ -70,7 +70,8 @@ constexpr Command kCommands[] = {
     {{"train", nullptr},
      R"(  train sft|rm|dpo|rto|ppo --config JOB.yaml [--set key=value ...] [--resume]
       SFT, reward-model, DPO, RTO or PPO training into a run directory (configs/sft.yaml,
-      rm.yaml, dpo.yaml, rto.yaml; ppo is rto.yaml with reward.dpo_reward_scale 0);
+      rm.yaml, dpo.yaml, rto.yaml; ppo forces reward.dpo_reward_scale 0; configs/ppo.yaml,
+      grpo.yaml, rloo.yaml, grpo_dpo.yaml, rloo_dpo.yaml hold each method's tuned settings);
       --resume continues from the newest complete checkpoint.
 )",
      rto::TrainCommand},

@@ -158,6 +158,16 @@ check "rto plot names a metric the run does not have" contains "$tmp/plot2.out" 
 "$rto" train ppo "${rl[@]}" --set "out=$c/ppo" --set models.dpo=/nonexistent >"$tmp/ppo.out" 2>&1
 check "train ppo runs without the DPO model" test $? -eq 0
 check "ppo has no DPO token reward" contains "$c/ppo/metrics.jsonl" '"reward/dpo_token_mean":0.0'
+# Each method's own config (laid over configs/rto.yaml with `base:`) is its job with its settings.
+for m in ppo grpo rloo grpo_dpo rloo_dpo; do
+  "$rto" train rto --config "$src/configs/$m.yaml" "${rl[@]:2}" --set "out=$c/$m-config" --set steps=1 \
+    --set eval.every=0 >"$tmp/$m-config.out" 2>&1
+  check "configs/$m.yaml runs" test $? -eq 0
+done
+check "configs/grpo.yaml is GRPO" contains "$c/grpo-config/config.yaml" "estimator: grpo"
+check "configs/grpo.yaml has no DPO token reward" contains "$c/grpo-config/config.yaml" "dpo_reward_scale: 0$"
+check "configs/rloo_dpo.yaml is RLOO with it" contains "$c/rloo_dpo-config/config.yaml" "estimator: rloo"
+check "rloo_dpo earns the DPO token reward" test "$(grep -c '"reward/dpo_token_mean":0.0,' "$c/rloo_dpo-config/metrics.jsonl")" = 0
 "$rto" train rto "${rl[@]}" --set "out=$c/rto" >"$tmp/rto2.out" 2>&1
 check "a second run into the same directory is refused" contains "$tmp/rto2.out" "pass --resume"
 "$rto" train rto "${rl[@]}" --set "out=$c/rto3" --set ppo.clip_epsilon=0.1 >"$tmp/rto3.out" 2>&1

@@ -1,5 +1,7 @@
 #include "common/config/config.h"
 
+#include <filesystem>
+
 #include "tests/testing/test_util.h"
 
 namespace rto {
@@ -92,6 +94,40 @@ TEST(ConfigTest, BadYamlAndMissingFiles) {
               StatusIs(absl::StatusCode::kInvalidArgument, "must be a YAML mapping"));
   EXPECT_THAT(ConfigReader::Load("/nonexistent/job.yaml"),
               StatusIs(absl::StatusCode::kNotFound, "/nonexistent/job.yaml"));
+}
+
+TEST(ConfigTest, BaseConfigsAreLaidUnderTheFile) {
+  rto::testing::TempDir tmp;
+  std::filesystem::create_directories(tmp.Join("sub"));
+  rto::testing::WriteFile(tmp.Join("base.yaml"), "steps: 60\nkl:\n  coef: 0.1\n  target: 0\nname: rto\n");
+  rto::testing::WriteFile(tmp.Join("sub/ppo.yaml"), "base: ../base.yaml\nkl:\n  coef: 0.05\nname: ppo\n");
+  auto reader = ConfigReader::Load(tmp.Join("sub/ppo.yaml"), {"steps=7"});
+  ASSERT_THAT(reader, IsOk());
+  int64_t steps = 0;
+  double coef = 0, target = 1;
+  std::string name;
+  ASSERT_THAT(reader->Read("steps", &steps), IsOk());
+  ASSERT_THAT(reader->Read("kl.coef", &coef), IsOk());
+  ASSERT_THAT(reader->Read("kl.target", &target), IsOk());
+  ASSERT_THAT(reader->Read("name", &name), IsOk());
+  EXPECT_EQ(steps, 7);    // --set over both files
+  EXPECT_EQ(coef, 0.05);  // the file over its base, inside a mapping
+  EXPECT_EQ(target, 0);   // the base's sibling key kept
+  EXPECT_EQ(name, "ppo");
+  EXPECT_THAT(reader->CheckNoUnknownKeys(), IsOk()) << "'base' itself is not a key of the job";
+
+  rto::testing::WriteFile(tmp.Join("loop.yaml"), "base: loop.yaml\n");
+  EXPECT_THAT(ConfigReader::Load(tmp.Join("loop.yaml")),
+              StatusIs(absl::StatusCode::kInvalidArgument, "configs deep in 'base' (a cycle?)"));
+  rto::testing::WriteFile(tmp.Join("missing.yaml"), "base: nowhere.yaml\n");
+  EXPECT_THAT(ConfigReader::Load(tmp.Join("missing.yaml")), StatusIs(absl::StatusCode::kNotFound, "nowhere.yaml"));
+  rto::testing::WriteFile(tmp.Join("list.yaml"), "base: [a, b]\n");
+  EXPECT_THAT(ConfigReader::Load(tmp.Join("list.yaml")),
+              StatusIs(absl::StatusCode::kInvalidArgument, "list.yaml: 'base' must name a config file"));
+  rto::testing::WriteFile(tmp.Join("bad_base.yaml"), "a: [1, 2\n");
+  rto::testing::WriteFile(tmp.Join("on_bad.yaml"), "base: bad_base.yaml\n");
+  EXPECT_THAT(ConfigReader::Load(tmp.Join("on_bad.yaml")),
+              StatusIs(absl::StatusCode::kInvalidArgument, "bad_base.yaml: not valid YAML"));
 }
 
 // Found by config_fuzz: a key that is not a name (null, a list) threw out of CheckNoUnknownKeys.
