@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from learning_study import (FINAL_STEPS, METHODS, SAMPLES_PER_STEP, SEARCH_STEPS, TASKS,  # noqa: E402
-                            TOKEN_SUM_TASKS, VARIANTS)
+                            TOKEN_SUM_TASKS, VARIANTS, chosen_config, config_name)
 
 root = sys.argv[1]
 ONE_X, FOUR_X = SEARCH_STEPS * SAMPLES_PER_STEP, FINAL_STEPS * SAMPLES_PER_STEP
@@ -22,18 +22,19 @@ methods = [m for m in METHODS if m in chosen]
 curves = collections.defaultdict(dict)  # (task, seed, method) -> {samples: gold}
 wins = collections.defaultdict(dict)  # (task, seed, method) -> {samples: win rate vs SFT}
 walls = {}
-# Variants are methods named "rto/NAME" here.
-for f in (glob.glob(f"{root}/final/*/*/samples/step-*.eval.json") +
-          glob.glob(f"{root}/variants/*/*/samples/step-*.eval.json")):
-    method, run = f.split("/")[-4], f.split("/")[-3]
-    method = method if "/final/" in f else f"rto/{method}"
-    task, seed = run.rsplit("-", 1)
-    step = int(re.search(r"step-(\d+)\.eval\.json", f).group(1))
-    e = json.load(open(f))
-    curves[(task, int(seed), method)][step * SAMPLES_PER_STEP] = e["mean_gold"]
-    wins[(task, int(seed), method)][step * SAMPLES_PER_STEP] = e["win_rate"]
-for f in glob.glob(f"{root}/final/*/*/wall.json"):
-    walls[(f.split("/")[-3], f.split("/")[-2])] = json.load(open(f))["wall_s"]
+# The runs of each method's chosen configuration; RTO's variants are methods named "rto/NAME".
+runs = [(m, f"{root}/final/{m}/{config_name(chosen_config(chosen, m))}") for m in methods]
+if "rto" in chosen:
+    runs += [(f"rto/{v}", f"{root}/variants/{v}/{config_name(chosen_config(chosen, 'rto'))}") for v in VARIANTS]
+for method, d in runs:
+    for f in glob.glob(f"{d}/*/samples/step-*.eval.json"):
+        task, seed = f.split("/")[-3].rsplit("-", 1)
+        step = int(re.search(r"step-(\d+)\.eval\.json", f).group(1))
+        e = json.load(open(f))
+        curves[(task, int(seed), method)][step * SAMPLES_PER_STEP] = e["mean_gold"]
+        wins[(task, int(seed), method)][step * SAMPLES_PER_STEP] = e["win_rate"]
+    for f in glob.glob(f"{d}/*/wall.json"):
+        walls[(method, f.split("/")[-2])] = json.load(open(f))["wall_s"]
 levels = {}  # (task, seed, "sft"|"dpo") -> gold on the eval prompts
 for f in glob.glob(f"{root}/models/*/dpo-eval.gold.json"):
     task, seed = os.path.basename(os.path.dirname(f)).rsplit("-", 1)
@@ -68,6 +69,10 @@ out = ["## Tuning (search seed, validation prompts, 3840 sampled responses)", ""
        "Score: the fraction of the gap from SFT to the best possible answer closed, mean over tasks.", "",
        "| method | " + " | ".join(f"config {i + 1}" for i in range(4)) + " | chosen |",
        "|---|" + "---:|" * 4 + "---|"]
+ref = json.load(open(f"{root}/search_reference.json"))
+out.insert(2, f"Search seed {ref['search_seed']}. The DPO model itself closes {ref['dpo_mean_gap_closed']:.3f} on the "
+           "same prompts (" + ", ".join(f"{t} {g:.2f}" for t, g in ref["dpo_gap_closed"].items()) + ").")
+out.insert(3, "")
 for m in methods:
     cells = [f"{name}: {score:.3f}" for name, score in chosen[m]["all"].items()]
     c = chosen[m]

@@ -2,19 +2,19 @@
 to 4x the budget on seeds the tuning never saw, all through `rto launch`.
 
 Phases, each resumable (a finished cell is kept and skipped on the next run):
-  search  for every method, each of its 4 configurations (SEARCH) on every task at the search seed,
-          60 steps (3840 sampled responses), scored on the validation prompts by the gold reward.
-          A configuration's score: the fraction of the gap from SFT to the best possible answer that
-          it closes, averaged over the tasks. The best one per method is the method's choice.
-  final   every method with its choice on every task and evaluation seed, 240 steps (4x), the
-          eval prompts answered every 30 steps: 1x is step 60, 4x step 240.
+  search    for every method, each of its 4 configurations (SEARCH) on every task at the search
+            seed, 60 steps (3840 sampled responses), scored on the validation prompts by the gold
+            reward. A configuration's score: the fraction of the gap from SFT to the best possible
+            answer that it closes, averaged over the tasks. The best one is the method's choice.
+  final     every method with its choice on every task and evaluation seed, 240 steps (4x), the
+            eval prompts answered every 30 steps: 1x is step 60, 4x step 240.
+  variants  RTO with its choice and one change each (VARIANTS: the policy initialised from the DPO
+            model, the KL reference, a schedule of the DPO reward's scale) on the token-sum tasks
+            and the evaluation seeds, as in final: what makes RTO reach the DPO model's level sooner.
+  report    search.csv, chosen.json, curves.csv, final.csv, summary.md and curves.svg.
 Each phase first makes the models of its task-seed pairs (once): rto synth, SFT, RM and DPO
 (scripts/pipeline.sh --models-only), and the SFT and DPO models' answers to the validation and
-eval prompts.
-  variants  RTO with its choice and one change each (VARIANTS: the policy initialised from the DPO
-          model, the KL reference, a schedule of the DPO reward's scale) on the token-sum tasks and
-          the evaluation seeds, as in final: what makes RTO reach the DPO model's level sooner.
-  report  search.csv, chosen.json, curves.csv, final.csv, summary.md and curves.svg.
+eval prompts. A run's directory names its configuration, so a changed choice reruns it.
 
 Usage: python3 bench/learning_study.py ROOT [--phases search,final,variants,report] [--tasks a,b]
        [--methods a,b] [--seeds 0,1,2] [--search-seed 10]
@@ -35,14 +35,14 @@ RTO = os.environ.get("RTO", "build/services/rto/rto")
 CONFIG = os.environ.get("RTO_CONFIG", "configs/rto.yaml")  # every setting the study varies is set explicitly
 TASKS = ["lexicon", "count", "cipher", "add", "exact_length", "sum_to"]
 TOKEN_SUM_TASKS = {"lexicon", "count", "cipher", "add"}  # the gold is a sum of per-token terms
-# method -> the settings that make it that method.
+# method -> its advantage estimator, and whether it has the DPO token reward.
 METHODS = {
-    "ppo": {"advantage.estimator": "gae", "dense": False},
-    "rto": {"advantage.estimator": "gae", "dense": True},
-    "grpo": {"advantage.estimator": "grpo", "dense": False},
-    "grpo+dpo": {"advantage.estimator": "grpo", "dense": True},
-    "rloo": {"advantage.estimator": "rloo", "dense": False},
-    "rloo+dpo": {"advantage.estimator": "rloo", "dense": True},
+    "ppo": {"estimator": "gae", "dense": False},
+    "rto": {"estimator": "gae", "dense": True},
+    "grpo": {"estimator": "grpo", "dense": False},
+    "grpo+dpo": {"estimator": "grpo", "dense": True},
+    "rloo": {"estimator": "rloo", "dense": False},
+    "rloo+dpo": {"estimator": "rloo", "dense": True},
 }
 # Four configurations per method. Without the DPO token reward: the full 2x2 grid of the KL
 # coefficient and the actor's learning rate. With it, the DPO reward scale (= its clip) is a third
@@ -121,7 +121,7 @@ def launch(model_dir, out, method, config, seed, steps, eval_every, prompts, ext
            "--set", f"models.reward={model_dir}/rm/final", "--set", f"prompts={model_dir}/task/rl_prompts.jsonl",
            "--set", f"eval_prompts={model_dir}/task/{prompts}_prompts.jsonl", "--set", f"steps={steps}",
            "--set", f"seed={seed}", "--set", "checkpoint.every=100000", "--set", f"eval.every={eval_every}",
-           "--set", f"out={out}", "--set", f"advantage.estimator={METHODS[method]['advantage.estimator']}",
+           "--set", f"out={out}", "--set", f"advantage.estimator={METHODS[method]['estimator']}",
            "--set", f"kl.coef={kl}", "--set", f"actor.lr={lr}",
            "--set", f"reward.dpo_reward_scale={scale}", "--set", f"reward.dpo_reward_clip={scale if scale else 0.2}"]
     for kv in extra:
@@ -138,6 +138,11 @@ def snapshots(out, model_dir, split):
         result[step] = json.load(open(e)) if os.path.exists(e) else evaluate(
             f"{model_dir}/task", f, f"{model_dir}/sft-{split}.jsonl", e)
     return result
+
+
+def chosen_config(chosen, method):
+    c = chosen[method]
+    return c["kl_coef"], c["actor_lr"], c["dpo_reward_scale"]
 
 
 def config_name(config):
@@ -177,6 +182,13 @@ def search(root, tasks, methods, search_seed):
                           "mean_gap_closed": scores[best],
                           "all": {config_name(c): s for c, s in scores.items()}}
     json.dump(chosen, open(f"{root}/chosen.json", "w"), indent=2)
+    # The DPO model's own score on the same validation prompts, for reference.
+    dpo = {}
+    for task in tasks:
+        sft, d = (json.load(open(f"{root}/models/{task}-{search_seed}/{m}-val.gold.json")) for m in ["sft", "dpo"])
+        dpo[task] = (d["mean_gold"] - sft["mean_gold"]) / (sft["ideal_mean_gold"] - sft["mean_gold"])
+    json.dump({"search_seed": search_seed, "dpo_gap_closed": dpo, "dpo_mean_gap_closed": statistics.mean(dpo.values())},
+              open(f"{root}/search_reference.json", "w"), indent=2)
     return chosen
 
 
@@ -185,12 +197,11 @@ def final(root, tasks, methods, seeds, chosen):
         for seed in seeds:
             models(root, task, seed)
     for method in methods:
-        c = chosen[method]
-        config = (c["kl_coef"], c["actor_lr"], c["dpo_reward_scale"])
+        config = chosen_config(chosen, method)
         for task in tasks:
             for seed in seeds:
                 d = f"{root}/models/{task}-{seed}"
-                out = f"{root}/final/{method}/{task}-{seed}"
+                out = f"{root}/final/{method}/{config_name(config)}/{task}-{seed}"
                 if not os.path.exists(f"{out}/summary.json"):
                     log(f"final {method} {config_name(config)} {task} seed {seed}")
                     wall = launch(d, out, method, config, seed, FINAL_STEPS, FINAL_EVAL_EVERY, "eval")
@@ -198,14 +209,13 @@ def final(root, tasks, methods, seeds, chosen):
                 snapshots(out, d, "eval")
 
 
-def variants(root, seeds, chosen, names):
-    c = chosen["rto"]
-    config = (c["kl_coef"], c["actor_lr"], c["dpo_reward_scale"])
+def variants(root, tasks, seeds, chosen, names):
+    config = chosen_config(chosen, "rto")
     for name in names:
-        for task in [t for t in TASKS if t in TOKEN_SUM_TASKS]:
+        for task in [t for t in tasks if t in TOKEN_SUM_TASKS]:
             for seed in seeds:
                 d = models(root, task, seed)
-                out = f"{root}/variants/{name}/{task}-{seed}"
+                out = f"{root}/variants/{name}/{config_name(config)}/{task}-{seed}"
                 if not os.path.exists(f"{out}/summary.json"):
                     log(f"variant {name} {task} seed {seed}")
                     wall = launch(d, out, "rto", config, seed, FINAL_STEPS, FINAL_EVAL_EVERY, "eval",
@@ -229,12 +239,11 @@ def main():
     phases = a.phases.split(",")
     if "search" in phases:
         chosen = search(a.root, tasks, methods, a.search_seed)
-        log("chosen: " + json.dumps({m: config_name((c["kl_coef"], c["actor_lr"], c["dpo_reward_scale"]))
-                                     for m, c in chosen.items()}))
+        log("chosen: " + json.dumps({m: config_name(chosen_config(chosen, m)) for m in chosen}))
     if "final" in phases:
         final(a.root, tasks, methods, seeds, json.load(open(f"{a.root}/chosen.json")))
     if "variants" in phases:
-        variants(a.root, seeds, json.load(open(f"{a.root}/chosen.json")), a.variants.split(","))
+        variants(a.root, tasks, seeds, json.load(open(f"{a.root}/chosen.json")), a.variants.split(","))
     if "report" in phases:
         subprocess.check_call([sys.executable, "bench/learning_report.py", a.root])
 
