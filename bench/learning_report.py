@@ -61,10 +61,6 @@ def cell(xs):
     return f"{statistics.mean(xs):.2f} +- {statistics.stdev(xs) if len(xs) > 1 else 0:.2f}" if xs else ""
 
 
-def label(m):
-    return m.upper().replace("+DPO", "+DPO")
-
-
 out = ["## Tuning (search seed, validation prompts, 3840 sampled responses)", "",
        "Score: the fraction of the gap from SFT to the best possible answer closed, mean over tasks.", "",
        "| method | " + " | ".join(f"config {i + 1}" for i in range(4)) + " | chosen |",
@@ -78,7 +74,7 @@ for m in methods:
     c = chosen[m]
     best = f"kl {c['kl_coef']:g}, lr {c['actor_lr']:g}" + (f", c {c['dpo_reward_scale']:g}" if c["dpo_reward_scale"]
                                                            else "")
-    out.append(f"| {label(m)} | " + " | ".join(cells) + f" | {best} |")
+    out.append(f"| {m.upper()} | " + " | ".join(cells) + f" | {best} |")
 for budget, name in [(ONE_X, "1x: 3840"), (FOUR_X, "4x: 15360")]:
     out += ["", f"## Gold reward on the eval prompts at {name} sampled responses (mean +- sd over seeds "
             f"{', '.join(map(str, seeds))})", "",
@@ -88,7 +84,7 @@ for budget, name in [(ONE_X, "1x: 3840"), (FOUR_X, "4x: 15360")]:
         out.append(f"| {m.upper()} | " + " | ".join(cell([levels[(t, s, m)] for s in seeds if (t, s, m) in levels])
                                                       for t in tasks) + " |")
     for m in methods:
-        out.append(f"| {label(m)} | " + " | ".join(
+        out.append(f"| {m.upper()} | " + " | ".join(
             cell([curves[(t, s, m)][budget] for s in seeds if (t, s, m) in complete]) for t in tasks) + " |")
 
 # RTO against PPO at every snapshot (equal samples), per task and seed; RTO against DPO.
@@ -146,7 +142,7 @@ svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W * PER_ROW}" height="{
 for i, m in enumerate(methods + ["sft", "dpo"]):
     dash = ' stroke-dasharray="5,4"' if m in ("sft", "dpo") else ""
     svg.append(f'<line x1="{20 + i * 130}" y1="12" x2="{45 + i * 130}" y2="12" stroke="{colors[m]}" '
-               f'stroke-width="2"{dash}/><text x="{50 + i * 130}" y="16">{label(m)}</text>')
+               f'stroke-width="2"{dash}/><text x="{50 + i * 130}" y="16">{m.upper()}</text>')
 for i, t in enumerate(tasks):
     ox, oy = (i % PER_ROW) * W, 24 + (i // PER_ROW) * (H + 30)
     pts = {m: collections.defaultdict(list) for m in methods}

@@ -20,7 +20,6 @@ Usage: python3 bench/learning_study.py ROOT [--phases search,final,variants,repo
        [--methods a,b] [--seeds 0,1,2] [--search-seed 10]
 """
 import argparse
-import collections
 import glob
 import json
 import os

@@ -138,16 +138,9 @@ absl::StatusOr<ConfigReader> ConfigReader::Parse(const std::string& yaml_text, c
   return r;
 }
 
+// Every file, with a `base:` or not, goes through LoadWithBases, which checks each file's keys
+// with that file's own line numbers; Parse then reads the merged mapping.
 absl::StatusOr<ConfigReader> ConfigReader::Load(const std::string& path, const std::vector<std::string>& overrides) {
-  RTO_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-  bool has_base = false;
-  try {
-    YAML::Node root = YAML::Load(text);
-    has_base = root.IsMap() && root["base"];
-  } catch (const YAML::Exception&) {
-    // Parse names the error.
-  }
-  if (!has_base) return Parse(text, path, overrides);
   RTO_ASSIGN_OR_RETURN(YAML::Node merged, LoadWithBases(path, 0));
   YAML::Emitter out;
   out << merged;
