@@ -199,8 +199,8 @@ class CipherTask : public PositionalTask {
   }
   std::string name() const override { return "cipher"; }
   std::string SamplePrompt(std::mt19937_64& rng) const override {
-    std::vector<std::string> letters;
-    for (int i = 0; i < kItems; ++i) letters.push_back(RandomItem(rng));
+    std::vector<std::string> letters(kItems);
+    for (std::string& letter : letters) letter = RandomItem(rng);
     return "Encode: " + absl::StrJoin(letters, " ");
   }
 
@@ -222,8 +222,8 @@ class AddTask : public PositionalTask {
   std::string name() const override { return "add"; }
   std::string SamplePrompt(std::mt19937_64& rng) const override {
     const int64_t k = UniformInt(rng, 1, 4);
-    std::vector<std::string> digits;  // each sum one digit too
-    for (int i = 0; i < kItems; ++i) digits.push_back(absl::StrCat(UniformInt(rng, 0, 9 - k)));
+    std::vector<std::string> digits(kItems);  // each sum one digit too
+    for (std::string& digit : digits) digit = absl::StrCat(UniformInt(rng, 0, 9 - k));
     return absl::StrCat("Add ", k, " to each: ", absl::StrJoin(digits, " "));
   }
 
