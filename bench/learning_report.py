@@ -50,7 +50,7 @@ with open(f"{root}/curves.csv", "w") as f:
         for s in sorted(curves[key]):
             f.write(f"{key[0]},{key[1]},{key[2]},{s},{curves[key][s]:.4f},{wins[key][s]:.4f}\n")
 with open(f"{root}/final.csv", "w") as f:
-    f.write("task,seed,method,gold_1x,gold_4x,win_rate_1x,win_rate_4x,train_wall_s\n")
+    f.write("task,seed,method,gold_1x,gold_4x,win_rate_1x,win_rate_4x,wall_s\n")
     for t, s, m in sorted(complete):
         c, w = curves[(t, s, m)], wins[(t, s, m)]
         f.write(f"{t},{s},{m},{c[ONE_X]:.4f},{c[FOUR_X]:.4f},{w[ONE_X]:.4f},{w[FOUR_X]:.4f},"
@@ -62,15 +62,16 @@ def cell(xs):
 
 
 out = ["## Tuning (search seed, validation prompts, 3840 sampled responses)", "",
-       "Score: the fraction of the gap from SFT to the best possible answer closed, mean over tasks.", "",
-       "| method | " + " | ".join(f"config {i + 1}" for i in range(4)) + " | chosen |",
-       "|---|" + "---:|" * 4 + "---|"]
+       "Score: the fraction of the gap from SFT to the best possible answer closed, mean over tasks. "
+       "Beyond: the grid's best with kl, then lr, one step past its edge.", "",
+       "| method | " + " | ".join(f"grid {i + 1}" for i in range(4)) + " | beyond 1 | beyond 2 | chosen |",
+       "|---|" + "---:|" * 6 + "---|"]
 ref = json.load(open(f"{root}/search_reference.json"))
 out.insert(2, f"Search seed {ref['search_seed']}. The DPO model itself closes {ref['dpo_mean_gap_closed']:.3f} on the "
            "same prompts (" + ", ".join(f"{t} {g:.2f}" for t, g in ref["dpo_gap_closed"].items()) + ").")
 out.insert(3, "")
 for m in methods:
-    cells = [f"{name}: {score:.3f}" for name, score in chosen[m]["all"].items()]
+    cells = [f"{name}: {score:.3f}" for name, score in [*chosen[m]["grid"].items(), *chosen[m]["beyond"].items()]]
     c = chosen[m]
     best = f"kl {c['kl_coef']:g}, lr {c['actor_lr']:g}" + (f", c {c['dpo_reward_scale']:g}" if c["dpo_reward_scale"]
                                                            else "")
@@ -128,6 +129,13 @@ if names:
             reach = next((n for n in mean if mean[n] >= dpo), None)
             cells.append(f"{mean[ONE_X]:.2f} / {mean[FOUR_X]:.2f}, {'never' if reach is None else reach}")
         out.append(f"| {m.upper()} | " + " | ".join(cells) + " |")
+# The study's own time: every model pair and run that this root holds, as each measured it.
+phases = [("models", f"{root}/models/*/wall.json"), ("search", f"{root}/search/*/*/*/wall.json"),
+          ("final", f"{root}/final/*/*/*/wall.json"), ("variants", f"{root}/variants/*/*/*/wall.json")]
+times = [(name, [json.load(open(f))["wall_s"] for f in glob.glob(pattern)]) for name, pattern in phases]
+out += ["", "## Time (wall, as each part measured itself: its training and the scoring of its answers)", "",
+        "; ".join(f"{name}: {len(ws)} x {statistics.mean(ws):.0f} s = {sum(ws) / 60:.0f} min" for name, ws in times if ws)
+        + f"; in all {sum(sum(ws) for _, ws in times) / 3600:.2f} h"]
 summary = "\n".join(out) + "\n"
 open(f"{root}/summary.md", "w").write(summary)
 print(summary)

@@ -2,10 +2,13 @@
 to 4x the budget on seeds the tuning never saw, all through `rto launch`.
 
 Phases, each resumable (a finished cell is kept and skipped on the next run):
-  search    for every method, each of its 4 configurations (SEARCH) on every task at the search
-            seed, 60 steps (3840 sampled responses), scored on the validation prompts by the gold
-            reward. A configuration's score: the fraction of the gap from SFT to the best possible
-            answer that it closes, averaged over the tasks. The best one is the method's choice.
+  search    for every method, each of its 4 grid configurations (SEARCH) on every task at the
+            search seed, 60 steps (3840 sampled responses), scored on the validation prompts by the
+            gold reward. A configuration's score: the fraction of the gap from SFT to the best
+            possible answer that it closes, averaged over the tasks. A 2-level grid's best lies on
+            an edge of every factor, so each method then tries 2 more: its grid best with the KL
+            coefficient, and with the learning rate, one step past that edge (beyond()). The best
+            of the 6 is the method's choice.
   final     every method with its choice on every task and evaluation seed, 240 steps (4x), the
             eval prompts answered every 30 steps: 1x is step 60, 4x step 240.
   variants  RTO with its choice and one change each (VARIANTS: the policy initialised from the DPO
@@ -43,11 +46,12 @@ METHODS = {
     "rloo": {"estimator": "rloo", "dense": False},
     "rloo+dpo": {"estimator": "rloo", "dense": True},
 }
-# Four configurations per method. Without the DPO token reward: the full 2x2 grid of the KL
-# coefficient and the actor's learning rate. With it, the DPO reward scale (= its clip) is a third
-# factor, and the four are the half of the 2x2x2 grid in which every factor's levels meet every
-# other factor's levels once (a 2^(3-1) fractional factorial design), so each method tries the
-# same number of configurations and the same levels of the factors it shares.
+# Four grid configurations per method (then 2 past the best one's edges, beyond()). Without the
+# DPO token reward: the full 2x2 grid of the KL coefficient and the actor's learning rate. With
+# it, the DPO reward scale (= its clip) is a third factor, and the four are the half of the 2x2x2
+# grid in which every factor's levels meet every other factor's levels once (a 2^(3-1) fractional
+# factorial design), so each method tries the same number of configurations and the same levels
+# of the factors it shares.
 KL = (0.05, 0.2)
 LR = (1e-4, 2e-4)
 SCALE = (0.1, 0.3)
@@ -55,6 +59,16 @@ SEARCH = {
     False: [(kl, lr, 0.0) for kl in KL for lr in LR],
     True: [(KL[0], LR[0], SCALE[0]), (KL[0], LR[1], SCALE[1]), (KL[1], LR[0], SCALE[1]), (KL[1], LR[1], SCALE[0])],
 }
+
+
+def beyond(config):
+    """The 2 configurations one step past a grid configuration's edges: the KL coefficient, and
+    then the learning rate, doubled if it is the grid's upper level or halved if the lower one;
+    the other factors as they are."""
+    kl, lr, scale = config
+    return [(kl * 2 if kl == max(KL) else kl / 2, lr, scale), (kl, lr * 2 if lr == max(LR) else lr / 2, scale)]
+
+
 SEARCH_STEPS, FINAL_STEPS, FINAL_EVAL_EVERY = 60, 240, 30
 # RTO variants: name -> overrides given the run's model dir d and RTO's chosen scale c.
 VARIANTS = {
@@ -80,13 +94,11 @@ def log(msg):
 def run(cmd, log_path):
     """Runs a command with its output in log_path; on failure prints the log's end and exits."""
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    t0 = time.time()
     with open(log_path, "w") as f:
         rc = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT)
     if rc != 0:
         tail = open(log_path).read().splitlines()[-20:]
         sys.exit(f"failed (exit {rc}): {' '.join(cmd)}\nthe end of {log_path}:\n" + "\n".join(tail))
-    return time.time() - t0
 
 
 def evaluate(task_dir, samples, baseline, out):
@@ -100,6 +112,7 @@ def models(root, task, seed):
     d = f"{root}/models/{task}-{seed}"
     if not os.path.exists(f"{d}/dpo-eval.gold.json"):
         log(f"models {task} seed {seed}")
+        t0 = time.time()
         run(["scripts/pipeline.sh", task, str(seed), d, "--models-only"], f"{root}/logs/models-{task}-{seed}.log")
         for split in ["val", "eval"]:
             for m in ["sft", "dpo"]:
@@ -107,6 +120,7 @@ def models(root, task, seed):
                      "--out", f"{d}/{m}-{split}.jsonl", "--temperature", "1.0", "--max-new-tokens", "64",
                      "--seed", str(seed)], f"{d}/logs/generate-{m}-{split}.log")
                 evaluate(f"{d}/task", f"{d}/{m}-{split}.jsonl", f"{d}/sft-{split}.jsonl", f"{d}/{m}-{split}.gold.json")
+        json.dump({"wall_s": time.time() - t0}, open(f"{d}/wall.json", "w"))
     return d
 
 
@@ -125,7 +139,7 @@ def launch(model_dir, out, method, config, seed, steps, eval_every, prompts, ext
            "--set", f"reward.dpo_reward_scale={scale}", "--set", f"reward.dpo_reward_clip={scale if scale else 0.2}"]
     for kv in extra:
         cmd += ["--set", kv]
-    return run(cmd, f"{out}.log")
+    run(cmd, f"{out}.log")
 
 
 def snapshots(out, model_dir, split):
@@ -137,6 +151,17 @@ def snapshots(out, model_dir, split):
         result[step] = json.load(open(e)) if os.path.exists(e) else evaluate(
             f"{model_dir}/task", f, f"{model_dir}/sft-{split}.jsonl", e)
     return result
+
+
+def train_and_score(out, model_dir, split, train):
+    """Runs train() unless the run in `out` is finished, then scores its snapshots ({step: eval
+    json}); a new run's wall time, training and scoring, goes to out/wall.json."""
+    if not os.path.exists(f"{out}/summary.json"):
+        t0 = time.time()
+        train()
+        snapshots(out, model_dir, split)
+        json.dump({"wall_s": time.time() - t0}, open(f"{out}/wall.json", "w"))
+    return snapshots(out, model_dir, split)
 
 
 def chosen_config(chosen, method):
@@ -152,34 +177,40 @@ def config_name(config):
 def search(root, tasks, methods, search_seed):
     for task in tasks:
         models(root, task, search_seed)
-    rows = []
-    for method in methods:
-        for config in SEARCH[METHODS[method]["dense"]]:
+    rows, chosen = [], {}  # rows: (stage, method, config, task, gold, sft gold, ideal gold, gap closed)
+
+    def score(method, configs, stage):
+        """Runs each configuration on every task; {config: mean gap closed over the tasks}."""
+        scores = {}
+        for config in configs:
             for task in tasks:
                 d = f"{root}/models/{task}-{search_seed}"
                 out = f"{root}/search/{method}/{config_name(config)}/{task}"
-                if not os.path.exists(f"{out}/summary.json"):
-                    log(f"search {method} {config_name(config)} {task}")
+                def train():
+                    log(f"search {stage} {method} {config_name(config)} {task}")
                     launch(d, out, method, config, search_seed, SEARCH_STEPS, SEARCH_STEPS, "val")
-                gold = snapshots(out, d, "val")[SEARCH_STEPS]["mean_gold"]
+                gold = train_and_score(out, d, "val", train)[SEARCH_STEPS]["mean_gold"]
                 sft = json.load(open(f"{d}/sft-val.gold.json"))
                 closed = (gold - sft["mean_gold"]) / (sft["ideal_mean_gold"] - sft["mean_gold"])
-                rows.append((method, config, task, gold, sft["mean_gold"], sft["ideal_mean_gold"], closed))
-    with open(f"{root}/search.csv", "w") as f:
-        f.write("method,config,kl_coef,actor_lr,dpo_reward_scale,task,val_gold,sft_val_gold,ideal_val_gold,"
-                "gap_closed\n")
-        for method, config, task, gold, sft, ideal, closed in rows:
-            f.write(f"{method},{config_name(config)},{config[0]},{config[1]},{config[2]},{task},{gold:.4f},"
-                    f"{sft:.4f},{ideal:.4f},{closed:.4f}\n")
-    chosen = {}
+                rows.append((stage, method, config, task, gold, sft["mean_gold"], sft["ideal_mean_gold"], closed))
+            scores[config] = statistics.mean(r[-1] for r in rows if r[1] == method and r[2] == config)
+        return scores
+
     for method in methods:
-        scores = {}
-        for config in SEARCH[METHODS[method]["dense"]]:
-            scores[config] = statistics.mean(c for m, cf, _, _, _, _, c in rows if m == method and cf == config)
+        grid = score(method, SEARCH[METHODS[method]["dense"]], "grid")
+        grid_best = max(grid, key=grid.get)
+        scores = {**grid, **score(method, beyond(grid_best), "beyond")}
         best = max(scores, key=scores.get)
         chosen[method] = {"kl_coef": best[0], "actor_lr": best[1], "dpo_reward_scale": best[2],
-                          "mean_gap_closed": scores[best],
-                          "all": {config_name(c): s for c, s in scores.items()}}
+                          "mean_gap_closed": scores[best], "grid_choice": config_name(grid_best),
+                          "grid": {config_name(c): s for c, s in grid.items()},
+                          "beyond": {config_name(c): scores[c] for c in beyond(grid_best)}}
+    with open(f"{root}/search.csv", "w") as f:
+        f.write("stage,method,config,kl_coef,actor_lr,dpo_reward_scale,task,val_gold,sft_val_gold,ideal_val_gold,"
+                "gap_closed\n")
+        for stage, method, config, task, gold, sft, ideal, closed in rows:
+            f.write(f"{stage},{method},{config_name(config)},{config[0]},{config[1]},{config[2]},{task},{gold:.4f},"
+                    f"{sft:.4f},{ideal:.4f},{closed:.4f}\n")
     json.dump(chosen, open(f"{root}/chosen.json", "w"), indent=2)
     # The DPO model's own score on the same validation prompts, for reference.
     dpo = {}
@@ -201,11 +232,10 @@ def final(root, tasks, methods, seeds, chosen):
             for seed in seeds:
                 d = f"{root}/models/{task}-{seed}"
                 out = f"{root}/final/{method}/{config_name(config)}/{task}-{seed}"
-                if not os.path.exists(f"{out}/summary.json"):
+                def train():
                     log(f"final {method} {config_name(config)} {task} seed {seed}")
-                    wall = launch(d, out, method, config, seed, FINAL_STEPS, FINAL_EVAL_EVERY, "eval")
-                    json.dump({"wall_s": wall}, open(f"{out}/wall.json", "w"))
-                snapshots(out, d, "eval")
+                    launch(d, out, method, config, seed, FINAL_STEPS, FINAL_EVAL_EVERY, "eval")
+                train_and_score(out, d, "eval", train)
 
 
 def variants(root, tasks, seeds, chosen, names):
@@ -215,12 +245,10 @@ def variants(root, tasks, seeds, chosen, names):
             for seed in seeds:
                 d = models(root, task, seed)
                 out = f"{root}/variants/{name}/{config_name(config)}/{task}-{seed}"
-                if not os.path.exists(f"{out}/summary.json"):
+                def train():
                     log(f"variant {name} {task} seed {seed}")
-                    wall = launch(d, out, "rto", config, seed, FINAL_STEPS, FINAL_EVAL_EVERY, "eval",
-                                  VARIANTS[name](d, config[2]))
-                    json.dump({"wall_s": wall}, open(f"{out}/wall.json", "w"))
-                snapshots(out, d, "eval")
+                    launch(d, out, "rto", config, seed, FINAL_STEPS, FINAL_EVAL_EVERY, "eval", VARIANTS[name](d, config[2]))
+                train_and_score(out, d, "eval", train)
 
 
 def main():
