@@ -168,6 +168,16 @@ check "configs/grpo.yaml is GRPO" contains "$c/grpo-config/config.yaml" "estimat
 check "configs/grpo.yaml has no DPO token reward" contains "$c/grpo-config/config.yaml" "dpo_reward_scale: 0$"
 check "configs/rloo_dpo.yaml is RLOO with it" contains "$c/rloo_dpo-config/config.yaml" "estimator: rloo"
 check "rloo_dpo earns the DPO token reward" test "$(grep -c '"reward/dpo_token_mean":0.0,' "$c/rloo_dpo-config/metrics.jsonl")" = 0
+# configs/rto_from_dpo.yaml, run as written (its runs/quickstart paths are this test's models):
+# the policy starts at the DPO model, the KL reference is SFT, so the first step's KL is not 0,
+# as it is from SFT.
+mkdir -p "$tmp/from-dpo/runs" && ln -s "$c" "$tmp/from-dpo/runs/quickstart"
+(cd "$tmp/from-dpo" && "$rto" train rto --config "$src/configs/rto_from_dpo.yaml" "${rl[@]:8}" \
+  --set "out=$c/from-dpo" --set steps=1 --set eval.every=0) >"$tmp/from-dpo.out" 2>&1
+check "configs/rto_from_dpo.yaml runs" test $? -eq 0
+first_kl() { python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).readline())["kl/ref"])' "$1"; }
+check "a run from SFT starts at KL 0" test "$(first_kl "$c/rto/metrics.jsonl")" = 0.0
+check "rto_from_dpo starts away from its KL reference (SFT)" test "$(first_kl "$c/from-dpo/metrics.jsonl")" != 0.0
 "$rto" train rto "${rl[@]}" --set "out=$c/rto" >"$tmp/rto2.out" 2>&1
 check "a second run into the same directory is refused" contains "$tmp/rto2.out" "pass --resume"
 "$rto" train rto "${rl[@]}" --set "out=$c/rto3" --set ppo.clip_epsilon=0.1 >"$tmp/rto3.out" 2>&1
