@@ -2,7 +2,8 @@
 # The learning study (bench/learning_study.py): SFT, RM and DPO per task and seed; PPO, RTO, GRPO,
 # RLOO and the critic-free methods with the DPO token reward, each tuned over 6 configurations (a
 # 2x2 grid and 2 steps past its best) on a search seed's validation prompts, then trained to 4x
-# the budget on evaluation seeds 0-2, all through `rto launch`. Resumable: a rerun keeps what is finished.
+# the budget on evaluation seeds 0-2, all through `rto launch`. Resumable: a rerun keeps what is
+# finished.
 # Writes runs/bench-learning/{search.csv,chosen.json,curves.csv,final.csv,summary.md,curves.svg}.
 # Usage: bench/learning.sh [bench/learning_study.py arguments, e.g. --tasks count,cipher]
 set -euo pipefail

@@ -156,12 +156,13 @@ def snapshots(out, model_dir, split):
 def train_and_score(out, model_dir, split, train):
     """Runs train() unless the run in `out` is finished, then scores its snapshots ({step: eval
     json}); a new run's wall time, training and scoring, goes to out/wall.json."""
-    if not os.path.exists(f"{out}/summary.json"):
-        t0 = time.time()
-        train()
-        snapshots(out, model_dir, split)
-        json.dump({"wall_s": time.time() - t0}, open(f"{out}/wall.json", "w"))
-    return snapshots(out, model_dir, split)
+    if os.path.exists(f"{out}/summary.json"):
+        return snapshots(out, model_dir, split)
+    t0 = time.time()
+    train()
+    result = snapshots(out, model_dir, split)
+    json.dump({"wall_s": time.time() - t0}, open(f"{out}/wall.json", "w"))
+    return result
 
 
 def chosen_config(chosen, method):
@@ -183,6 +184,7 @@ def search(root, tasks, methods, search_seed):
         """Runs each configuration on every task; {config: mean gap closed over the tasks}."""
         scores = {}
         for config in configs:
+            gaps = []
             for task in tasks:
                 d = f"{root}/models/{task}-{search_seed}"
                 out = f"{root}/search/{method}/{config_name(config)}/{task}"
@@ -193,18 +195,19 @@ def search(root, tasks, methods, search_seed):
                 sft = json.load(open(f"{d}/sft-val.gold.json"))
                 closed = (gold - sft["mean_gold"]) / (sft["ideal_mean_gold"] - sft["mean_gold"])
                 rows.append((stage, method, config, task, gold, sft["mean_gold"], sft["ideal_mean_gold"], closed))
-            scores[config] = statistics.mean(r[-1] for r in rows if r[1] == method and r[2] == config)
+                gaps.append(closed)
+            scores[config] = statistics.mean(gaps)
         return scores
 
     for method in methods:
         grid = score(method, SEARCH[METHODS[method]["dense"]], "grid")
-        grid_best = max(grid, key=grid.get)
-        scores = {**grid, **score(method, beyond(grid_best), "beyond")}
+        past = score(method, beyond(max(grid, key=grid.get)), "beyond")
+        scores = {**grid, **past}
         best = max(scores, key=scores.get)
         chosen[method] = {"kl_coef": best[0], "actor_lr": best[1], "dpo_reward_scale": best[2],
-                          "mean_gap_closed": scores[best], "grid_choice": config_name(grid_best),
+                          "mean_gap_closed": scores[best],
                           "grid": {config_name(c): s for c, s in grid.items()},
-                          "beyond": {config_name(c): scores[c] for c in beyond(grid_best)}}
+                          "beyond": {config_name(c): s for c, s in past.items()}}
     with open(f"{root}/search.csv", "w") as f:
         f.write("stage,method,config,kl_coef,actor_lr,dpo_reward_scale,task,val_gold,sft_val_gold,ideal_val_gold,"
                 "gap_closed\n")

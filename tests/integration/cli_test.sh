@@ -172,6 +172,7 @@ check "rloo_dpo earns the DPO token reward" test "$(grep -c '"reward/dpo_token_m
 # the policy starts at the DPO model, the KL reference is SFT, so the first step's KL is not 0,
 # as it is from SFT.
 mkdir -p "$tmp/from-dpo/runs" && ln -s "$c" "$tmp/from-dpo/runs/quickstart"
+# "${rl[@]:8}": rl without its --config and its three model paths (policy, dpo, reward).
 (cd "$tmp/from-dpo" && "$rto" train rto --config "$src/configs/rto_from_dpo.yaml" "${rl[@]:8}" \
   --set "out=$c/from-dpo" --set steps=1 --set eval.every=0) >"$tmp/from-dpo.out" 2>&1
 check "configs/rto_from_dpo.yaml runs" test $? -eq 0
