@@ -127,6 +127,15 @@ t = json.load(sys.stdin)["data"]["activeTargets"]
 sys.exit(0 if len(t) == int(sys.argv[1]) and all(x["health"] == "up" for x in t) else 1)' "$1"
 }
 
+# The services reach each other by name through the network's DNS (aardvark-dns under netavark).
+resolves() { podman exec "$(container learner)" getent hosts coordinator >/dev/null 2>&1; }
+if ! wait_until 300 "the name 'coordinator' to resolve in the learner's container" resolves; then
+  echo "podman's network backend: $(podman info --format '{{.Host.NetworkBackend}}')," \
+    "the network's DNS: $(podman network inspect "${project}_default" --format '{{.DNSEnabled}}')" \
+    "(scripts/install-deploy-deps.sh installs netavark and aardvark-dns and chooses netavark)"
+  podman ps -a --filter "label=com.docker.compose.project=$project" --format '{{.Names}} {{.Status}}'
+  exit 1
+fi
 if ! wait_until 600 "the run's 5th step (models made, every role registered)" step_past 5; then
   compose logs --tail 20; exit 1
 fi

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/rpc/call.h"
@@ -48,7 +49,7 @@ WorkerAgent::~WorkerAgent() {
   thread_.join();
 }
 
-bool WorkerAgent::Register() {
+grpc::Status WorkerAgent::Register() {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
   v1::RegisterRequest request;
@@ -62,14 +63,14 @@ bool WorkerAgent::Register() {
   const grpc::Status s = stub_->Register(&context, request, &response);
   if (!s.ok()) {
     Refused(s, "registration");
-    return false;
+    return s;
   }
   worker_id_ = response.worker_id();
   interval_ = std::chrono::milliseconds(std::max<int64_t>(response.heartbeat_interval_ms(), 10));
   std::cerr << "rto-" << options_.role << ": registered with the coordinator at " << options_.coordinator << " as "
             << worker_id_ << "\n";
   if (options_.on_registered) options_.on_registered(worker_id_);
-  return true;
+  return grpc::Status::OK;
 }
 
 std::string WorkerAgent::refused() const {
@@ -89,15 +90,28 @@ bool WorkerAgent::Refused(const grpc::Status& s, const char* call) {
 }
 
 void WorkerAgent::Loop() {
-  bool reported_unreachable = false;
+  // While the coordinator does not answer, said at once and then once a minute, with gRPC's why
+  // (a name that does not resolve, a refused connection, a failed TLS handshake).
+  std::optional<absl::Time> unanswered_since;
+  absl::Time next_reminder;
   while (true) {
     if (!registered_) {
-      registered_ = Register();
+      const grpc::Status s = Register();
+      registered_ = s.ok();
       if (!refused().empty()) return;
-      if (!registered_ && !reported_unreachable) {
+      const absl::Time now = absl::Now();
+      if (registered_) {
+        unanswered_since.reset();
+      } else if (!unanswered_since) {
+        unanswered_since = now;
+        next_reminder = now + absl::Minutes(1);
         std::cerr << "rto-" << options_.role << ": the coordinator at " << options_.coordinator
-                  << " does not answer yet; serving meanwhile and retrying\n";
-        reported_unreachable = true;
+                  << " does not answer yet (" << s.error_message() << "); serving meanwhile and retrying\n";
+      } else if (now >= next_reminder) {
+        next_reminder = now + absl::Minutes(1);
+        std::cerr << "rto-" << options_.role << ": the coordinator at " << options_.coordinator
+                  << " still does not answer after " << absl::ToInt64Seconds(now - *unanswered_since) << " s ("
+                  << s.error_message() << "); retrying\n";
       }
     }
     {

@@ -51,7 +51,8 @@ class WorkerAgent {
 
  private:
   void Loop();
-  bool Register();
+  // OK once the coordinator took this worker; otherwise why not.
+  grpc::Status Register();
   // Whether `s` refuses this worker for good (recorded in refused_).
   bool Refused(const grpc::Status& s, const char* call);
   WorkerAgentOptions options_;

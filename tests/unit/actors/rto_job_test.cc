@@ -137,8 +137,9 @@ TEST_F(RtoJobTest, RolloutLogProbsEqualTheLearnersForwardAndTheFirstRatioIsOne) 
   }
 }
 
-// The mean RM score of the last `window` steps is above that of the first `window`.
-void ExpectTheRewardModelScoreRises(const std::vector<json>& m, size_t window = 2) {
+// The mean RM score of the last two steps is above that of the first two.
+void ExpectTheRewardModelScoreRises(const std::vector<json>& m) {
+  constexpr size_t window = 2;
   auto mean = [&](size_t begin) {
     double sum = 0;
     for (size_t i = begin; i < begin + window; ++i) sum += m[i]["reward/rm_score"].get<double>();
@@ -175,25 +176,48 @@ TEST_F(RtoJobTest, ShortRunRaisesTheRewardModelScoreWithFiniteKl) {
   EXPECT_TRUE(fs::exists(Join("raise/summary.json")));
 }
 
-// bf16 compute over fp32 masters: the run trains (the RM score rises as in fp32), the rollout
-// samples from the fp32 masters the learner publishes, and checkpoints hold fp32.
+// bf16 compute over fp32 masters: the run trains as fp32 does, the rollout samples from the fp32
+// masters the learner publishes, and checkpoints hold fp32.
+//
+// "Trains as fp32 does" is measured on the weights, not on the reward model's score: on this tiny
+// random world the per-step score is noise (its spread over 36 steps is as wide in fp32 as in
+// bf16), while from the same first rollouts the two precisions' updates point the same way. After
+// two steps the cosine between the bf16 and the fp32 run's weight change is 0.994 (with and
+// without oneDNN's AVX-512 kernels), against 0.12 between two fp32 runs that differ only in their
+// seed; masters left unchanged, a lost loss scale or garbage bf16 gradients all fail it.
 TEST_F(RtoJobTest, MixedPrecisionTrainsAndKeepsFloat32Masters) {
-  // bf16 learns more slowly and more noisily than float32 on this tiny task (and differently on
-  // CPUs with native bf16 dot products): twice the steps, compared over six-step means.
-  RtoJobConfig cfg = Config(Join("mixed"), {"steps=24", "checkpoint.every=12", "eval.every=0", "actor.precision=bf16",
-                                            "critic.precision=bf16"});
-  ASSERT_THAT(RunRto(cfg, resolved_, false), IsOk());
-  std::vector<json> m = Metrics(Join("mixed"));
-  ASSERT_EQ(m.size(), 24u);
-  ExpectTheRewardModelScoreRises(m, 6);
+  for (const std::string precision : {"bf16", "fp32"}) {
+    RtoJobConfig cfg = Config(Join(precision), {"steps=2", "checkpoint.every=1", "eval.every=0",
+                                                "actor.precision=" + precision, "critic.precision=" + precision});
+    ASSERT_THAT(RunRto(cfg, resolved_, false), IsOk());
+  }
+  auto init = LoadModel(Join("init")), bf16 = LoadModel(Join("bf16/final")), fp32 = LoadModel(Join("fp32/final"));
+  ASSERT_THAT(init, IsOk());
+  ASSERT_THAT(bf16, IsOk());
+  ASSERT_THAT(fp32, IsOk());
+  double dot = 0, bf16_norm2 = 0, fp32_norm2 = 0;
+  for (size_t i = 0; i < (*init)->parameters().size(); ++i) {
+    const at::Tensor& start = (*init)->parameters()[i].tensor;
+    const at::Tensor bf16_step = (*bf16)->parameters()[i].tensor - start;
+    const at::Tensor fp32_step = (*fp32)->parameters()[i].tensor - start;
+    dot += (bf16_step * fp32_step).sum().item<double>();
+    bf16_norm2 += bf16_step.square().sum().item<double>();
+    fp32_norm2 += fp32_step.square().sum().item<double>();
+  }
+  ASSERT_GT(fp32_norm2, 0);
+  EXPECT_GT(dot / std::sqrt(bf16_norm2 * fp32_norm2), 0.9) << "the bf16 and the fp32 updates part ways";
+  EXPECT_NEAR(std::sqrt(bf16_norm2 / fp32_norm2), 1.0, 0.2) << "the bf16 update has another size";
+
+  std::vector<json> m = Metrics(Join("bf16"));
+  ASSERT_EQ(m.size(), 2u);
   for (const json& step : m) {
     // The behaviour log-probs (fp32 weights) against the learner's bf16 forward.
     EXPECT_GT(step["rollout/logprob_max_diff"].get<double>(), 1e-4);
     EXPECT_LT(step["rollout/logprob_max_diff"].get<double>(), 0.5);
     EXPECT_TRUE(std::isfinite(step["critic/value_loss"].get<double>()));
   }
-  for (const std::string dir : {"final", "checkpoints/step-12/critic/model", "checkpoints/step-12/policy/model"}) {
-    auto model = LoadModel(Join("mixed/" + dir));
+  for (const std::string dir : {"final", "checkpoints/step-1/critic/model", "checkpoints/step-1/policy/model"}) {
+    auto model = LoadModel(Join("bf16/" + dir));
     ASSERT_THAT(model, IsOk()) << dir;
     EXPECT_EQ((*model)->dtype(), at::kFloat) << dir;
   }
