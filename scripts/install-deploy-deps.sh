@@ -10,8 +10,8 @@
 # then start but never reach each other. So netavark is installed by name and chosen in
 # /etc/containers/containers.conf.d/50-rto-netavark.conf where no network_backend is set yet
 # (containers made earlier on CNI networks must be made again). netavark sets up each network's
-# forwarding and NAT with iptables, which its package does not pull in: without it every container start
-# fails with "netavark: No such file or directory".
+# forwarding and NAT with iptables, which its package does not pull in: without it every
+# container start fails with "netavark: No such file or directory".
 #
 # /etc/containers/containers.conf, when absent, gets two settings that unprivileged sandboxes
 # (like the development and CI machines) need and that are harmless elsewhere: runc as the

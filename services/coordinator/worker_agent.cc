@@ -102,16 +102,15 @@ void WorkerAgent::Loop() {
       const absl::Time now = absl::Now();
       if (registered_) {
         unanswered_since.reset();
-      } else if (!unanswered_since) {
-        unanswered_since = now;
+      } else if (!unanswered_since || now >= next_reminder) {
+        const std::string how_long =
+            unanswered_since
+                ? absl::StrCat("still does not answer after ", absl::ToInt64Seconds(now - *unanswered_since), " s")
+                : "does not answer yet";
+        if (!unanswered_since) unanswered_since = now;
         next_reminder = now + absl::Minutes(1);
-        std::cerr << "rto-" << options_.role << ": the coordinator at " << options_.coordinator
-                  << " does not answer yet (" << s.error_message() << "); serving meanwhile and retrying\n";
-      } else if (now >= next_reminder) {
-        next_reminder = now + absl::Minutes(1);
-        std::cerr << "rto-" << options_.role << ": the coordinator at " << options_.coordinator
-                  << " still does not answer after " << absl::ToInt64Seconds(now - *unanswered_since) << " s ("
-                  << s.error_message() << "); retrying\n";
+        std::cerr << "rto-" << options_.role << ": the coordinator at " << options_.coordinator << " " << how_long
+                  << " (" << s.error_message() << "); serving meanwhile and retrying\n";
       }
     }
     {
