@@ -136,6 +136,9 @@ times = [(name, [json.load(open(f))["wall_s"] for f in glob.glob(pattern)]) for 
 out += ["", "## Time (wall, as each part measured itself: its training and the scoring of its answers)", "",
         "; ".join(f"{name}: {len(ws)} x {statistics.mean(ws):.0f} s = {sum(ws) / 60:.0f} min" for name, ws in times if ws)
         + f"; in all {sum(sum(ws) for _, ws in times) / 3600:.2f} h"]
+platform = json.load(open(f"{root}/platform.json"))
+out += ["", "Arithmetic pinned to " + ", ".join(f"{k}={v}" for k, v in platform["pinned"].items()) + "; machines: "
+        + "; ".join(sorted({f"{m['cpu']} ({m['cores']} cores)" for m in platform["machines"]}))]
 summary = "\n".join(out) + "\n"
 open(f"{root}/summary.md", "w").write(summary)
 print(summary)

@@ -85,6 +85,12 @@ VARIANTS = {
                                  "reward.dpo_reward_scale_end=0"],
 }
 SAMPLES_PER_STEP = 16 * 4  # rollout.prompts_per_step x samples_per_prompt of configs/rto.yaml
+# Every binary the study runs does its arithmetic with the same instructions on any x86-64 CPU
+# with AVX2. Left alone, ATen's vectorised kernels, MKL's GEMM and oneDNN each pick the widest
+# this CPU has (AVX-512, AMX), whose sums round differently, and the study's numbers differ
+# between machines from the second digit on (seen: search seed 10's DPO model closes 0.127 of
+# lexicon's gap on one CPU, 0.146 on the same CPU pinned to AVX2, -0.04 on another).
+PINNED_ISA = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2,STRICT", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
 def log(msg):
@@ -254,6 +260,28 @@ def variants(root, tasks, seeds, chosen, names):
                 train_and_score(out, d, "eval", train)
 
 
+def cpu_model():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def pin_arithmetic(root):
+    """Pins PINNED_ISA for this process and its children, and records in ROOT/platform.json the
+    pin (a root made under another pin is refused: its runs would not be comparable) and every
+    machine that worked on the root, with its time."""
+    path = f"{root}/platform.json"
+    platform = json.load(open(path)) if os.path.exists(path) else {"pinned": PINNED_ISA, "machines": []}
+    if platform["pinned"] != PINNED_ISA:
+        sys.exit(f"{path}: its runs were made with {platform['pinned']}, this study pins {PINNED_ISA}; "
+                 "use another root or remove this one")
+    os.environ.update(PINNED_ISA)
+    platform["machines"].append({"cpu": cpu_model(), "cores": os.cpu_count(), "started": time.strftime("%Y-%m-%d %H:%M")})
+    os.makedirs(root, exist_ok=True)
+    json.dump(platform, open(path, "w"), indent=2)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("root")
@@ -267,6 +295,7 @@ def main():
     tasks, methods = a.tasks.split(","), a.methods.split(",")
     seeds = [int(s) for s in a.seeds.split(",")]
     phases = a.phases.split(",")
+    pin_arithmetic(a.root)
     if "search" in phases:
         chosen = search(a.root, tasks, methods, a.search_seed)
         log("chosen: " + json.dumps({m: config_name(chosen_config(chosen, m)) for m in chosen}))
