@@ -88,8 +88,8 @@ SAMPLES_PER_STEP = 16 * 4  # rollout.prompts_per_step x samples_per_prompt of co
 # Every binary the study runs does its arithmetic with the same instructions on any x86-64 CPU
 # with AVX2. Left alone, ATen's vectorised kernels, MKL's GEMM and oneDNN each pick the widest
 # this CPU has (AVX-512, AMX), whose sums round differently, and the study's numbers differ
-# between machines from the second digit on (seen: search seed 10's DPO model closes 0.127 of
-# lexicon's gap on one CPU, 0.146 on the same CPU pinned to AVX2, -0.04 on another).
+# between machines from the second digit on (seen, unpinned: search seed 10's DPO model closes
+# 0.127 of lexicon's gap on one CPU and -0.04 on another; pinned: 0.121).
 PINNED_ISA = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2,STRICT", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checks that the learning study's arithmetic pin (bench/learning_study.py PINNED_ISA) makes a run
-# on this CPU bitwise equal to the same pinned run on a CPU with AVX2 and nothing wider. The other CPU is
-# emulated with qemu-user (-cpu Haswell-v4: AVX2 and FMA, no AVX-512), which runs the same binary
-# about 100x slower, so the job is small: 5 SFT steps of the lexicon task's seed-0 model.
+# on this CPU bitwise equal to the same pinned run on a CPU with AVX2 and nothing wider. The other
+# CPU is emulated with qemu-user (-cpu Haswell-v4: AVX2 and FMA, no AVX-512), which runs the same
+# binary about 100x slower, so the job is small: 5 SFT steps of the lexicon task's seed-0 model.
 # Prints one weights hash per way of running it:
 #   native         this CPU, no pin
 #   avx2           the emulated AVX2 CPU, no pin: differs from native where this CPU has AVX-512
