@@ -120,6 +120,7 @@ absl::StatusOr<ConfigReader> ConfigReader::Parse(const std::string& yaml_text, c
       }
       std::vector<std::string> parts = Path(o.substr(0, eq));
       YAML::Node value = YAML::Load(o.substr(eq + 1));
+      RTO_RETURN_IF_ERROR(CheckScalarKeys(value, absl::StrCat("--set '", o, "'")));
       // Walk with references so that the assignment lands inside `root`.
       std::function<void(YAML::Node, size_t)> set = [&](YAML::Node node, size_t i) {
         if (i + 1 == parts.size()) {

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
+
 #include "tests/testing/test_util.h"
 
 namespace rto {
@@ -135,6 +137,14 @@ TEST(ConfigReaderTest, KeysThatAreNotNamesAreRefusedWithTheirLine) {
   for (const char* yaml : {"steps: 1\n? [a, b]\n: 1\n", "train:\n  ~: 1\n", "a:\n  - {? {x: 1} : 2}\n"}) {
     auto reader = ConfigReader::Parse(yaml, "job.yaml", {});
     EXPECT_THAT(reader.status(), StatusIs(absl::StatusCode::kInvalidArgument, "a key must be a name")) << yaml;
+  }
+  // The same in a --set value, which is YAML too (found by config_fuzz: it threw out of
+  // CheckNoUnknownKeys, as the file's keys once did).
+  for (const char* set : {"train={? [a, b] : 1}", "train={~: 1}", "a=[{? {x: 1} : 2}]"}) {
+    auto reader = ConfigReader::Parse("steps: 1\n", "job.yaml", {set});
+    EXPECT_THAT(reader.status(),
+                StatusIs(absl::StatusCode::kInvalidArgument, absl::StrCat("--set '", set, "':1: a key must be a name")))
+        << set;
   }
 }
 
