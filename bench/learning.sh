@@ -6,6 +6,8 @@
 # finished.
 # Writes runs/bench-learning/{search.csv,chosen.json,curves.csv,final.csv,summary.md,curves.svg}.
 # Usage: bench/learning.sh [bench/learning_study.py arguments, e.g. --tasks count,cipher]
+# To report, check or continue the committed study instead of starting afresh, restore its results
+# first: python3 bench/learning_archive.py restore docs/learning/results.tar.xz runs/bench-learning
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake --build build -j2 --target rto rto-learner rto-critic rto-scorer rto-rollout >/dev/null

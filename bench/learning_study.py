@@ -113,20 +113,33 @@ def evaluate(task_dir, samples, baseline, out):
     return json.load(open(out))
 
 
-def models(root, task, seed):
-    """SFT, RM and DPO for one task and seed; the SFT and DPO models' answers to both prompt sets."""
+LEVELS = [f"{m}-{split}.gold.json" for split in ["val", "eval"] for m in ["sft", "dpo"]]
+
+
+def models(root, task, seed, weights=False):
+    """SFT, RM and DPO for one task and seed; the SFT and DPO models' answers to both prompt sets
+    and their gold scores (LEVELS). With weights=False, scores restored from an archive
+    (bench/learning_archive.py) without the models are enough. Models made again where scores
+    were restored must score the same (the study is deterministic), or the study stops."""
     d = f"{root}/models/{task}-{seed}"
-    if not os.path.exists(f"{d}/dpo-eval.gold.json"):
-        log(f"models {task} seed {seed}")
-        t0 = time.time()
-        run(["scripts/pipeline.sh", task, str(seed), d, "--models-only"], f"{root}/logs/models-{task}-{seed}.log")
-        for split in ["val", "eval"]:
-            for m in ["sft", "dpo"]:
-                run([RTO, "generate", "--model", f"{d}/{m}/final", "--prompts", f"{d}/task/{split}_prompts.jsonl",
-                     "--out", f"{d}/{m}-{split}.jsonl", "--temperature", "1.0", "--max-new-tokens", "64",
-                     "--seed", str(seed)], f"{d}/logs/generate-{m}-{split}.log")
-                evaluate(f"{d}/task", f"{d}/{m}-{split}.jsonl", f"{d}/sft-{split}.jsonl", f"{d}/{m}-{split}.gold.json")
-        json.dump({"wall_s": time.time() - t0}, open(f"{d}/wall.json", "w"))
+    restored = {f: json.load(open(f"{d}/{f}")) for f in LEVELS if os.path.exists(f"{d}/{f}")}
+    if len(restored) == len(LEVELS) and (not weights or os.path.isdir(f"{d}/dpo/final")):
+        return d
+    log(f"models {task} seed {seed}")
+    t0 = time.time()
+    run(["scripts/pipeline.sh", task, str(seed), d, "--models-only"], f"{root}/logs/models-{task}-{seed}.log")
+    for split in ["val", "eval"]:
+        for m in ["sft", "dpo"]:
+            run([RTO, "generate", "--model", f"{d}/{m}/final", "--prompts", f"{d}/task/{split}_prompts.jsonl",
+                 "--out", f"{d}/{m}-{split}.jsonl", "--temperature", "1.0", "--max-new-tokens", "64",
+                 "--seed", str(seed)], f"{d}/logs/generate-{m}-{split}.log")
+            evaluate(f"{d}/task", f"{d}/{m}-{split}.jsonl", f"{d}/sft-{split}.jsonl", f"{d}/{m}-{split}.gold.json")
+    for f, before in restored.items():
+        now = json.load(open(f"{d}/{f}"))
+        if now["mean_gold"] != before["mean_gold"]:
+            sys.exit(f"{d}/{f}: made again, the mean gold is {now['mean_gold']!r}, the restored results say "
+                     f"{before['mean_gold']!r}: this machine does not reproduce them; use another root")
+    json.dump({"wall_s": time.time() - t0}, open(f"{d}/wall.json", "w"))
     return d
 
 
@@ -149,14 +162,16 @@ def launch(model_dir, out, method, config, seed, steps, eval_every, prompts, ext
 
 
 def snapshots(out, model_dir, split):
-    """Scores every evaluation snapshot of a run: {step: eval json}."""
+    """Scores every evaluation snapshot of a run: {step: eval json}. A snapshot already scored
+    needs no answers (an archive holds the scores only)."""
     result = {}
-    for f in sorted(glob.glob(f"{out}/samples/step-*.jsonl")):
-        step = int(re.search(r"step-(\d+)\.jsonl", f).group(1))
-        e = f[: -len(".jsonl")] + ".eval.json"
-        result[step] = json.load(open(e)) if os.path.exists(e) else evaluate(
-            f"{model_dir}/task", f, f"{model_dir}/sft-{split}.jsonl", e)
-    return result
+    for f in glob.glob(f"{out}/samples/step-*.jsonl") + glob.glob(f"{out}/samples/step-*.eval.json"):
+        step = int(re.search(r"step-(\d+)\.", f).group(1))
+        e = f if f.endswith(".eval.json") else f[: -len(".jsonl")] + ".eval.json"
+        if step not in result:
+            result[step] = json.load(open(e)) if os.path.exists(e) else evaluate(
+                f"{model_dir}/task", f, f"{model_dir}/sft-{split}.jsonl", e)
+    return dict(sorted(result.items()))
 
 
 def train_and_score(out, model_dir, split, train):
@@ -196,6 +211,7 @@ def search(root, tasks, methods, search_seed):
                 out = f"{root}/search/{method}/{config_name(config)}/{task}"
                 def train():
                     log(f"search {stage} {method} {config_name(config)} {task}")
+                    models(root, task, search_seed, weights=True)
                     launch(d, out, method, config, search_seed, SEARCH_STEPS, SEARCH_STEPS, "val")
                 gold = train_and_score(out, d, "val", train)[SEARCH_STEPS]["mean_gold"]
                 sft = json.load(open(f"{d}/sft-val.gold.json"))
@@ -243,6 +259,7 @@ def final(root, tasks, methods, seeds, chosen):
                 out = f"{root}/final/{method}/{config_name(config)}/{task}-{seed}"
                 def train():
                     log(f"final {method} {config_name(config)} {task} seed {seed}")
+                    models(root, task, seed, weights=True)
                     launch(d, out, method, config, seed, FINAL_STEPS, FINAL_EVAL_EVERY, "eval")
                 train_and_score(out, d, "eval", train)
 
@@ -256,6 +273,7 @@ def variants(root, tasks, seeds, chosen, names):
                 out = f"{root}/variants/{name}/{config_name(config)}/{task}-{seed}"
                 def train():
                     log(f"variant {name} {task} seed {seed}")
+                    models(root, task, seed, weights=True)
                     launch(d, out, "rto", config, seed, FINAL_STEPS, FINAL_EVAL_EVERY, "eval", VARIANTS[name](d, config[2]))
                 train_and_score(out, d, "eval", train)
 
