@@ -58,7 +58,11 @@ with open(f"{root}/final.csv", "w") as f:
 
 
 def cell(xs):
-    return f"{statistics.mean(xs):.2f} +- {statistics.stdev(xs) if len(xs) > 1 else 0:.2f}" if xs else ""
+    """Mean +- sd over seeds; a cell with fewer seeds than the table's says how many it has."""
+    if not xs:
+        return ""
+    partial = f" ({len(xs)} of {len(seeds)} seeds)" if len(xs) < len(seeds) else ""
+    return f"{statistics.mean(xs):.2f} +- {statistics.stdev(xs) if len(xs) > 1 else 0:.2f}{partial}"
 
 
 out = ["## Tuning (search seed, validation prompts, 3840 sampled responses)", "",

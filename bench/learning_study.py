@@ -85,11 +85,17 @@ VARIANTS = {
                                  "reward.dpo_reward_scale_end=0"],
 }
 SAMPLES_PER_STEP = 16 * 4  # rollout.prompts_per_step x samples_per_prompt of configs/rto.yaml
-# Every binary the study runs does its arithmetic with the same instructions on any x86-64 CPU
-# with AVX2. Left alone, ATen's vectorised kernels, MKL's GEMM and oneDNN each pick the widest
+# Every binary the study runs does its arithmetic with the same instructions on any Intel x86-64
+# CPU with AVX2. Left alone, ATen's vectorised kernels, MKL's GEMM and oneDNN each pick the widest
 # this CPU has (AVX-512, AMX), whose sums round differently, and the study's numbers differ
 # between machines from the second digit on (seen, unpinned: search seed 10's DPO model closes
-# 0.127 of lexicon's gap on one CPU and -0.04 on another; pinned: 0.121).
+# 0.127 of lexicon's gap on one CPU and -0.04 on another; pinned: 0.121). MKL keeps to its AVX2
+# branch on Intel CPUs only; on others it runs its AUTO branch (MKL's CNR documentation), so an
+# AMD CPU computes otherwise, pinned or not (seen: 5 pinned SFT steps give one set of weights
+# on an emulated Intel Haswell and another on an emulated AMD EPYC-Rome, and a third natively on
+# an AMD EPYC with AVX-512; MKL_CBWR=COMPATIBLE makes the three emulated CPUs agree, but not the
+# native AMD one). A root is therefore continued only on the kind of CPU that made it: models()
+# stops where a pair's models, made again, score otherwise.
 PINNED_ISA = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2,STRICT", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
@@ -137,8 +143,10 @@ def models(root, task, seed, weights=False):
     for f, before in restored.items():
         now = json.load(open(f"{d}/{f}"))
         if now["mean_gold"] != before["mean_gold"]:
+            made_on = "; ".join(sorted({m["cpu"] for m in json.load(open(f"{root}/platform.json"))["machines"]}))
             sys.exit(f"{d}/{f}: made again, the mean gold is {now['mean_gold']!r}, the restored results say "
-                     f"{before['mean_gold']!r}: this machine does not reproduce them; use another root")
+                     f"{before['mean_gold']!r}: this machine ({cpu_model()}) does not reproduce them (the root's "
+                     f"machines: {made_on}; see PINNED_ISA); use another root")
     json.dump({"wall_s": time.time() - t0}, open(f"{d}/wall.json", "w"))
     return d
 
