@@ -17,14 +17,12 @@ Phases, each resumable (a finished cell is kept and skipped on the next run):
   report    search.csv, chosen.json, curves.csv, final.csv, summary.md and curves.svg.
 Each phase first makes the models of its task-seed pairs (once): rto synth, SFT, RM and DPO
 (scripts/pipeline.sh --models-only), and the SFT and DPO models' answers to the validation and
-eval prompts. A run's directory names its configuration, so a changed choice reruns it. --jobs N
-runs N final or variant runs (and model pairs) at a time; the search runs one at a time.
+eval prompts. A run's directory names its configuration, so a changed choice reruns it.
 
 Usage: python3 bench/learning_study.py ROOT [--phases search,final,variants,report] [--tasks a,b]
-       [--methods a,b] [--seeds 0,1,2] [--search-seed 10] [--jobs 1]
+       [--methods a,b] [--seeds 0,1,2] [--search-seed 10]
 """
 import argparse
-import concurrent.futures
 import glob
 import json
 import os
@@ -257,62 +255,35 @@ def search(root, tasks, methods, search_seed):
     return chosen
 
 
-def in_parallel(jobs, calls):
-    """Runs calls (functions of no arguments), `jobs` at a time. The first failure cancels the
-    calls not yet started and is raised once the running ones have ended."""
-    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-        futures = [pool.submit(c) for c in calls]
-        try:
-            for f in futures:
-                f.result()
-        except BaseException:
-            pool.shutdown(cancel_futures=True)
-            raise
-
-
-def run_cells(root, split, cells, jobs):
-    """Runs cells, each (label, task, seed, out, start) with start(model_dir) launching its run,
-    `jobs` at a time through train_and_score. Every cell's model pair is made first (each pair
-    once, so that no two cells make one pair at once), with weights where a cell is unfinished."""
-    unfinished = {(t, s) for _, t, s, out, _ in cells if not os.path.exists(f"{out}/summary.json")}
-    pairs = sorted({(t, s) for _, t, s, _, _ in cells})
-    in_parallel(jobs, [lambda t=t, s=s: models(root, t, s, weights=(t, s) in unfinished) for t, s in pairs])
-
-    def cell(label, task, seed, out, start):
-        d = f"{root}/models/{task}-{seed}"
-
-        def train():
-            log(label)
-            start(d)
-        train_and_score(out, d, split, train)
-    in_parallel(jobs, [lambda c=c: cell(*c) for c in cells])
-
-
-def final(root, tasks, methods, seeds, chosen, jobs):
-    cells = []
+def final(root, tasks, methods, seeds, chosen):
+    for task in tasks:
+        for seed in seeds:
+            models(root, task, seed)
     for method in methods:
         config = chosen_config(chosen, method)
         for task in tasks:
             for seed in seeds:
+                d = f"{root}/models/{task}-{seed}"
                 out = f"{root}/final/{method}/{config_name(config)}/{task}-{seed}"
-                cells.append((f"final {method} {config_name(config)} {task} seed {seed}", task, seed, out,
-                              lambda d, method=method, config=config, seed=seed, out=out:
-                              launch(d, out, method, config, seed, FINAL_STEPS, FINAL_EVAL_EVERY, "eval")))
-    run_cells(root, "eval", cells, jobs)
+                def train():
+                    log(f"final {method} {config_name(config)} {task} seed {seed}")
+                    models(root, task, seed, weights=True)
+                    launch(d, out, method, config, seed, FINAL_STEPS, FINAL_EVAL_EVERY, "eval")
+                train_and_score(out, d, "eval", train)
 
 
-def variants(root, tasks, seeds, chosen, names, jobs):
+def variants(root, tasks, seeds, chosen, names):
     config = chosen_config(chosen, "rto")
-    cells = []
     for name in names:
         for task in [t for t in tasks if t in TOKEN_SUM_TASKS]:
             for seed in seeds:
+                d = models(root, task, seed)
                 out = f"{root}/variants/{name}/{config_name(config)}/{task}-{seed}"
-                cells.append((f"variant {name} {task} seed {seed}", task, seed, out,
-                              lambda d, name=name, seed=seed, out=out: launch(
-                                  d, out, "rto", config, seed, FINAL_STEPS, FINAL_EVAL_EVERY, "eval",
-                                  VARIANTS[name](d, config[2]))))
-    run_cells(root, "eval", cells, jobs)
+                def train():
+                    log(f"variant {name} {task} seed {seed}")
+                    models(root, task, seed, weights=True)
+                    launch(d, out, "rto", config, seed, FINAL_STEPS, FINAL_EVAL_EVERY, "eval", VARIANTS[name](d, config[2]))
+                train_and_score(out, d, "eval", train)
 
 
 def cpu_model():
@@ -346,7 +317,6 @@ def main():
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--search-seed", type=int, default=10)
     p.add_argument("--variants", default=",".join(VARIANTS))
-    p.add_argument("--jobs", type=int, default=1, help="final and variant runs at a time (the search runs one)")
     a = p.parse_args()
     tasks, methods = a.tasks.split(","), a.methods.split(",")
     seeds = [int(s) for s in a.seeds.split(",")]
@@ -356,9 +326,9 @@ def main():
         chosen = search(a.root, tasks, methods, a.search_seed)
         log("chosen: " + json.dumps({m: config_name(chosen_config(chosen, m)) for m in chosen}))
     if "final" in phases:
-        final(a.root, tasks, methods, seeds, json.load(open(f"{a.root}/chosen.json")), a.jobs)
+        final(a.root, tasks, methods, seeds, json.load(open(f"{a.root}/chosen.json")))
     if "variants" in phases:
-        variants(a.root, tasks, seeds, json.load(open(f"{a.root}/chosen.json")), a.variants.split(","), a.jobs)
+        variants(a.root, tasks, seeds, json.load(open(f"{a.root}/chosen.json")), a.variants.split(","))
     if "report" in phases:
         subprocess.check_call([sys.executable, "bench/learning_report.py", a.root])
 
