@@ -85,18 +85,20 @@ VARIANTS = {
                                  "reward.dpo_reward_scale_end=0"],
 }
 SAMPLES_PER_STEP = 16 * 4  # rollout.prompts_per_step x samples_per_prompt of configs/rto.yaml
-# Every binary the study runs does its arithmetic with the same instructions on any Intel x86-64
-# CPU with AVX2. Left alone, ATen's vectorised kernels, MKL's GEMM and oneDNN each pick the widest
+# Every binary the study runs does its arithmetic the same way on any x86-64 CPU with AVX2, Intel
+# or AMD. Left alone, ATen's vectorised kernels, MKL and oneDNN each pick the widest instructions
 # this CPU has (AVX-512, AMX), whose sums round differently, and the study's numbers differ
 # between machines from the second digit on (seen, unpinned: search seed 10's DPO model closes
-# 0.127 of lexicon's gap on one CPU and -0.04 on another; pinned: 0.121). MKL keeps to its AVX2
-# branch on Intel CPUs only; on others it runs its AUTO branch (MKL's CNR documentation), so an
-# AMD CPU computes otherwise, pinned or not (seen: 5 pinned SFT steps give one set of weights
-# on an emulated Intel Haswell and another on an emulated AMD EPYC-Rome, and a third natively on
-# an AMD EPYC with AVX-512; MKL_CBWR=COMPATIBLE makes the three emulated CPUs agree, but not the
-# native AMD one). A root is therefore continued only on the kind of CPU that made it: models()
-# stops where a pair's models, made again, score otherwise.
-PINNED_ISA = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2,STRICT", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+# 0.127 of lexicon's gap on one CPU and -0.04 on another). ATEN_CPU_CAPABILITY and
+# ONEDNN_MAX_CPU_ISA cap the first and the last at AVX2. MKL's COMPATIBLE branch computes the same
+# on Intel and other CPUs; its AVX2 branch is Intel's only (on an AMD CPU MKL then runs its AUTO
+# branch, and exp, log and sqrt came out otherwise than on an emulated Intel Haswell). MKL's float
+# sqrt differs even in COMPATIBLE on an AMD EPYC with AVX-512, so AdamW takes its root with
+# IeeeSqrt (common/train/optimizer.h). Checked with scripts/check_isa_pin.sh: SFT steps give the
+# same weights, bitwise, on an AMD EPYC natively, an emulated Intel Haswell and an emulated AMD
+# EPYC-Rome. A root made under another pin is refused (pin_arithmetic), and models() stops where a
+# pair's models, made again, score otherwise.
+PINNED_ISA = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "COMPATIBLE,STRICT", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
 def log(msg):

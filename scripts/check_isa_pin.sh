@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Checks that the learning study's arithmetic pin (bench/learning_study.py PINNED_ISA) makes a run
-# on this CPU bitwise equal to the same pinned run on a CPU with AVX2 and nothing wider. The other
-# CPU is emulated with qemu-user (-cpu Haswell-v4: AVX2 and FMA, no AVX-512), which runs the same
-# binary about 100x slower, so the job is small: 5 SFT steps of the lexicon task's seed-0 model.
+# on this CPU bitwise equal to the same pinned run on an Intel and an AMD CPU with AVX2 and nothing
+# wider. Those are emulated with qemu-user (-cpu Haswell-v4 and EPYC-Rome-v2: AVX2 and FMA, no
+# AVX-512), which runs the same binary about 100x slower, so the job is small: 5 SFT steps of the
+# lexicon task's seed-0 model.
 # Prints one weights hash per way of running it:
 #   native         this CPU, no pin
 #   avx2           the emulated AVX2 CPU, no pin: differs from native where this CPU has AVX-512
 #   native-pinned  this CPU, pinned
-#   avx2-pinned    the emulated AVX2 CPU, pinned
-# and exits 0 when the two pinned runs are equal. (A pinned run is not an unpinned AVX2 CPU's
-# run: MKL's reproducible mode has kernels of its own.) The emulated CPU is an Intel one, and MKL
-# keeps to its AVX2 branch on Intel CPUs only, so on an AMD CPU the pinned runs differ (seen on an
-# AMD EPYC; docs/DESIGN.md). Needs a built rto ($RTO, default
+#   avx2-pinned    the emulated Intel AVX2 CPU, pinned
+#   amd-pinned     the emulated AMD AVX2 CPU, pinned
+# and exits 0 when the three pinned runs are equal. (A pinned run is not an unpinned AVX2 CPU's
+# run: MKL's reproducible mode has kernels of its own.) Needs a built rto ($RTO, default
 # build/services/rto/rto) and qemu-user (apt-get install qemu-user).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,10 +38,10 @@ sft native
 sft avx2 qemu-x86_64 -cpu Haswell-v4
 sft native-pinned env $pin
 sft avx2-pinned env $pin qemu-x86_64 -cpu Haswell-v4
-if [[ ${hash[native-pinned]} != "${hash[avx2-pinned]}" ]]; then
-  echo "check_isa_pin: pinned ($pin), this CPU and the AVX2 CPU still differ" >&2
-  grep -q -m1 GenuineIntel /proc/cpuinfo || echo "check_isa_pin: this CPU is not an Intel one, on which MKL runs its AUTO branch for MKL_CBWR=AVX2" >&2
+sft amd-pinned env $pin qemu-x86_64 -cpu EPYC-Rome-v2
+if [[ ${hash[native-pinned]} != "${hash[avx2-pinned]}" || ${hash[native-pinned]} != "${hash[amd-pinned]}" ]]; then
+  echo "check_isa_pin: pinned ($pin), this CPU and the emulated AVX2 CPUs still differ" >&2
   exit 1
 fi
-echo "check_isa_pin: pinned ($pin), this CPU computes bitwise as the AVX2 CPU$(
+echo "check_isa_pin: pinned ($pin), this CPU computes bitwise as the Intel and the AMD AVX2 CPU$(
   [[ ${hash[native]} == "${hash[avx2]}" ]] && echo "; it does so unpinned too: it has no wider kernels to pick")"

@@ -1,6 +1,7 @@
 #include "common/train/optimizer.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
 
 #include <cmath>
@@ -9,6 +10,19 @@
 #include "absl/strings/str_cat.h"
 
 namespace rto {
+
+at::Tensor IeeeSqrt(const at::Tensor& x) {
+  if (!x.device().is_cpu() || x.scalar_type() != at::kFloat) return x.sqrt();
+  const at::Tensor in = x.contiguous();
+  at::Tensor out = at::empty_like(in);
+  const float* src = in.const_data_ptr<float>();
+  float* dst = out.mutable_data_ptr<float>();
+  at::parallel_for(0, in.numel(), /*grain_size=*/1 << 15, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) dst[i] = std::sqrt(src[i]);
+  });
+  return out;
+}
+
 
 AdamW::AdamW(std::vector<at::Tensor> params, std::vector<bool> decay, AdamWOptions options)
     : params_(std::move(params)), decay_(std::move(decay)), options_(options) {
@@ -50,7 +64,7 @@ void AdamW::Step(double lr, const std::vector<at::Tensor>& grads) {
     if (decay_[i] && options_.weight_decay != 0) w.mul_(1 - lr * options_.weight_decay);
     exp_avg_[i].mul_(options_.beta1).add_(g, 1 - options_.beta1);
     exp_avg_sq_[i].mul_(options_.beta2).addcmul_(g, g, 1 - options_.beta2);
-    at::Tensor denom = (exp_avg_sq_[i].sqrt() / std::sqrt(bias2)).add_(options_.eps);
+    at::Tensor denom = (IeeeSqrt(exp_avg_sq_[i]) / std::sqrt(bias2)).add_(options_.eps);
     w.addcdiv_(exp_avg_[i], denom, -lr / bias1);
     p.copy_(w);
   }

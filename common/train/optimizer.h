@@ -76,6 +76,13 @@ absl::StatusOr<ScheduleOptions::Kind> ParseScheduleKind(absl::string_view name);
 // at total_steps (HF's cosine_with_min_lr; min_lr_ratio 0 is plain linear / cosine).
 double LearningRate(const ScheduleOptions& s, int64_t step);
 
+// Elementwise sqrt rounded as IEEE 754 says, the same on every CPU; AdamW's denominator. ATen's
+// CPU sqrt calls MKL's vector math (VML), whose float sqrt is not the same everywhere: on an AMD
+// EPYC with AVX-512 it differs from an emulated Intel Haswell's in the last bit of some elements,
+// whatever MKL_CBWR says, and a run then learns other weights on another machine. On CUDA, or
+// for other dtypes, it is at::sqrt.
+at::Tensor IeeeSqrt(const at::Tensor& x);
+
 // Scales all gradients together so that their global L2 norm is at most max_norm (as
 // torch.nn.utils.clip_grad_norm_) and returns the norm before clipping.
 double ClipGradNorm(const std::vector<at::Tensor>& params, double max_norm);

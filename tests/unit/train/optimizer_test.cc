@@ -3,6 +3,11 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
 #include "tests/testing/test_util.h"
 
 namespace rto {
@@ -67,6 +72,23 @@ TEST(AdamWTest, ZeroGradClearsGradients) {
   SetGrad(p, {1.0f});
   opt.ZeroGrad();
   EXPECT_FALSE(p.grad().defined());
+}
+
+TEST(IeeeSqrtTest, RoundsAsIeeeOnEveryElement) {
+  // Moments of every size AdamW meets, zero and subnormals included, non-contiguous too; each
+  // element must be the correctly rounded root (std::sqrt), bit for bit.
+  at::manual_seed(0);
+  at::Tensor v = at::rand({4096, 33}) * at::pow(10.0, at::randint(-45, 3, {4096, 33}));
+  v[0][0] = 0;
+  v[1][0] = std::numeric_limits<float>::denorm_min();
+  const at::Tensor x = v.t();
+  const at::Tensor got = IeeeSqrt(x).contiguous();
+  const at::Tensor in = x.contiguous();
+  ASSERT_EQ(got.sizes(), in.sizes());
+  for (int64_t i = 0; i < in.numel(); ++i) {
+    const float want = std::sqrt(in.const_data_ptr<float>()[i]);
+    ASSERT_EQ(std::bit_cast<uint32_t>(got.const_data_ptr<float>()[i]), std::bit_cast<uint32_t>(want)) << "element " << i;
+  }
 }
 
 TEST(ScheduleTest, WarmupThenDecayAsHf) {
