@@ -23,7 +23,6 @@ at::Tensor IeeeSqrt(const at::Tensor& x) {
   return out;
 }
 
-
 AdamW::AdamW(std::vector<at::Tensor> params, std::vector<bool> decay, AdamWOptions options)
     : params_(std::move(params)), decay_(std::move(decay)), options_(options) {
   TORCH_CHECK(params_.size() == decay_.size(), "AdamW: one decay flag per parameter");

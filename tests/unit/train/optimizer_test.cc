@@ -87,7 +87,8 @@ TEST(IeeeSqrtTest, RoundsAsIeeeOnEveryElement) {
   ASSERT_EQ(got.sizes(), in.sizes());
   for (int64_t i = 0; i < in.numel(); ++i) {
     const float want = std::sqrt(in.const_data_ptr<float>()[i]);
-    ASSERT_EQ(std::bit_cast<uint32_t>(got.const_data_ptr<float>()[i]), std::bit_cast<uint32_t>(want)) << "element " << i;
+    ASSERT_EQ(std::bit_cast<uint32_t>(got.const_data_ptr<float>()[i]), std::bit_cast<uint32_t>(want))
+        << "element " << i;
   }
 }
 
